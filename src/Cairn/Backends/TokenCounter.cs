@@ -1,0 +1,64 @@
+using Cairn.OpenAI;
+using Microsoft.ML.Tokenizers;
+
+namespace Cairn.Backends;
+
+/// <summary>
+/// Counts and cuts text in o200k_base tokens (the GPT-4o family's encoding), so usage figures are real counts.
+/// </summary>
+internal sealed class TokenCounter
+{
+    // OpenAI's chat format spends a few tokens per message on role markers and three priming the reply.
+    private const int PerMessage = 3;
+    private const int PerName = 1;
+    private const int ReplyPriming = 3;
+
+    private readonly Lazy<Tokenizer> tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+
+    public Tokenizer Tokenizer => tokenizer.Value;
+
+    /// <summary>Loads the vocabulary now rather than on the first request.</summary>
+    public void Warm() => _ = Tokenizer.CountTokens("warm");
+
+    public int Count(string text) => text.Length == 0 ? 0 : Tokenizer.CountTokens(text);
+
+    public int CountPrompt(IReadOnlyList<ChatMessage> messages, string? toolsJson)
+    {
+        var total = ReplyPriming;
+        foreach (var message in messages)
+        {
+            total += PerMessage + Count(message.Role) + Count(message.Text() ?? "");
+            if (message.Name is { } name)
+            {
+                total += PerName + Count(name);
+            }
+        }
+        return toolsJson is null ? total : total + Count(toolsJson);
+    }
+
+    /// <summary>Splits text into its tokens' texts; a character split across tokens goes with the token that ends it.</summary>
+    public List<string> Split(string text)
+    {
+        var pieces = new List<string>();
+        if (text.Length == 0)
+        {
+            return pieces;
+        }
+        var tokens = Tokenizer.EncodeToTokens(text, out _);
+        var start = 0;
+        foreach (var token in tokens)
+        {
+            var end = token.Offset.End.GetOffset(text.Length);
+            if (end > start)
+            {
+                pieces.Add(text[start..end]);
+                start = end;
+            }
+        }
+        if (start < text.Length)
+        {
+            pieces.Add(text[start..]);
+        }
+        return pieces;
+    }
+}

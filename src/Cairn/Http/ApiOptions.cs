@@ -1,0 +1,18 @@
+namespace Cairn.Http;
+
+/// <summary>Limits of the HTTP API (section <c>Api</c>).</summary>
+internal sealed record ApiOptions
+{
+    public const string Section = "Api";
+
+    /// <summary>The largest request body accepted, in bytes; larger bodies get 413.</summary>
+    public long MaxRequestBodyBytes { get; init; } = 32 * 1024 * 1024;
+
+    public IEnumerable<string> Validate()
+    {
+        if (MaxRequestBodyBytes is < 1024 or > int.MaxValue)
+        {
+            yield return $"Api:MaxRequestBodyBytes must be between 1024 and {int.MaxValue}, not {MaxRequestBodyBytes}.";
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Cairn.Http;
+
+/// <summary>Writes JSON responses: bytes already serialized, or built with a <see cref="Utf8JsonWriter"/>.</summary>
+internal static class JsonResponse
+{
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? buffer;
+
+    public static Task WriteAsync(HttpResponse response, ReadOnlyMemory<byte> json)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        response.ContentLength = json.Length;
+        return response.BodyWriter.WriteAsync(json).AsTask();
+    }
+
+    /// <summary>Builds the body with <paramref name="write"/> into a reused buffer, then sends it with its length.</summary>
+    public static Task WriteAsync<TState>(HttpResponse response, TState state, Action<Utf8JsonWriter, TState> write)
+    {
+        var bytes = buffer ??= new ArrayBufferWriter<byte>(4096);
+        bytes.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(bytes, Cairn.OpenAI.JsonWriting.Options))
+        {
+            write(writer, state);
+        }
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        response.ContentLength = bytes.WrittenCount;
+        // Copied into the pipe before returning, so the thread-static buffer is free for the next request.
+        var destination = response.BodyWriter.GetSpan(bytes.WrittenCount);
+        bytes.WrittenSpan.CopyTo(destination);
+        response.BodyWriter.Advance(bytes.WrittenCount);
+        if (bytes.Capacity > 1 << 20)
+        {
+            buffer = null;
+        }
+        return response.BodyWriter.FlushAsync().AsTask();
+    }
+}

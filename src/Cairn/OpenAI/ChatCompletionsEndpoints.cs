@@ -1,0 +1,154 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Cairn.Backends;
+using Cairn.Http;
+using Cairn.Storage;
+
+namespace Cairn.OpenAI;
+
+/// <summary><c>POST /v1/chat/completions</c>: validate, route to a backend, answer (whole or streamed), store.</summary>
+internal static class ChatCompletionsEndpoints
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    public static IEndpointRouteBuilder MapChatCompletions(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/chat/completions", CreateAsync);
+        return app;
+    }
+
+    private static async Task CreateAsync(
+        HttpContext context, ApiOptions options, ModelCatalog models, ICompletionStore store, TimeProvider clock)
+    {
+        var body = await RequestBody.ReadJsonAsync(context, options);
+        using var request = ChatCompletionRequestParser.Parse(body);
+        var card = models.Find(request.Model) ?? throw new OpenAIException(OpenAIError.ModelNotFound(request.Model));
+        var id = Ids.Completion();
+        var created = clock.GetUtcNow().ToUnixTimeSeconds();
+        if (request.Stream)
+        {
+            await StreamAsync(context, card.Backend, request, store, id, created);
+            return;
+        }
+        var outcome = await card.Backend.CompleteAsync(request, context.RequestAborted);
+        if (request.Store)
+        {
+            // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
+            await store.AddAsync(StoredCompletionWriter.Build(Projects.Default, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
+        }
+        await JsonResponse.WriteAsync(context.Response, (id, created, outcome),
+            static (writer, s) => ChatCompletionWriter.WriteCompletion(writer, s.id, s.created, s.outcome));
+    }
+
+    private static async Task StreamAsync(
+        HttpContext context, IChatBackend backend, ChatCompletionRequest request, ICompletionStore store, string id, long created)
+    {
+        var aborted = context.RequestAborted;
+        var stream = await backend.StreamAsync(request, aborted);
+        var header = new StreamHeader(id, created, stream.Model, stream.SystemFingerprint, request.IncludeUsage);
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        var pipe = response.BodyWriter;
+        using var json = new Utf8JsonWriter(pipe, Cairn.OpenAI.JsonWriting.Options);
+        var texts = new StringBuilder?[request.N];
+        var finishes = new string?[request.N];
+        ChatUsage usage = default;
+
+        void Write(ChunkKind kind, ChatDelta delta)
+        {
+            pipe.Write(DataPrefix);
+            json.Reset(pipe);
+            ChatCompletionWriter.WriteChunk(json, header, kind, delta);
+            json.Flush();
+            pipe.Write(EventEnd);
+        }
+
+        var deltas = stream.Deltas.GetAsyncEnumerator(aborted);
+        try
+        {
+            while (true)
+            {
+                var next = deltas.MoveNextAsync();
+                if (!next.IsCompleted)
+                {
+                    // Send what is written while the backend thinks; a backend that is never late costs one flush.
+                    await pipe.FlushAsync(aborted);
+                }
+                if (!await next)
+                {
+                    break;
+                }
+                var delta = deltas.Current;
+                if (delta.Usage is { } totals)
+                {
+                    usage = totals;
+                    if (request.IncludeUsage)
+                    {
+                        Write(ChunkKind.Usage, delta);
+                    }
+                    continue;
+                }
+                if (texts[delta.Index] is null)
+                {
+                    texts[delta.Index] = new StringBuilder();
+                    Write(ChunkKind.Role, delta);
+                }
+                if (delta.Content is not null)
+                {
+                    texts[delta.Index]!.Append(delta.Content);
+                    Write(ChunkKind.Content, delta);
+                }
+                if (delta.FinishReason is not null)
+                {
+                    finishes[delta.Index] = delta.FinishReason;
+                    Write(ChunkKind.Finish, delta);
+                }
+            }
+        }
+        catch (OpenAIException e)
+        {
+            await WriteErrorAsync(pipe, e.Error);
+            return;
+        }
+        catch (Exception) when (!aborted.IsCancellationRequested)
+        {
+            // Headers are gone; the client learns of the failure in the stream, the log gets the exception.
+            await WriteErrorAsync(pipe, OpenAIError.Internal());
+            throw;
+        }
+        finally
+        {
+            await deltas.DisposeAsync();
+        }
+
+        if (request.Store)
+        {
+            var choices = new ChatChoice[request.N];
+            for (var i = 0; i < choices.Length; i++)
+            {
+                choices[i] = new ChatChoice(i, texts[i]?.ToString(), finishes[i] ?? "stop");
+            }
+            var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint);
+            await pipe.FlushAsync(aborted);
+            await store.AddAsync(StoredCompletionWriter.Build(Projects.Default, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
+        }
+        pipe.Write(Done);
+        await pipe.FlushAsync(aborted);
+    }
+
+    private static async Task WriteErrorAsync(System.IO.Pipelines.PipeWriter pipe, OpenAIError error)
+    {
+        pipe.Write(DataPrefix);
+        pipe.Write(error.ToUtf8());
+        pipe.Write(EventEnd);
+        pipe.Write(Done);
+        await pipe.FlushAsync();
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text.Json;
+
+namespace Cairn.OpenAI;
+
+/// <summary>An error in OpenAI's envelope, with the HTTP status it is sent with.</summary>
+internal sealed record OpenAIError(int Status, string Message, string Type, string? Param, string? Code)
+{
+    public const string InvalidRequestType = "invalid_request_error";
+
+    public static OpenAIError InvalidRequest(string? param, string message, string? code = null) =>
+        new(StatusCodes.Status400BadRequest, message, InvalidRequestType, param, code);
+
+    public static OpenAIError CompletionNotFound(string id) =>
+        new(StatusCodes.Status404NotFound, $"Completion {id} not found", InvalidRequestType, "completion_id", "not_found");
+
+    public static OpenAIError ModelNotFound(string model) =>
+        new(StatusCodes.Status404NotFound, $"The model `{model}` does not exist or you do not have access to it.",
+            InvalidRequestType, "model", "model_not_found");
+
+    public static OpenAIError UnknownRoute(string method, string path) =>
+        new(StatusCodes.Status404NotFound, $"Invalid URL ({method} {path})", InvalidRequestType, null, "unknown_url");
+
+    public static OpenAIError MethodNotAllowed(string method, string path) =>
+        new(StatusCodes.Status405MethodNotAllowed, $"Method {method} is not allowed for {path}.", InvalidRequestType, null, "method_not_allowed");
+
+    public static OpenAIError Internal() =>
+        new(StatusCodes.Status500InternalServerError,
+            "The server had an error while processing your request. The error has been logged; the request id is in the x-request-id header.",
+            "server_error", null, null);
+
+    public static OpenAIError Unavailable(string message) =>
+        new(StatusCodes.Status503ServiceUnavailable, message, "server_error", null, "service_unavailable");
+
+    public void WriteTo(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("error"u8);
+        writer.WriteString("message"u8, Message);
+        writer.WriteString("type"u8, Type);
+        WriteNullable(writer, "param"u8, Param);
+        WriteNullable(writer, "code"u8, Code);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    public byte[] ToUtf8()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, Cairn.OpenAI.JsonWriting.Options))
+        {
+            WriteTo(writer);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public Task WriteAsync(HttpResponse response)
+    {
+        response.StatusCode = Status;
+        response.ContentType = "application/json";
+        var body = ToUtf8();
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body).AsTask();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter writer, ReadOnlySpan<byte> name, string? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNull(name);
+        }
+        else
+        {
+            writer.WriteString(name, value);
+        }
+    }
+}

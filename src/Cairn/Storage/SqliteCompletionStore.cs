@@ -1,0 +1,287 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Cairn.Storage;
+
+/// <summary>Stored completions in one SQLite file: reads from pooled connections, writes through group commit.</summary>
+internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers) : ICompletionStore
+{
+    public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken) =>
+        writer.WriteAsync(w => Insert(w, completion));
+
+    private static bool Insert(SqliteWriter w, StoredCompletion completion)
+    {
+        var insert = w.Command("""
+            INSERT INTO completions(id, project_id, model, created, metadata, body)
+            VALUES ($id, $project, $model, $created, $metadata, $body) RETURNING seq
+            """);
+        Bind(insert, ("$id", completion.Id), ("$project", completion.ProjectId), ("$model", completion.Model),
+            ("$created", completion.Created), ("$metadata", MetadataJson(completion.Metadata)), ("$body", completion.Body));
+        var seq = (long)insert.ExecuteScalar()!;
+        InsertMetadata(w, completion.ProjectId, seq, completion.Metadata);
+        var message = w.Command("INSERT INTO completion_messages(seq, idx, body) VALUES ($seq, $idx, $body)");
+        for (var i = 0; i < completion.Messages.Length; i++)
+        {
+            Bind(message, ("$seq", seq), ("$idx", i), ("$body", completion.Messages[i]));
+            message.ExecuteNonQuery();
+        }
+        return true;
+    }
+
+    public Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(session =>
+        {
+            var command = session.Command("SELECT body FROM completions WHERE id = $id AND project_id = $project");
+            Bind(command, ("$id", id), ("$project", projectId));
+            return command.ExecuteScalar() as byte[];
+        }));
+
+    public Task<(StoredPage? Page, ListFailure Failure)> ListAsync(long projectId, CompletionQuery query, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(session =>
+        {
+            long? after = null;
+            if (query.After is { } afterId)
+            {
+                var cursor = session.Command("""
+                    SELECT seq FROM completions WHERE id = $id AND project_id = $project
+                    UNION ALL SELECT seq FROM deleted_completions WHERE id = $id AND project_id = $project
+                    LIMIT 1
+                    """);
+                Bind(cursor, ("$id", afterId), ("$project", projectId));
+                after = cursor.ExecuteScalar() as long?;
+                if (after is null)
+                {
+                    return ((StoredPage?)null, ListFailure.UnknownCursor);
+                }
+            }
+            var command = session.Command(ListSql(query, after is not null));
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$project", projectId);
+            command.Parameters.AddWithValue("$limit", query.Limit + 1);
+            if (after is { } seq)
+            {
+                command.Parameters.AddWithValue("$after", seq);
+            }
+            if (query.Model is { } model)
+            {
+                command.Parameters.AddWithValue("$model", model);
+            }
+            for (var i = 0; i < query.Metadata.Count; i++)
+            {
+                command.Parameters.AddWithValue($"$k{i}", query.Metadata[i].Key);
+                command.Parameters.AddWithValue($"$v{i}", query.Metadata[i].Value);
+            }
+            return (Page(command, query.Limit), ListFailure.None);
+        }));
+
+    /// <summary>
+    /// The list query for a shape of filters. A metadata filter drives the walk from the metadata index (in list
+    /// order, so a page costs its own rows even at millions stored); further pairs and the model are checked per row.
+    /// </summary>
+    private static string ListSql(CompletionQuery query, bool hasCursor)
+    {
+        var order = query.Ascending ? "ASC" : "DESC";
+        var compare = query.Ascending ? ">" : "<";
+        var sql = new StringBuilder();
+        if (query.Metadata.Count == 0)
+        {
+            sql.Append("SELECT id, body FROM completions WHERE project_id = $project");
+            if (query.Model is not null)
+            {
+                sql.Append(" AND model = $model");
+            }
+            if (hasCursor)
+            {
+                sql.Append(" AND seq ").Append(compare).Append(" $after");
+            }
+            return sql.Append(" ORDER BY seq ").Append(order).Append(" LIMIT $limit").ToString();
+        }
+        sql.Append("SELECT c.id, c.body FROM completion_metadata m0 CROSS JOIN completions c ")
+           .Append("WHERE m0.project_id = $project AND m0.key = $k0 AND m0.value = $v0 AND c.seq = m0.seq");
+        if (hasCursor)
+        {
+            sql.Append(" AND m0.seq ").Append(compare).Append(" $after");
+        }
+        if (query.Model is not null)
+        {
+            sql.Append(" AND c.model = $model");
+        }
+        for (var i = 1; i < query.Metadata.Count; i++)
+        {
+            sql.Append(" AND EXISTS (SELECT 1 FROM completion_metadata m WHERE m.project_id = $project AND m.key = $k")
+               .Append(i).Append(" AND m.value = $v").Append(i).Append(" AND m.seq = m0.seq)");
+        }
+        return sql.Append(" ORDER BY m0.seq ").Append(order).Append(" LIMIT $limit").ToString();
+    }
+
+    public Task<byte[]?> UpdateMetadataAsync(
+        long projectId, string id, IReadOnlyDictionary<string, string> metadata, Func<byte[], byte[]> rewrite, CancellationToken cancellationToken) =>
+        writer.WriteAsync(w =>
+        {
+            if (Find(w, projectId, id) is not { } row)
+            {
+                return null;
+            }
+            DeleteMetadata(w, projectId, row.Seq, row.Metadata);
+            InsertMetadata(w, projectId, row.Seq, metadata);
+            var body = rewrite(row.Body);
+            var update = w.Command("UPDATE completions SET metadata = $metadata, body = $body WHERE seq = $seq");
+            Bind(update, ("$metadata", MetadataJson(metadata)), ("$body", body), ("$seq", row.Seq));
+            update.ExecuteNonQuery();
+            return body;
+        });
+
+    public Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken) =>
+        writer.WriteAsync(w =>
+        {
+            if (Find(w, projectId, id) is not { } row)
+            {
+                return false;
+            }
+            DeleteMetadata(w, projectId, row.Seq, row.Metadata);
+            var messages = w.Command("DELETE FROM completion_messages WHERE seq = $seq");
+            Bind(messages, ("$seq", row.Seq));
+            messages.ExecuteNonQuery();
+            var completion = w.Command("DELETE FROM completions WHERE seq = $seq");
+            Bind(completion, ("$seq", row.Seq));
+            completion.ExecuteNonQuery();
+            var tombstone = w.Command("INSERT INTO deleted_completions(id, project_id, seq) VALUES ($id, $project, $seq)");
+            Bind(tombstone, ("$id", id), ("$project", projectId), ("$seq", row.Seq));
+            tombstone.ExecuteNonQuery();
+            return true;
+        });
+
+    public Task<(StoredPage? Page, ListFailure Failure)> ListMessagesAsync(
+        long projectId, string id, MessageQuery query, CancellationToken cancellationToken) =>
+        Task.FromResult(Read(session =>
+        {
+            var find = session.Command("SELECT seq FROM completions WHERE id = $id AND project_id = $project");
+            Bind(find, ("$id", id), ("$project", projectId));
+            if (find.ExecuteScalar() is not long seq)
+            {
+                return ((StoredPage?)null, ListFailure.NotFound);
+            }
+            var order = query.Ascending ? "ASC" : "DESC";
+            var compare = query.Ascending ? ">" : "<";
+            var sql = query.AfterIndex is null
+                ? $"SELECT idx, body FROM completion_messages WHERE seq = $seq ORDER BY idx {order} LIMIT $limit"
+                : $"SELECT idx, body FROM completion_messages WHERE seq = $seq AND idx {compare} $after ORDER BY idx {order} LIMIT $limit";
+            var command = session.Command(sql);
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$seq", seq);
+            command.Parameters.AddWithValue("$limit", query.Limit + 1);
+            if (query.AfterIndex is { } after)
+            {
+                command.Parameters.AddWithValue("$after", after);
+            }
+            var items = new List<StoredItem>(Math.Min(query.Limit + 1, 128));
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    items.Add(new StoredItem($"{id}-{reader.GetInt64(0)}", (byte[])reader.GetValue(1)));
+                }
+            }
+            return (Trim(items, query.Limit), ListFailure.None);
+        }));
+
+    public Task<bool> PingAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(Read(session => session.Command("PRAGMA user_version").ExecuteScalar() is long version && version == SqliteSchema.Version));
+
+    private static StoredPage Page(SqliteCommand command, int limit)
+    {
+        var items = new List<StoredItem>(limit + 1);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                items.Add(new StoredItem(reader.GetString(0), (byte[])reader.GetValue(1)));
+            }
+        }
+        return Trim(items, limit);
+    }
+
+    private static StoredPage Trim(List<StoredItem> items, int limit)
+    {
+        var hasMore = items.Count > limit;
+        if (hasMore)
+        {
+            items.RemoveAt(items.Count - 1);
+        }
+        return new StoredPage(items, hasMore);
+    }
+
+    private T Read<T>(Func<SqliteReaders.Session, T> read)
+    {
+        var session = readers.Rent();
+        try
+        {
+            var result = read(session);
+            readers.Return(session);
+            return result;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private static (long Seq, byte[] Body, string Metadata)? Find(SqliteWriter w, long projectId, string id)
+    {
+        var find = w.Command("SELECT seq, body, metadata FROM completions WHERE id = $id AND project_id = $project");
+        Bind(find, ("$id", id), ("$project", projectId));
+        using var reader = find.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetString(2)) : null;
+    }
+
+    private static void InsertMetadata(SqliteWriter w, long projectId, long seq, IReadOnlyDictionary<string, string> metadata)
+    {
+        var insert = w.Command("INSERT INTO completion_metadata(project_id, key, value, seq) VALUES ($project, $key, $value, $seq)");
+        foreach (var (key, value) in metadata)
+        {
+            Bind(insert, ("$project", projectId), ("$key", key), ("$value", value), ("$seq", seq));
+            insert.ExecuteNonQuery();
+        }
+    }
+
+    private static void DeleteMetadata(SqliteWriter w, long projectId, long seq, string metadataJson)
+    {
+        var delete = w.Command("DELETE FROM completion_metadata WHERE project_id = $project AND key = $key AND value = $value AND seq = $seq");
+        using var document = JsonDocument.Parse(metadataJson);
+        foreach (var pair in document.RootElement.EnumerateObject())
+        {
+            Bind(delete, ("$project", projectId), ("$key", pair.Name), ("$value", pair.Value.GetString()!), ("$seq", seq));
+            delete.ExecuteNonQuery();
+        }
+    }
+
+    private static string MetadataJson(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (metadata.Count == 0)
+        {
+            return "{}";
+        }
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, Cairn.OpenAI.JsonWriting.Options))
+        {
+            json.WriteStartObject();
+            foreach (var (key, value) in metadata)
+            {
+                json.WriteString(key, value);
+            }
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length);
+    }
+
+    private static void Bind(SqliteCommand command, params ReadOnlySpan<(string Name, object Value)> parameters)
+    {
+        command.Parameters.Clear();
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+    }
+}

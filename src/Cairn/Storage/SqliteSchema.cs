@@ -1,0 +1,92 @@
+using Microsoft.Data.Sqlite;
+
+namespace Cairn.Storage;
+
+/// <summary>Versioned schema migrations, applied in order at start; <c>PRAGMA user_version</c> records the version.</summary>
+internal static class SqliteSchema
+{
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE projects(
+            id INTEGER PRIMARY KEY,
+            public_id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            created INTEGER NOT NULL);
+        INSERT INTO projects(id, public_id, name, created) VALUES (1, 'proj_default', 'Default project', unixepoch());
+
+        -- seq orders completions by when they were stored; list pages are keyset ranges over it.
+        CREATE TABLE completions(
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            project_id INTEGER NOT NULL REFERENCES projects(id),
+            model TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            metadata TEXT NOT NULL,
+            body BLOB NOT NULL);
+        CREATE INDEX completions_by_project ON completions(project_id, seq);
+        CREATE INDEX completions_by_model ON completions(project_id, model, seq);
+
+        -- One row per metadata pair, so that metadata[k]=v filters walk an index in list order.
+        CREATE TABLE completion_metadata(
+            project_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY(project_id, key, value, seq)) WITHOUT ROWID;
+
+        CREATE TABLE completion_messages(
+            seq INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY(seq, idx));
+
+        -- Deleted ids keep their place so that a client paging with after=<deleted id> can go on.
+        CREATE TABLE deleted_completions(
+            id TEXT PRIMARY KEY,
+            project_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL) WITHOUT ROWID;
+        """,
+    ];
+
+    public static int Version => Migrations.Length;
+
+    public static void Migrate(SqliteConnection connection)
+    {
+        var current = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > Migrations.Length)
+        {
+            throw new InvalidOperationException(
+                $"The database has schema version {current}, newer than this Cairn knows ({Migrations.Length}). Use a newer Cairn.");
+        }
+        for (var version = current; version < Migrations.Length; version++)
+        {
+            Execute(connection, "BEGIN IMMEDIATE");
+            try
+            {
+                Execute(connection, Migrations[version]);
+                Execute(connection, $"PRAGMA user_version = {version + 1}");
+                Execute(connection, "COMMIT");
+            }
+            catch
+            {
+                Execute(connection, "ROLLBACK");
+                throw;
+            }
+        }
+    }
+
+    public static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+}

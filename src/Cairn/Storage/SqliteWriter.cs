@@ -1,0 +1,194 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Cairn.Storage;
+
+/// <summary>
+/// The one connection that writes. Writes queue up while a transaction commits and are then committed together
+/// (group commit): one fsync for a whole batch, so storing does not serialize the server. Each write runs in its
+/// own savepoint, so one failing write does not undo the others; every caller learns its outcome only after COMMIT.
+/// </summary>
+internal sealed partial class SqliteWriter : IDisposable
+{
+    private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SqliteConnection connection;
+    private readonly int maxBatch;
+    private readonly ILogger logger;
+    private readonly Thread thread;
+    private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
+
+    public SqliteWriter(string connectionString, StorageOptions options, ILogger logger)
+    {
+        this.logger = logger;
+        maxBatch = options.MaxBatch;
+        connection = new SqliteConnection(connectionString);
+        connection.Open();
+        SqliteSchema.Execute(connection, "PRAGMA journal_mode = WAL");
+        SqliteSchema.Execute(connection, $"PRAGMA synchronous = {options.Synchronous}");
+        SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
+        SqliteSchema.Migrate(connection);
+        thread = new Thread(Run) { IsBackground = true, Name = "cairn-sqlite-writer" };
+        thread.Start();
+    }
+
+    /// <summary>Runs <paramref name="work"/> inside the next group commit; the task completes after COMMIT.</summary>
+    public Task<T> WriteAsync<T>(Func<SqliteWriter, T> work)
+    {
+        var op = new WriteOp<T>(work);
+        if (!queue.Writer.TryWrite(op))
+        {
+            throw new ObjectDisposedException(nameof(SqliteWriter), "The store is shutting down.");
+        }
+        return op.Task;
+    }
+
+    /// <summary>A prepared command of this connection, made once per SQL text.</summary>
+    public SqliteCommand Command(string sql)
+    {
+        if (!commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            commands[sql] = command;
+        }
+        return command;
+    }
+
+    /// <summary>Stops taking writes, commits every write already queued, and waits for that.</summary>
+    public Task DrainAsync()
+    {
+        queue.Writer.TryComplete();
+        return stopped.Task;
+    }
+
+    private void Run()
+    {
+        var batch = new List<WriteOp>(maxBatch);
+        try
+        {
+            while (queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                while (batch.Count < maxBatch && queue.Reader.TryRead(out var op))
+                {
+                    batch.Add(op);
+                }
+                Commit(batch);
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            stopped.TrySetResult();
+        }
+    }
+
+    private void Commit(List<WriteOp> batch)
+    {
+        try
+        {
+            SqliteSchema.Execute(connection, "BEGIN IMMEDIATE");
+            foreach (var op in batch)
+            {
+                Command("SAVEPOINT op").ExecuteNonQuery();
+                if (op.Execute(this))
+                {
+                    Command("RELEASE op").ExecuteNonQuery();
+                }
+                else
+                {
+                    Command("ROLLBACK TO op").ExecuteNonQuery();
+                    Command("RELEASE op").ExecuteNonQuery();
+                }
+            }
+            SqliteSchema.Execute(connection, "COMMIT");
+        }
+        catch (Exception e)
+        {
+            LogCommitFailed(logger, batch.Count, e);
+            TryRollback();
+            foreach (var op in batch)
+            {
+                op.Fail(e);
+            }
+            return;
+        }
+        foreach (var op in batch)
+        {
+            op.Complete();
+        }
+    }
+
+    private void TryRollback()
+    {
+        try
+        {
+            SqliteSchema.Execute(connection, "ROLLBACK");
+        }
+        catch (SqliteException)
+        {
+            // No transaction was open (BEGIN itself failed).
+        }
+    }
+
+    public void Dispose()
+    {
+        queue.Writer.TryComplete();
+        thread.Join(TimeSpan.FromSeconds(30));
+        foreach (var command in commands.Values)
+        {
+            command.Dispose();
+        }
+        connection.Dispose();
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "A group commit of {Count} writes failed; each caller gets an error")]
+    private static partial void LogCommitFailed(ILogger logger, int count, Exception exception);
+
+    private abstract class WriteOp
+    {
+        /// <summary>Runs the work; false when it threw and its savepoint must be rolled back.</summary>
+        public abstract bool Execute(SqliteWriter writer);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception exception);
+    }
+
+    private sealed class WriteOp<T>(Func<SqliteWriter, T> work) : WriteOp
+    {
+        private readonly TaskCompletionSource<T> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? result;
+        private Exception? error;
+
+        public Task<T> Task => completion.Task;
+
+        public override bool Execute(SqliteWriter writer)
+        {
+            try
+            {
+                result = work(writer);
+                return true;
+            }
+            catch (Exception e)
+            {
+                error = e;
+                return false;
+            }
+        }
+
+        public override void Complete()
+        {
+            if (error is null)
+            {
+                completion.TrySetResult(result!);
+            }
+            else
+            {
+                completion.TrySetException(error);
+            }
+        }
+
+        public override void Fail(Exception exception) => completion.TrySetException(exception);
+    }
+}

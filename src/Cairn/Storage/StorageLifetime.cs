@@ -1,0 +1,37 @@
+namespace Cairn.Storage;
+
+/// <summary>
+/// Opens the store (and applies migrations) before the server listens, and commits every queued write after the
+/// server has drained its requests: hosted services stop before Kestrel finishes, so draining waits for Stopped.
+/// </summary>
+internal sealed partial class StorageLifetime(IServiceProvider services, StorageOptions options, ILogger<StorageLifetime> logger)
+    : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        services.GetRequiredService<SqliteWriter>();
+        var path = Path.GetFullPath(options.Path, Environment.CurrentDirectory);
+        LogOpened(logger, path);
+        return Task.CompletedTask;
+    }
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        await services.GetRequiredService<SqliteWriter>().DrainAsync();
+        LogDrained(logger);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Storing completions in {Path}")]
+    private static partial void LogOpened(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Every queued write is committed; the store is closed to writes")]
+    private static partial void LogDrained(ILogger logger);
+}

@@ -1,0 +1,14 @@
+namespace Cairn.Storage;
+
+/// <summary>
+/// A completion as stored: the stored object's JSON and each input message's JSON item, serialized once at store
+/// time so reads write bytes, plus the columns lists filter on.
+/// </summary>
+internal sealed record StoredCompletion(
+    long ProjectId,
+    string Id,
+    string Model,
+    long Created,
+    byte[] Body,
+    IReadOnlyDictionary<string, string> Metadata,
+    byte[][] Messages);
