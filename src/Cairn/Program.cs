@@ -13,6 +13,11 @@ catch (OptionsException e)
     Console.Error.WriteLine($"cairn: {e.Message}");
     return 2;
 }
+catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    Console.Error.WriteLine($"cairn: {e.Message} Pass another with --urls.");
+    return 2;
+}
 return 0;
 
 namespace Cairn

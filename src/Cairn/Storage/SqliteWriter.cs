@@ -17,6 +17,7 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly Thread thread;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
+    private readonly SqliteCheckpointer checkpointer;
 
     public SqliteWriter(string connectionString, StorageOptions options, ILogger logger)
     {
@@ -27,7 +28,9 @@ internal sealed partial class SqliteWriter : IDisposable
         SqliteSchema.Execute(connection, "PRAGMA journal_mode = WAL");
         SqliteSchema.Execute(connection, $"PRAGMA synchronous = {options.Synchronous}");
         SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
+        SqliteSchema.Execute(connection, "PRAGMA wal_autocheckpoint = 0");
         SqliteSchema.Migrate(connection);
+        checkpointer = new SqliteCheckpointer(connectionString);
         thread = new Thread(Run) { IsBackground = true, Name = "cairn-sqlite-writer" };
         thread.Start();
     }
@@ -135,6 +138,7 @@ internal sealed partial class SqliteWriter : IDisposable
     {
         queue.Writer.TryComplete();
         thread.Join(TimeSpan.FromSeconds(30));
+        checkpointer.Dispose();
         foreach (var command in commands.Values)
         {
             command.Dispose();
