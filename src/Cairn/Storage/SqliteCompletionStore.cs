@@ -20,10 +20,18 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
             ("$created", completion.Created), ("$metadata", MetadataJson(completion.Metadata)), ("$body", completion.Body));
         var seq = (long)insert.ExecuteScalar()!;
         InsertMetadata(w, completion.ProjectId, seq, completion.Metadata);
-        var message = w.Command("INSERT INTO completion_messages(seq, idx, body) VALUES ($seq, $idx, $body)");
-        for (var i = 0; i < completion.Messages.Length; i++)
+        // Many rows per statement: each statement costs more than the rows it adds.
+        for (var start = 0; start < completion.Messages.Length; start += MessagesPerInsert)
         {
-            Bind(message, ("$seq", seq), ("$idx", i), ("$body", completion.Messages[i]));
+            var count = Math.Min(MessagesPerInsert, completion.Messages.Length - start);
+            var message = w.Command(RowsSql("INSERT INTO completion_messages(seq, idx, body) VALUES ", "($seq, $i{0}, $b{0})", count));
+            message.Parameters.Clear();
+            message.Parameters.AddWithValue("$seq", seq);
+            for (var i = 0; i < count; i++)
+            {
+                message.Parameters.AddWithValue(Names.Index[i], start + i);
+                message.Parameters.AddWithValue(Names.Body[i], completion.Messages[start + i]);
+            }
             message.ExecuteNonQuery();
         }
         return true;
@@ -236,14 +244,44 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
         return reader.Read() ? (reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetString(2)) : null;
     }
 
+    private const int MessagesPerInsert = 64;
+
     private static void InsertMetadata(SqliteWriter w, long projectId, long seq, IReadOnlyDictionary<string, string> metadata)
     {
-        var insert = w.Command("INSERT INTO completion_metadata(project_id, key, value, seq) VALUES ($project, $key, $value, $seq)");
+        if (metadata.Count == 0)
+        {
+            return;
+        }
+        var insert = w.Command(RowsSql("INSERT INTO completion_metadata(project_id, key, value, seq) VALUES ", "($project, $k{0}, $v{0}, $seq)", metadata.Count));
+        insert.Parameters.Clear();
+        insert.Parameters.AddWithValue("$project", projectId);
+        insert.Parameters.AddWithValue("$seq", seq);
+        var i = 0;
         foreach (var (key, value) in metadata)
         {
-            Bind(insert, ("$project", projectId), ("$key", key), ("$value", value), ("$seq", seq));
-            insert.ExecuteNonQuery();
+            insert.Parameters.AddWithValue(Names.Key[i], key);
+            insert.Parameters.AddWithValue(Names.Value[i], value);
+            i++;
         }
+        insert.ExecuteNonQuery();
+    }
+
+    /// <summary>An INSERT of <paramref name="count"/> rows; the text is the same for the same count, so it is prepared once.</summary>
+    private static string RowsSql(string head, string row, int count) =>
+        head + string.Join(", ", Enumerable.Range(0, count).Select(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, row, i)));
+
+    /// <summary>Parameter names made once, not per row.</summary>
+    private static class Names
+    {
+        public static readonly string[] Key = Make("$k", MetadataLimit);
+        public static readonly string[] Value = Make("$v", MetadataLimit);
+        public static readonly string[] Index = Make("$i", MessagesPerInsert);
+        public static readonly string[] Body = Make("$b", MessagesPerInsert);
+
+        private const int MetadataLimit = 16;
+
+        private static string[] Make(string prefix, int count) =>
+            [.. Enumerable.Range(0, count).Select(i => prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     }
 
     private static void DeleteMetadata(SqliteWriter w, long projectId, long seq, string metadataJson)

@@ -5,8 +5,8 @@ namespace Cairn.Storage;
 
 /// <summary>
 /// The one connection that writes. Writes queue up while a transaction commits and are then committed together
-/// (group commit): one fsync for a whole batch, so storing does not serialize the server. Each write runs in its
-/// own savepoint, so one failing write does not undo the others; every caller learns its outcome only after COMMIT.
+/// (group commit): one fsync for a whole batch, so storing does not serialize the server. One failing write does
+/// not undo the others; every caller learns its outcome only after COMMIT.
 /// </summary>
 internal sealed partial class SqliteWriter : IDisposable
 {
@@ -88,35 +88,36 @@ internal sealed partial class SqliteWriter : IDisposable
 
     private void Commit(List<WriteOp> batch)
     {
+        // Optimistic: the whole batch in one transaction. A write that throws is taken out with its error and the
+        // rest run again from a clean slate, which is safe because a write is a function of what it reads.
+        var pending = batch;
         try
         {
-            SqliteSchema.Execute(connection, "BEGIN IMMEDIATE");
-            foreach (var op in batch)
+            while (pending.Count > 0)
             {
-                Command("SAVEPOINT op").ExecuteNonQuery();
-                if (op.Execute(this))
+                SqliteSchema.Execute(connection, "BEGIN IMMEDIATE");
+                var failed = pending.FindIndex(op => !op.Execute(this));
+                if (failed < 0)
                 {
-                    Command("RELEASE op").ExecuteNonQuery();
+                    SqliteSchema.Execute(connection, "COMMIT");
+                    break;
                 }
-                else
-                {
-                    Command("ROLLBACK TO op").ExecuteNonQuery();
-                    Command("RELEASE op").ExecuteNonQuery();
-                }
+                SqliteSchema.Execute(connection, "ROLLBACK");
+                pending[failed].Complete();
+                pending = [.. pending.Where((_, i) => i != failed)];
             }
-            SqliteSchema.Execute(connection, "COMMIT");
         }
         catch (Exception e)
         {
-            LogCommitFailed(logger, batch.Count, e);
+            LogCommitFailed(logger, pending.Count, e);
             TryRollback();
-            foreach (var op in batch)
+            foreach (var op in pending)
             {
                 op.Fail(e);
             }
             return;
         }
-        foreach (var op in batch)
+        foreach (var op in pending)
         {
             op.Complete();
         }
