@@ -220,7 +220,7 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
         return new StoredPage(items, hasMore);
     }
 
-    private T Read<T>(Func<SqliteReaders.Session, T> read)
+    private T Read<T>(Func<PreparedConnection, T> read)
     {
         var session = readers.Rent();
         try

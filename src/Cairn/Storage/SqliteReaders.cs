@@ -9,9 +9,9 @@ namespace Cairn.Storage;
 /// </summary>
 internal sealed class SqliteReaders(string connectionString, int keep) : IDisposable
 {
-    private readonly ConcurrentBag<Session> idle = [];
+    private readonly ConcurrentBag<PreparedConnection> idle = [];
 
-    public Session Rent()
+    public PreparedConnection Rent()
     {
         if (idle.TryTake(out var session))
         {
@@ -21,10 +21,10 @@ internal sealed class SqliteReaders(string connectionString, int keep) : IDispos
         connection.Open();
         SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
         SqliteSchema.Execute(connection, "PRAGMA mmap_size = 268435456");
-        return new Session(connection);
+        return new PreparedConnection(connection);
     }
 
-    public void Return(Session session)
+    public void Return(PreparedConnection session)
     {
         if (idle.Count < keep)
         {
@@ -41,32 +41,6 @@ internal sealed class SqliteReaders(string connectionString, int keep) : IDispos
         while (idle.TryTake(out var session))
         {
             session.Dispose();
-        }
-    }
-
-    /// <summary>One read connection and the statements prepared on it.</summary>
-    public sealed class Session(SqliteConnection connection) : IDisposable
-    {
-        private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
-
-        public SqliteCommand Command(string sql)
-        {
-            if (!commands.TryGetValue(sql, out var command))
-            {
-                command = connection.CreateCommand();
-                command.CommandText = sql;
-                commands[sql] = command;
-            }
-            return command;
-        }
-
-        public void Dispose()
-        {
-            foreach (var command in commands.Values)
-            {
-                command.Dispose();
-            }
-            connection.Dispose();
         }
     }
 }

@@ -11,25 +11,25 @@ namespace Cairn.Storage;
 internal sealed partial class SqliteWriter : IDisposable
 {
     private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SqliteConnection connection;
+    private readonly PreparedConnection connection;
     private readonly int maxBatch;
     private readonly ILogger logger;
     private readonly Thread thread;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
     private readonly SqliteCheckpointer checkpointer;
 
     public SqliteWriter(string connectionString, StorageOptions options, ILogger logger)
     {
         this.logger = logger;
         maxBatch = options.MaxBatch;
-        connection = new SqliteConnection(connectionString);
-        connection.Open();
-        SqliteSchema.Execute(connection, "PRAGMA journal_mode = WAL");
-        SqliteSchema.Execute(connection, $"PRAGMA synchronous = {options.Synchronous}");
-        SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
-        SqliteSchema.Execute(connection, "PRAGMA wal_autocheckpoint = 0");
-        SqliteSchema.Migrate(connection);
+        var sqlite = new SqliteConnection(connectionString);
+        sqlite.Open();
+        SqliteSchema.Execute(sqlite, "PRAGMA journal_mode = WAL");
+        SqliteSchema.Execute(sqlite, $"PRAGMA synchronous = {options.Synchronous}");
+        SqliteSchema.Execute(sqlite, "PRAGMA busy_timeout = 5000");
+        SqliteSchema.Execute(sqlite, "PRAGMA wal_autocheckpoint = 0");
+        SqliteSchema.Migrate(sqlite);
+        connection = new PreparedConnection(sqlite);
         checkpointer = new SqliteCheckpointer(connectionString);
         thread = new Thread(Run) { IsBackground = true, Name = "cairn-sqlite-writer" };
         thread.Start();
@@ -46,17 +46,8 @@ internal sealed partial class SqliteWriter : IDisposable
         return op.Task;
     }
 
-    /// <summary>A prepared command of this connection, made once per SQL text.</summary>
-    public SqliteCommand Command(string sql)
-    {
-        if (!commands.TryGetValue(sql, out var command))
-        {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            commands[sql] = command;
-        }
-        return command;
-    }
+    /// <summary>A prepared command of the writing connection, made once per SQL text.</summary>
+    public SqliteCommand Command(string sql) => connection.Command(sql);
 
     /// <summary>Stops taking writes, commits every write already queued, and waits for that.</summary>
     public Task DrainAsync()
@@ -95,14 +86,14 @@ internal sealed partial class SqliteWriter : IDisposable
         {
             while (pending.Count > 0)
             {
-                SqliteSchema.Execute(connection, "BEGIN IMMEDIATE");
+                Command("BEGIN IMMEDIATE").ExecuteNonQuery();
                 var failed = pending.FindIndex(op => !op.Execute(this));
                 if (failed < 0)
                 {
-                    SqliteSchema.Execute(connection, "COMMIT");
+                    Command("COMMIT").ExecuteNonQuery();
                     break;
                 }
-                SqliteSchema.Execute(connection, "ROLLBACK");
+                Command("ROLLBACK").ExecuteNonQuery();
                 pending[failed].Complete();
                 pending = [.. pending.Where((_, i) => i != failed)];
             }
@@ -127,7 +118,7 @@ internal sealed partial class SqliteWriter : IDisposable
     {
         try
         {
-            SqliteSchema.Execute(connection, "ROLLBACK");
+            Command("ROLLBACK").ExecuteNonQuery();
         }
         catch (SqliteException)
         {
@@ -140,10 +131,6 @@ internal sealed partial class SqliteWriter : IDisposable
         queue.Writer.TryComplete();
         thread.Join(TimeSpan.FromSeconds(30));
         checkpointer.Dispose();
-        foreach (var command in commands.Values)
-        {
-            command.Dispose();
-        }
         connection.Dispose();
     }
 

@@ -1,0 +1,29 @@
+using Microsoft.Data.Sqlite;
+
+namespace Cairn.Storage;
+
+/// <summary>An open connection that keeps each command it makes, so a statement is prepared once, not per use.</summary>
+internal sealed class PreparedConnection(SqliteConnection connection) : IDisposable
+{
+    private readonly Dictionary<string, SqliteCommand> commands = new(StringComparer.Ordinal);
+
+    public SqliteCommand Command(string sql)
+    {
+        if (!commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            commands[sql] = command;
+        }
+        return command;
+    }
+
+    public void Dispose()
+    {
+        foreach (var command in commands.Values)
+        {
+            command.Dispose();
+        }
+        connection.Dispose();
+    }
+}
