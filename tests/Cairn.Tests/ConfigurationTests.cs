@@ -7,12 +7,12 @@ namespace Cairn.Tests;
 /// <summary>Start-up contract: the two command-line flags, settings from the environment, and bad settings refused.</summary>
 public sealed class ConfigurationTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("cairn-config-").FullName;
+    private readonly TempFolder folder = new();
 
     [Fact]
     public async Task DbFlag_CreatesTheDatabaseThere_AndHealthIsOk()
     {
-        var database = Path.Combine(folder, "nested", "store.db");
+        var database = Path.Combine(folder.Path, "nested", "store.db");
         using var server = await CairnProcess.StartAsync(database);
         using var http = new HttpClient { BaseAddress = server.BaseUrl };
 
@@ -29,7 +29,7 @@ public sealed class ConfigurationTests : IDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Cairn.dll"), "--urls", "http://127.0.0.1:0", "--db", Path.Combine(folder, "x.db") },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Cairn.dll"), "--urls", "http://127.0.0.1:0", "--db", folder.File("x.db") },
         };
         start.Environment["Storage__Synchronous"] = "SOMETIMES";
         using var process = Process.Start(start)!;
@@ -41,15 +41,5 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Single((await stderr).Trim().Split('\n'));
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp folder left behind is harmless.
-        }
-    }
+    public void Dispose() => folder.Dispose();
 }

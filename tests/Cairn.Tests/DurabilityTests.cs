@@ -13,9 +13,9 @@ namespace Cairn.Tests;
 /// </summary>
 public sealed class DurabilityTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("cairn-durability-").FullName;
+    private readonly TempFolder folder = new();
 
-    private string Database => Path.Combine(folder, "cairn.db");
+    private string Database => folder.File("cairn.db");
 
     [Fact]
     public async Task SigkillDuringABurst_LosesNoAcknowledgedCompletion_AndLeavesTheDatabaseIntact()
@@ -120,15 +120,5 @@ public sealed class DurabilityTests : IDisposable
         return (string)command.ExecuteScalar()!;
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp folder left behind is harmless.
-        }
-    }
+    public void Dispose() => folder.Dispose();
 }

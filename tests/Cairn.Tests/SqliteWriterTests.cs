@@ -1,3 +1,4 @@
+using Cairn.Tests.Infrastructure;
 using Cairn.Storage;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -6,10 +7,10 @@ namespace Cairn.Tests;
 /// <summary>The group-commit writer on a real SQLite file: batching, isolation of a failing write, draining.</summary>
 public sealed class SqliteWriterTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("cairn-writer-").FullName;
+    private readonly TempFolder folder = new();
 
     private SqliteWriter NewWriter() =>
-        new($"Data Source={Path.Combine(folder, "w.db")};Pooling=False", new StorageOptions(), NullLogger.Instance);
+        new($"Data Source={folder.File("w.db")};Pooling=False", new StorageOptions(), NullLogger.Instance);
 
     private static long Insert(SqliteWriter w, string id)
     {
@@ -53,16 +54,5 @@ public sealed class SqliteWriterTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => { _ = writer.WriteAsync(w => 0); });
     }
 
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp folder left behind is harmless.
-        }
-    }
+    public void Dispose() => folder.Dispose();
 }

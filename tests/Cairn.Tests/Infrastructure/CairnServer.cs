@@ -15,9 +15,9 @@ public sealed class CairnServer : IAsyncLifetime
 {
     private WebApplication? app;
 
-    public string Folder { get; } = Directory.CreateTempSubdirectory("cairn-test-").FullName;
+    private readonly TempFolder folder = new();
 
-    public string DatabasePath => Path.Combine(Folder, "cairn.db");
+    public string DatabasePath => folder.File("cairn.db");
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -53,14 +53,6 @@ public sealed class CairnServer : IAsyncLifetime
             await app.StopAsync();
             await app.DisposeAsync();
         }
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(Folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A temp folder left behind is harmless.
-        }
+        folder.Dispose();
     }
 }
