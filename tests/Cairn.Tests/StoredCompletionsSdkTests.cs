@@ -197,6 +197,26 @@ public sealed class StoredCompletionsSdkTests(CairnServer server) : IClassFixtur
     }
 
     [Fact]
+    public void DeletingTheNewest_ThenStoringAgain_KeepsTheDeletedIdAValidCursorBeforeTheNewOne()
+    {
+        var run = Guid.NewGuid().ToString();
+        var first = Store("first", run).Id;
+        var newest = Store("newest", run).Id;
+        chat.DeleteChatCompletion(newest);
+        var next = Store("next", run).Id;
+
+        var afterDeleted = chat.GetChatCompletions(new ChatCompletionCollectionOptions
+        {
+            Metadata = { ["run"] = run },
+            AfterId = newest,
+            Order = ChatCompletionCollectionOrder.Ascending,
+        }).Select(c => c.Id).ToList();
+
+        Assert.Equal([next], afterDeleted);
+        Assert.NotEqual(first, next);
+    }
+
+    [Fact]
     public void GetChatCompletionMessages_ListsTheInputMessages_WithPaging()
     {
         var options = new ChatCompletionOptions { StoredOutputEnabled = true };

@@ -7,30 +7,41 @@ namespace Cairn.Storage;
 /// <summary>Stored completions in one SQLite file: reads from pooled connections, writes through group commit.</summary>
 internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers) : ICompletionStore
 {
+    // The last seq handed out; only the writer thread touches it. Seqs are never reused, not even the seq of a
+    // deleted newest completion (SQLite's own rowids would be), because a deleted id's tombstone keeps its seq as
+    // a paging cursor.
+    private long lastSeq = -1;
+
     public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken) =>
         writer.WriteAsync(w => Insert(w, completion));
 
-    private static bool Insert(SqliteWriter w, StoredCompletion completion)
+    private bool Insert(SqliteWriter w, StoredCompletion completion)
     {
+        if (lastSeq < 0)
+        {
+            lastSeq = (long)w.Command("""
+                SELECT max(coalesce((SELECT max(seq) FROM completions), 0), coalesce((SELECT max(seq) FROM deleted_completions), 0))
+                """).ExecuteScalar()!;
+        }
+        var seq = ++lastSeq;
         var insert = w.Command("""
-            INSERT INTO completions(id, project_id, model, created, metadata, body)
-            VALUES ($id, $project, $model, $created, $metadata, $body) RETURNING seq
+            INSERT INTO completions(seq, id, project_id, model, created, metadata, body)
+            VALUES ($seq, $id, $project, $model, $created, $metadata, $body)
             """);
-        Bind(insert, ("$id", completion.Id), ("$project", completion.ProjectId), ("$model", completion.Model),
+        Bind(insert, ("$seq", seq), ("$id", completion.Id), ("$project", completion.ProjectId), ("$model", completion.Model),
             ("$created", completion.Created), ("$metadata", MetadataJson(completion.Metadata)), ("$body", completion.Body));
-        var seq = (long)insert.ExecuteScalar()!;
+        insert.ExecuteNonQuery();
         InsertMetadata(w, completion.ProjectId, seq, completion.Metadata);
         // Many rows per statement: each statement costs more than the rows it adds.
         for (var start = 0; start < completion.Messages.Length; start += MessagesPerInsert)
         {
             var count = Math.Min(MessagesPerInsert, completion.Messages.Length - start);
             var message = w.Command(RowsSql("INSERT INTO completion_messages(seq, idx, body) VALUES ", "($seq, $i{0}, $b{0})", count));
-            message.Parameters.Clear();
-            message.Parameters.AddWithValue("$seq", seq);
+            Set(message, 0, "$seq", seq);
             for (var i = 0; i < count; i++)
             {
-                message.Parameters.AddWithValue(Names.Index[i], start + i);
-                message.Parameters.AddWithValue(Names.Body[i], completion.Messages[start + i]);
+                Set(message, 1 + (2 * i), Names.Index[i], start + i);
+                Set(message, 2 + (2 * i), Names.Body[i], completion.Messages[start + i]);
             }
             message.ExecuteNonQuery();
         }
@@ -253,14 +264,13 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
             return;
         }
         var insert = w.Command(RowsSql("INSERT INTO completion_metadata(project_id, key, value, seq) VALUES ", "($project, $k{0}, $v{0}, $seq)", metadata.Count));
-        insert.Parameters.Clear();
-        insert.Parameters.AddWithValue("$project", projectId);
-        insert.Parameters.AddWithValue("$seq", seq);
+        Set(insert, 0, "$project", projectId);
+        Set(insert, 1, "$seq", seq);
         var i = 0;
         foreach (var (key, value) in metadata)
         {
-            insert.Parameters.AddWithValue(Names.Key[i], key);
-            insert.Parameters.AddWithValue(Names.Value[i], value);
+            Set(insert, 2 + (2 * i), Names.Key[i], key);
+            Set(insert, 3 + (2 * i), Names.Value[i], value);
             i++;
         }
         insert.ExecuteNonQuery();
@@ -316,10 +326,31 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
 
     private static void Bind(SqliteCommand command, params ReadOnlySpan<(string Name, object Value)> parameters)
     {
-        command.Parameters.Clear();
-        foreach (var (name, value) in parameters)
+        for (var i = 0; i < parameters.Length; i++)
         {
-            command.Parameters.AddWithValue(name, value);
+            Set(command, i, parameters[i].Name, parameters[i].Value);
+        }
+        Trim(command, parameters.Length);
+    }
+
+    /// <summary>Gives the command's <paramref name="index"/>th parameter a value, reusing the parameter a cached command already has.</summary>
+    private static void Set(SqliteCommand command, int index, string name, object value)
+    {
+        var parameters = command.Parameters;
+        if (index < parameters.Count && parameters[index].ParameterName == name)
+        {
+            parameters[index].Value = value;
+            return;
+        }
+        Trim(command, index);
+        parameters.AddWithValue(name, value);
+    }
+
+    private static void Trim(SqliteCommand command, int count)
+    {
+        while (command.Parameters.Count > count)
+        {
+            command.Parameters.RemoveAt(command.Parameters.Count - 1);
         }
     }
 }
