@@ -47,12 +47,7 @@ internal static class ChatCompletionRequestParser
 
     private static ChatCompletionRequest Parse(JsonDocument document)
     {
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
-        {
-            throw OpenAIException.InvalidRequest(null,
-                $"The request body must be a JSON object, but got {Describe(root)} instead.", "invalid_type");
-        }
+        var root = RequireBodyObject(document.RootElement);
 
         var given = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         var extensions = new List<string>();
@@ -277,6 +272,7 @@ internal static class ChatCompletionRequestParser
         var content = RequireProperty(prediction, "content", "prediction");
         if (content.ValueKind == JsonValueKind.Array)
         {
+            CheckLength(content, "prediction.content", 1, int.MaxValue);
             MessageParser.ParseParts(content, "prediction.content", ["text"]);
         }
         else

@@ -30,6 +30,13 @@ internal static class JsonCheck
     public static OpenAIException Invalid(string path, string message, string code = "invalid_value") =>
         OpenAIException.InvalidRequest(path, $"Invalid '{path}': {message}", code);
 
+    /// <summary>The root of a request body, which must be an object; the error names no parameter.</summary>
+    public static JsonElement RequireBodyObject(JsonElement root) =>
+        root.ValueKind == JsonValueKind.Object
+            ? root
+            : throw OpenAIException.InvalidRequest(null,
+                $"The request body must be a JSON object, but got {Describe(root)} instead.", "invalid_type");
+
     public static string Describe(JsonElement element) => element.ValueKind switch
     {
         JsonValueKind.Object => "an object",
@@ -102,9 +109,14 @@ internal static class JsonCheck
             return null;
         }
         var at = Path(path, name);
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || !double.IsFinite(number))
+        if (value.ValueKind != JsonValueKind.Number)
         {
             throw InvalidType(at, "a decimal", value);
+        }
+        if (!value.TryGetDouble(out var number) || !double.IsFinite(number))
+        {
+            // A number beyond double's range, such as 1e400: out of range, not of the wrong type.
+            number = value.GetRawText().StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity;
         }
         if (number < min)
         {

@@ -58,7 +58,7 @@ internal static class StoredCompletionsEndpoints
         }
         using (document)
         {
-            var root = JsonCheck.RequireObject(document.RootElement, "");
+            var root = JsonCheck.RequireBodyObject(document.RootElement);
             JsonCheck.OnlyKnown(root, "", "metadata");
             if (!root.TryGetProperty("metadata", out var metadata))
             {
