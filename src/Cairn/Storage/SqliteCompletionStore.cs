@@ -74,7 +74,16 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
                     return ((StoredPage?)null, ListFailure.UnknownCursor);
                 }
             }
-            var command = session.Command(ListSql(query, after is not null));
+            var drive = Driver.FirstPair;
+            if (query.Metadata.Count + (query.Model is null ? 0 : 1) > 1)
+            {
+                (query, drive) = ChooseDriver(session, projectId, query, after);
+                if (drive == Driver.Empty)
+                {
+                    return (new StoredPage([], false), ListFailure.None);
+                }
+            }
+            var command = session.Command(ListSql(query, after is not null, drive));
             command.Parameters.Clear();
             command.Parameters.AddWithValue("$project", projectId);
             command.Parameters.AddWithValue("$limit", query.Limit + 1);
@@ -88,33 +97,105 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
             }
             for (var i = 0; i < query.Metadata.Count; i++)
             {
-                command.Parameters.AddWithValue($"$k{i}", query.Metadata[i].Key);
-                command.Parameters.AddWithValue($"$v{i}", query.Metadata[i].Value);
+                command.Parameters.AddWithValue(Names.Key[i], query.Metadata[i].Key);
+                command.Parameters.AddWithValue(Names.Value[i], query.Metadata[i].Value);
             }
             return (Page(command, query.Limit), ListFailure.None);
         }));
 
+    /// <summary>Which index a filtered list walks: the one with the fewest rows to visit.</summary>
+    private enum Driver
+    {
+        FirstPair,
+        Model,
+        Empty,
+    }
+
+    /// <summary>How many index entries a probe counts before it stops: enough to tell a selective filter from a broad one.</summary>
+    private const int ProbeLimit = 512;
+
     /// <summary>
-    /// The list query for a shape of filters. A metadata filter drives the walk from the metadata index (in list
-    /// order, so a page costs its own rows even at millions stored); further pairs and the model are checked per row.
+    /// Picks the filter to drive the walk from when several are given. A walk visits every row its driving filter
+    /// matches until the page is full, so driving from a broad filter (10% of a million rows) while a narrow one
+    /// (100 rows) rejects almost all of them costs a million-row scan. Each filter's matches past the cursor are
+    /// counted in its own index, up to <see cref="ProbeLimit"/>, and the smallest count drives; the query comes back
+    /// with that metadata pair first. A filter with no match at all answers the list with an empty page at once.
     /// </summary>
-    private static string ListSql(CompletionQuery query, bool hasCursor)
+    private static (CompletionQuery Query, Driver Drive) ChooseDriver(PreparedConnection session, long projectId, CompletionQuery query, long? after)
+    {
+        var compare = query.Ascending ? ">" : "<";
+        var cursor = after is null ? "" : $" AND seq {compare} $after";
+        var best = -1;
+        var bestCount = long.MaxValue;
+        if (query.Model is { } model)
+        {
+            var probe = session.Command($"SELECT count(*) FROM (SELECT 1 FROM completions WHERE project_id = $project AND model = $model{cursor} LIMIT {ProbeLimit})");
+            BindProbe(probe, projectId, after, ("$model", model));
+            bestCount = (long)probe.ExecuteScalar()!;
+        }
+        for (var i = 0; i < query.Metadata.Count && bestCount > 0; i++)
+        {
+            var probe = session.Command($"SELECT count(*) FROM (SELECT 1 FROM completion_metadata WHERE project_id = $project AND key = $key AND value = $value{cursor} LIMIT {ProbeLimit})");
+            BindProbe(probe, projectId, after, ("$key", query.Metadata[i].Key), ("$value", query.Metadata[i].Value));
+            var count = (long)probe.ExecuteScalar()!;
+            if (count < bestCount)
+            {
+                (best, bestCount) = (i, count);
+            }
+        }
+        if (bestCount == 0)
+        {
+            return (query, Driver.Empty);
+        }
+        if (best < 0)
+        {
+            return (query, Driver.Model);
+        }
+        if (best == 0)
+        {
+            return (query, Driver.FirstPair);
+        }
+        var pairs = new List<KeyValuePair<string, string>>(query.Metadata);
+        (pairs[0], pairs[best]) = (pairs[best], pairs[0]);
+        return (query with { Metadata = pairs }, Driver.FirstPair);
+    }
+
+    private static void BindProbe(SqliteCommand probe, long projectId, long? after, params ReadOnlySpan<(string Name, object Value)> filter)
+    {
+        probe.Parameters.Clear();
+        probe.Parameters.AddWithValue("$project", projectId);
+        if (after is { } seq)
+        {
+            probe.Parameters.AddWithValue("$after", seq);
+        }
+        foreach (var (name, value) in filter)
+        {
+            probe.Parameters.AddWithValue(name, value);
+        }
+    }
+
+    /// <summary>
+    /// The list query for a shape of filters. The driving filter walks its index in list order, so a page costs
+    /// its own rows even at millions stored; the other filters are checked per row.
+    /// </summary>
+    private static string ListSql(CompletionQuery query, bool hasCursor, Driver drive)
     {
         var order = query.Ascending ? "ASC" : "DESC";
         var compare = query.Ascending ? ">" : "<";
         var sql = new StringBuilder();
-        if (query.Metadata.Count == 0)
+        if (query.Metadata.Count == 0 || drive == Driver.Model)
         {
-            sql.Append("SELECT id, body FROM completions WHERE project_id = $project");
+            sql.Append("SELECT c.id, c.body FROM completions c WHERE c.project_id = $project");
             if (query.Model is not null)
             {
-                sql.Append(" AND model = $model");
+                sql.Append(" AND c.model = $model");
             }
             if (hasCursor)
             {
-                sql.Append(" AND seq ").Append(compare).Append(" $after");
+                sql.Append(" AND c.seq ").Append(compare).Append(" $after");
             }
-            return sql.Append(" ORDER BY seq ").Append(order).Append(" LIMIT $limit").ToString();
+            AppendPairChecks(sql, query, first: 0, seq: "c.seq");
+            return sql.Append(" ORDER BY c.seq ").Append(order).Append(" LIMIT $limit").ToString();
         }
         sql.Append("SELECT c.id, c.body FROM completion_metadata m0 CROSS JOIN completions c ")
            .Append("WHERE m0.project_id = $project AND m0.key = $k0 AND m0.value = $v0 AND c.seq = m0.seq");
@@ -126,12 +207,17 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
         {
             sql.Append(" AND c.model = $model");
         }
-        for (var i = 1; i < query.Metadata.Count; i++)
+        AppendPairChecks(sql, query, first: 1, seq: "m0.seq");
+        return sql.Append(" ORDER BY m0.seq ").Append(order).Append(" LIMIT $limit").ToString();
+    }
+
+    private static void AppendPairChecks(StringBuilder sql, CompletionQuery query, int first, string seq)
+    {
+        for (var i = first; i < query.Metadata.Count; i++)
         {
             sql.Append(" AND EXISTS (SELECT 1 FROM completion_metadata m WHERE m.project_id = $project AND m.key = $k")
-               .Append(i).Append(" AND m.value = $v").Append(i).Append(" AND m.seq = m0.seq)");
+               .Append(i).Append(" AND m.value = $v").Append(i).Append(" AND m.seq = ").Append(seq).Append(')');
         }
-        return sql.Append(" ORDER BY m0.seq ").Append(order).Append(" LIMIT $limit").ToString();
     }
 
     public Task<byte[]?> UpdateMetadataAsync(
