@@ -45,8 +45,11 @@ function request()
   elseif mode == "tenant-user" then
     return wrk.format("GET", list .. "&metadata%5Btenant%5D=" .. pick(tenants) .. "&metadata%5Buser%5D=" .. pick(users))
   elseif mode == "post" then
-    -- A different user per request, so the metadata index takes inserts where real traffic puts them.
-    return wrk.format("POST", "/v1/chat/completions", nil, (body:gsub("__USER__", pick(users), 1)))
+    -- A different user per request, so the metadata index takes inserts where real traffic puts them, and a
+    -- different ticket number, so no two user messages are the same text (the system prompt repeats, as in life).
+    local text = body:gsub("__USER__", pick(users), 1)
+    text = text:gsub("__TICKET__", tostring(math.random(1000000000)), 1)
+    return wrk.format("POST", "/v1/chat/completions", nil, text)
   end
   error("unknown mode " .. tostring(mode))
 end

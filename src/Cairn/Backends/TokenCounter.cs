@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Cairn.OpenAI;
 using Microsoft.ML.Tokenizers;
 
@@ -13,14 +14,50 @@ internal sealed class TokenCounter
     private const int PerName = 1;
     private const int ReplyPriming = 3;
 
+    // Counts of recent texts: system prompts, tool lists and roles repeat from request to request, and the echo
+    // model's answer is the prompt's last user message, split (and so counted) before the prompt is. Bounded: at
+    // most CacheEntries texts of at most CacheChars characters (a few MB), emptied when full.
+    private const int CacheEntries = 1024;
+    private const int CacheChars = 4096;
+
     private readonly Lazy<Tokenizer> tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+    private readonly ConcurrentDictionary<string, int> counts = new(StringComparer.Ordinal);
 
     public Tokenizer Tokenizer => tokenizer.Value;
 
     /// <summary>Loads the vocabulary now rather than on the first request.</summary>
     public void Warm() => _ = Tokenizer.CountTokens("warm");
 
-    public int Count(string text) => text.Length == 0 ? 0 : Tokenizer.CountTokens(text);
+    public int Count(string text)
+    {
+        if (text.Length == 0)
+        {
+            return 0;
+        }
+        if (text.Length > CacheChars)
+        {
+            return Tokenizer.CountTokens(text);
+        }
+        if (!counts.TryGetValue(text, out var count))
+        {
+            count = Tokenizer.CountTokens(text);
+            Remember(text, count);
+        }
+        return count;
+    }
+
+    private void Remember(string text, int count)
+    {
+        if (text.Length > CacheChars)
+        {
+            return;
+        }
+        if (counts.Count >= CacheEntries)
+        {
+            counts.Clear();
+        }
+        counts[text] = count;
+    }
 
     public int CountPrompt(IReadOnlyList<ChatMessage> messages, string? toolsJson)
     {
@@ -45,6 +82,7 @@ internal sealed class TokenCounter
             return pieces;
         }
         var tokens = Tokenizer.EncodeToTokens(text, out _);
+        Remember(text, tokens.Count);
         var start = 0;
         foreach (var token in tokens)
         {

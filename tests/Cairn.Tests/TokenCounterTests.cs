@@ -1,0 +1,34 @@
+using Cairn.Backends;
+
+namespace Cairn.Tests;
+
+/// <summary>The o200k_base counter: cached counts are the tokenizer's own, whatever order texts are split and counted in.</summary>
+public sealed class TokenCounterTests
+{
+    private static readonly TokenCounter Counter = new();
+
+    [Theory]
+    [InlineData("Hello, world!")]
+    [InlineData("naïve café – 東京で会いましょう 🎉🎉")]
+    [InlineData("   leading and trailing spaces   ")]
+    public void Count_AfterSplit_IsTheTokenizersCount_AndThePiecesRebuildTheText(string text)
+    {
+        var pieces = Counter.Split(text);
+
+        Assert.Equal(text, string.Concat(pieces));
+        Assert.Equal(Counter.Tokenizer.CountTokens(text), Counter.Count(text));
+        Assert.Equal(Counter.Tokenizer.CountTokens(text), Counter.Count(text));
+    }
+
+    [Fact]
+    public void ManyDistinctTexts_StayCorrect_PastTheCacheBound()
+    {
+        for (var i = 0; i < 3000; i++)
+        {
+            var text = $"ticket {i} of {i * 7919}: déjà vu";
+            Assert.Equal(Counter.Tokenizer.CountTokens(text), Counter.Count(text));
+        }
+        var long_ = string.Concat(Enumerable.Repeat("a long text ", 1000));
+        Assert.Equal(Counter.Tokenizer.CountTokens(long_), Counter.Count(long_));
+    }
+}
