@@ -28,7 +28,7 @@ public sealed class TokenCounterTests
             var text = $"ticket {i} of {i * 7919}: déjà vu";
             Assert.Equal(Counter.Tokenizer.CountTokens(text), Counter.Count(text));
         }
-        var long_ = string.Concat(Enumerable.Repeat("a long text ", 1000));
-        Assert.Equal(Counter.Tokenizer.CountTokens(long_), Counter.Count(long_));
+        var longText = string.Concat(Enumerable.Repeat("a long text ", 1000));
+        Assert.Equal(Counter.Tokenizer.CountTokens(longText), Counter.Count(longText));
     }
 }
