@@ -7,7 +7,7 @@ namespace Cairn.Storage;
 /// Read-only connections kept open with their prepared statements, so a read is a lookup, not a connect and a parse.
 /// WAL lets them read while the writer commits.
 /// </summary>
-internal sealed class SqliteReaders(string connectionString, int keep) : IDisposable
+internal sealed class SqliteReaders(string connectionString, int keep, long mmapBytes = 256L << 20, int cacheKib = 2048) : IDisposable
 {
     private readonly ConcurrentBag<PreparedConnection> idle = [];
 
@@ -20,7 +20,8 @@ internal sealed class SqliteReaders(string connectionString, int keep) : IDispos
         var connection = new SqliteConnection(connectionString);
         connection.Open();
         SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
-        SqliteSchema.Execute(connection, "PRAGMA mmap_size = 268435456");
+        SqliteSchema.Execute(connection, $"PRAGMA mmap_size = {mmapBytes}");
+        SqliteSchema.Execute(connection, $"PRAGMA cache_size = -{cacheKib}");
         return new PreparedConnection(connection);
     }
 

@@ -17,6 +17,12 @@ internal sealed record StorageOptions
     /// <summary>Open read connections kept for reuse.</summary>
     public int ReadConnections { get; init; } = 8;
 
+    /// <summary>Bytes of the file each read connection maps into memory (SQLite's <c>mmap_size</c>); 0 reads with system calls only.</summary>
+    public long ReadMmapBytes { get; init; } = 256L << 20;
+
+    /// <summary>Page cache of each read connection, in KiB (SQLite's <c>cache_size</c>).</summary>
+    public int ReadCacheKib { get; init; } = 2048;
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(Path))
@@ -30,6 +36,14 @@ internal sealed record StorageOptions
         if (MaxBatch is < 1 or > 100_000)
         {
             yield return $"Storage:MaxBatch must be between 1 and 100000, not {MaxBatch}.";
+        }
+        if (ReadMmapBytes is < 0 or > (1L << 40))
+        {
+            yield return $"Storage:ReadMmapBytes must be between 0 and 1 TiB, not {ReadMmapBytes}.";
+        }
+        if (ReadCacheKib is < 0 or > (1 << 22))
+        {
+            yield return $"Storage:ReadCacheKib must be between 0 and 4194304, not {ReadCacheKib}.";
         }
         if (ReadConnections is < 1 or > 256)
         {

@@ -23,7 +23,7 @@ internal static class StorageServiceCollectionExtensions
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             return new SqliteWriter(builder.ConnectionString, options, sp.GetRequiredService<ILogger<SqliteWriter>>());
         });
-        services.AddSingleton(_ => new SqliteReaders(readOnly.ConnectionString, options.ReadConnections));
+        services.AddSingleton(_ => new SqliteReaders(readOnly.ConnectionString, options.ReadConnections, options.ReadMmapBytes, options.ReadCacheKib));
         services.AddSingleton<ICompletionStore, SqliteCompletionStore>();
         services.AddHostedService<StorageLifetime>();
         return services;

@@ -1,0 +1,126 @@
+using System.Net.Http.Headers;
+
+namespace Cairn.Upstream;
+
+/// <summary>
+/// One upstream that serves a model: where to send a chat request, how to sign it, and how patient to be. Its
+/// <see cref="ClientName"/> names the pooled <see cref="HttpClient"/> (with its retry pipeline) that talks to it.
+/// </summary>
+internal sealed class UpstreamDeployment
+{
+    private readonly string? apiKey;
+    private readonly string baseUrl;
+
+    public UpstreamDeployment(string name, ModelOptions options, Func<string, string?> environment)
+    {
+        Name = name;
+        Options = options;
+        ClientName = "cairn-upstream:" + name;
+        apiKey = options.ApiKeyEnv is { } variable ? environment(variable) : null;
+        baseUrl = options.BaseUrl!.TrimEnd('/');
+        Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+        Host = new Uri(baseUrl).Authority;
+    }
+
+    /// <summary>Where the entry sits in configuration, e.g. <c>Models:2</c>.</summary>
+    public string Name { get; }
+
+    public ModelOptions Options { get; }
+
+    public string ClientName { get; }
+
+    public TimeSpan Timeout { get; }
+
+    /// <summary>The upstream's host and port, for logs and the stored record (never its key).</summary>
+    public string Host { get; }
+
+    public string Provider => Options.Provider!;
+
+    /// <summary>The model name sent upstream for a request that named <paramref name="requested"/>.</summary>
+    public string UpstreamModel(string requested) => Options.UpstreamModel ?? requested;
+
+    public HttpRequestMessage CreateRequest(string upstreamModel, byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, Url(upstreamModel))
+        {
+            Content = new ByteArrayContent(body),
+            Version = System.Net.HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (apiKey is not null)
+        {
+            if (Provider == ModelOptions.Azure)
+            {
+                request.Headers.TryAddWithoutValidation("api-key", apiKey);
+            }
+            else
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+            }
+        }
+        foreach (var (header, value) in Options.Headers)
+        {
+            if (!request.Headers.TryAddWithoutValidation(header, value))
+            {
+                request.Content.Headers.TryAddWithoutValidation(header, value);
+            }
+        }
+        return request;
+    }
+
+    /// <summary>
+    /// OpenAI-compatible servers take <c>{base}/chat/completions</c>. Azure's deployment-style URL names the
+    /// deployment and the API version; Azure's v1 root (no <c>ApiVersion</c>) is called like OpenAI's.
+    /// </summary>
+    private Uri Url(string upstreamModel)
+    {
+        if (Provider == ModelOptions.Azure && Options.ApiVersion is { } version)
+        {
+            var deployment = Uri.EscapeDataString(Options.Deployment ?? upstreamModel);
+            return new Uri($"{baseUrl}/openai/deployments/{deployment}/chat/completions?api-version={Uri.EscapeDataString(version)}");
+        }
+        return new Uri(baseUrl + "/chat/completions");
+    }
+}
+
+/// <summary>The deployments that serve one configured model id (or id pattern), in configuration order.</summary>
+internal sealed class ModelRoute(string id, IReadOnlyList<UpstreamDeployment> deployments)
+{
+    public string Id { get; } = id;
+
+    public IReadOnlyList<UpstreamDeployment> Deployments { get; } = deployments;
+
+    /// <summary>
+    /// The order to try deployments in for one request: a weighted random draw among those with weight, then the
+    /// rest of them by further draws, then the weight-0 fallbacks in configuration order.
+    /// </summary>
+    public List<UpstreamDeployment> Order()
+    {
+        if (Deployments.Count == 1)
+        {
+            return [Deployments[0]];
+        }
+        var weighted = Deployments.Where(d => d.Options.Weight > 0).ToList();
+        var order = new List<UpstreamDeployment>(Deployments.Count);
+        while (weighted.Count > 0)
+        {
+            var total = weighted.Sum(d => d.Options.Weight);
+            var draw = Random.Shared.NextDouble() * total;
+            var pick = weighted.Count - 1;
+            for (var i = 0; i < weighted.Count; i++)
+            {
+                draw -= weighted[i].Options.Weight;
+                if (draw < 0)
+                {
+                    pick = i;
+                    break;
+                }
+            }
+            order.Add(weighted[pick]);
+            weighted.RemoveAt(pick);
+        }
+        order.AddRange(Deployments.Where(d => d.Options.Weight <= 0));
+        return order;
+    }
+}
