@@ -3,6 +3,7 @@ using Cairn.Backends;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
+using Cairn.Upstream;
 
 try
 {
@@ -30,7 +31,26 @@ namespace Cairn
         public static WebApplication Build(string[] args)
         {
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-            builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--db"] = "Storage:Path" });
+            builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--db"] = "Storage:Path", ["--models"] = "ModelsFile" });
+            if (builder.Configuration["ModelsFile"] is { Length: > 0 } modelsFile)
+            {
+                // A model list kept apart from the rest of the settings; it is read after them, so it wins. The
+                // command line is read again last, so single settings given there still win over both files.
+                var path = Path.GetFullPath(modelsFile, Environment.CurrentDirectory);
+                if (!File.Exists(path))
+                {
+                    throw new OptionsException($"--models: the file {path} does not exist.");
+                }
+                try
+                {
+                    builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: false);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new OptionsException($"--models: {path} is not valid JSON ({e.InnerException?.Message ?? e.Message}).");
+                }
+                builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--db"] = "Storage:Path", ["--models"] = "ModelsFile" });
+            }
             if (string.IsNullOrEmpty(builder.Configuration["urls"]))
             {
                 builder.WebHost.UseUrls(DefaultUrl);
@@ -46,7 +66,8 @@ namespace Cairn
             builder.Services.AddSingleton(api);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddCairnStorage(storage);
-            builder.Services.AddCairnBackends();
+            var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
+            builder.Services.AddCairnBackends(models);
 
             var app = builder.Build();
             app.UseMiddleware<OpenAIMiddleware>();

@@ -28,12 +28,18 @@ internal static class ChatCompletionsEndpoints
         var card = models.Find(request.Model) ?? throw new OpenAIException(OpenAIError.ModelNotFound(request.Model));
         var id = Ids.Completion();
         var created = clock.GetUtcNow().ToUnixTimeSeconds();
-        if (request.Stream)
+        if (card.Route is { } route)
         {
-            await StreamAsync(context, card.Backend, request, store, id, created);
+            await Cairn.Upstream.ProxyEndpoint.HandleAsync(context, route, request, id, created);
             return;
         }
-        var outcome = await card.Backend.CompleteAsync(request, context.RequestAborted);
+        var backend = card.Backend!;
+        if (request.Stream)
+        {
+            await StreamAsync(context, backend, request, store, id, created);
+            return;
+        }
+        var outcome = await backend.CompleteAsync(request, context.RequestAborted);
         if (request.Store)
         {
             // Not cancelled with the request: once the answer exists, storing it completes even if the client left.

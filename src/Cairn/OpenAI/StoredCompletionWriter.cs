@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Cairn.Backends;
 using Cairn.Storage;
+using Cairn.Upstream;
 
 namespace Cairn.OpenAI;
 
@@ -72,6 +73,151 @@ internal static class StoredCompletionWriter
         writer.RawOrNull("response_format"u8, request.ResponseFormat);
         writer.WriteEndObject();
     }
+
+    /// <summary>
+    /// The stored form of a completion an upstream produced (<paramref name="completion"/>: its non-streaming
+    /// response, or one assembled from its stream): the same shape as any stored completion, with the upstream's
+    /// choices, usage and fingerprint, and a <c>cairn</c> object saying where it came from.
+    /// </summary>
+    public static StoredCompletion BuildProxied(
+        long projectId, string id, string requestId, long created, ChatCompletionRequest request, JsonElement completion,
+        ProxyRecord origin, ChatUsage? countedUsage)
+    {
+        var model = JsonCheck.Get(completion, "model") is { ValueKind: JsonValueKind.String } m ? m.GetString()! : origin.UpstreamModel;
+        var buffer = new ArrayBufferWriter<byte>(2048);
+        using (var writer = new Utf8JsonWriter(buffer, Cairn.OpenAI.JsonWriting.Options))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("object"u8, "chat.completion"u8);
+            writer.WriteString("id"u8, id);
+            writer.WriteString("model"u8, model);
+            writer.WriteNumber("created"u8, created);
+            writer.WriteString("request_id"u8, requestId);
+            writer.RawOrNull("tool_choice"u8, request.ToolChoice);
+            WriteUsage(writer, JsonCheck.Get(completion, "usage"), countedUsage);
+            writer.WriteNumber("seed"u8, request.Seed ?? Ids.Seed());
+            writer.Decimal("top_p"u8, request.TopP ?? 1.0);
+            writer.Decimal("temperature"u8, request.Temperature ?? 1.0);
+            writer.Decimal("presence_penalty"u8, request.PresencePenalty ?? 0.0);
+            writer.Decimal("frequency_penalty"u8, request.FrequencyPenalty ?? 0.0);
+            writer.StringOrNull("system_fingerprint"u8, JsonCheck.Get(completion, "system_fingerprint") is { ValueKind: JsonValueKind.String } f ? f.GetString() : null);
+            writer.StringOrNull("input_user"u8, request.User);
+            writer.WriteString("service_tier"u8, JsonCheck.Get(completion, "service_tier") is { ValueKind: JsonValueKind.String } tier ? tier.GetString() : "default");
+            writer.RawOrNull("tools"u8, request.Tools);
+            writer.Metadata(request.Metadata);
+            writer.WriteStartArray("choices"u8);
+            if (JsonCheck.Get(completion, "choices") is { ValueKind: JsonValueKind.Array } choices)
+            {
+                foreach (var choice in choices.EnumerateArray())
+                {
+                    WriteStoredChoice(writer, choice);
+                }
+            }
+            writer.WriteEndArray();
+            writer.RawOrNull("response_format"u8, request.ResponseFormat);
+            writer.WriteStartObject("cairn"u8);
+            writer.WriteString("provider"u8, origin.Provider);
+            writer.WriteString("deployment"u8, origin.Deployment);
+            writer.WriteString("upstream_model"u8, origin.UpstreamModel);
+            writer.StringOrNull("upstream_id"u8, JsonCheck.Get(completion, "id") is { ValueKind: JsonValueKind.String } upstreamId ? upstreamId.GetString() : null);
+            writer.WriteString("usage_source"u8, countedUsage is null ? "upstream"u8 : "counted"u8);
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        var messages = new byte[request.Messages.Count][];
+        for (var i = 0; i < messages.Length; i++)
+        {
+            messages[i] = MessageItem(id, i, request.Messages[i]);
+        }
+        return new StoredCompletion(projectId, id, request.Model, created, buffer.WrittenSpan.ToArray(), request.Metadata, messages);
+    }
+
+    /// <summary>Usage in the stored key order (total, completion, prompt), then whatever details the upstream added.</summary>
+    private static void WriteUsage(Utf8JsonWriter writer, JsonElement? upstream, ChatUsage? counted)
+    {
+        writer.WriteStartObject("usage"u8);
+        if (counted is { } usage || upstream is not { ValueKind: JsonValueKind.Object } given)
+        {
+            var totals = counted ?? default;
+            writer.WriteNumber("total_tokens"u8, totals.TotalTokens);
+            writer.WriteNumber("completion_tokens"u8, totals.CompletionTokens);
+            writer.WriteNumber("prompt_tokens"u8, totals.PromptTokens);
+            writer.WriteEndObject();
+            return;
+        }
+        foreach (var name in (string[])["total_tokens", "completion_tokens", "prompt_tokens"])
+        {
+            if (JsonCheck.Get(given, name) is { } value)
+            {
+                writer.WritePropertyName(name);
+                value.WriteTo(writer);
+            }
+        }
+        foreach (var property in given.EnumerateObject())
+        {
+            if (property.Name is not ("total_tokens" or "completion_tokens" or "prompt_tokens"))
+            {
+                property.WriteTo(writer);
+            }
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// A choice in the stored shape: <c>index, message, finish_reason, logprobs</c>, the message's keys in stored
+    /// order (<c>content, refusal, role, tool_calls, function_call</c>) then any others the upstream sent that
+    /// carry a value (empty lists and nulls left out, so a streamed and a whole answer store alike).
+    /// </summary>
+    private static void WriteStoredChoice(Utf8JsonWriter writer, JsonElement choice)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName("index"u8);
+        if (JsonCheck.Get(choice, "index") is { } index)
+        {
+            index.WriteTo(writer);
+        }
+        else
+        {
+            writer.WriteNumberValue(0);
+        }
+        writer.WriteStartObject("message"u8);
+        var message = JsonCheck.Get(choice, "message") is { ValueKind: JsonValueKind.Object } m ? m : default;
+        var known = (string[])["content", "refusal", "role", "tool_calls", "function_call"];
+        foreach (var name in known)
+        {
+            var value = message.ValueKind == JsonValueKind.Object ? JsonCheck.Get(message, name) : null;
+            writer.WritePropertyName(name);
+            if (name == "role" && value is not { ValueKind: JsonValueKind.String })
+            {
+                writer.WriteStringValue("assistant"u8);
+            }
+            else if (value is { } present && !IsEmpty(present))
+            {
+                present.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteNullValue();
+            }
+        }
+        if (message.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in message.EnumerateObject())
+            {
+                if (Array.IndexOf(known, property.Name) < 0 && !IsEmpty(property.Value))
+                {
+                    property.WriteTo(writer);
+                }
+            }
+        }
+        writer.WriteEndObject();
+        writer.RawOrNull("finish_reason"u8, JsonCheck.Get(choice, "finish_reason"));
+        writer.RawOrNull("logprobs"u8, JsonCheck.Get(choice, "logprobs"));
+        writer.WriteEndObject();
+    }
+
+    private static bool IsEmpty(JsonElement value) =>
+        value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined || (value.ValueKind == JsonValueKind.Array && value.GetArrayLength() == 0);
 
     /// <summary>Rewrites a stored object with new metadata, keeping every other byte's meaning and the key order.</summary>
     public static byte[] WithMetadata(byte[] stored, IReadOnlyDictionary<string, string> metadata)

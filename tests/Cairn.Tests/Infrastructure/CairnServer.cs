@@ -13,7 +13,22 @@ namespace Cairn.Tests.Infrastructure;
 /// </summary>
 public sealed class CairnServer : IAsyncLifetime
 {
+    private readonly string[] extraArgs = [];
     private WebApplication? app;
+
+    public CairnServer()
+    {
+    }
+
+    private CairnServer(string[] extraArgs) => this.extraArgs = extraArgs;
+
+    /// <summary>A server started with more command-line settings (e.g. <c>--Models:0:Id=x</c>), for tests that configure it.</summary>
+    public static async Task<CairnServer> StartAsync(params string[] extraArgs)
+    {
+        var server = new CairnServer(extraArgs);
+        await server.InitializeAsync();
+        return server;
+    }
 
     private readonly TempFolder folder = new();
 
@@ -25,7 +40,7 @@ public sealed class CairnServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        app = CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", DatabasePath, "--Logging:LogLevel:Default=Warning"]);
+        app = CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", DatabasePath, "--Logging:LogLevel:Default=Warning", .. extraArgs]);
         await app.StartAsync();
         BaseUrl = new Uri(app.Urls.First());
         Http = new HttpClient { BaseAddress = BaseUrl };

@@ -1,0 +1,324 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Cairn.Backends;
+using Cairn.Http;
+using Cairn.OpenAI;
+using Cairn.Storage;
+
+namespace Cairn.Upstream;
+
+/// <summary>
+/// A chat completion answered by an upstream: the upstream's answer reaches the client as it was sent, with
+/// Cairn's completion id (the one its stored-completions API serves) and creation time in place of the
+/// upstream's; streams are relayed event by event while the stored completion is assembled beside them.
+/// </summary>
+internal static partial class ProxyEndpoint
+{
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    public static async Task HandleAsync(HttpContext context, ModelRoute route, ChatCompletionRequest request, string id, long created)
+    {
+        var services = context.RequestServices;
+        var upstream = services.GetRequiredService<UpstreamClient>();
+        var answer = await upstream.SendAsync(route, request, context.RequestAborted);
+        if (answer.Response is not { } response)
+        {
+            await answer.WriteErrorAsync(context.Response);
+            return;
+        }
+        using (response)
+        {
+            var deployment = answer.Deployment!;
+            var exchange = new Exchange(
+                context, request, id, created, deployment,
+                new ProxyRecord(deployment.Provider, deployment.Name, answer.UpstreamModel!),
+                services.GetRequiredService<ICompletionStore>(),
+                services.GetRequiredService<TokenCounter>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProxyEndpoint)));
+            if (request.Stream)
+            {
+                await RelayStreamAsync(exchange, response);
+            }
+            else
+            {
+                await RelayWholeAsync(exchange, response);
+            }
+        }
+    }
+
+    private sealed record Exchange(
+        HttpContext Context, ChatCompletionRequest Request, string Id, long Created, UpstreamDeployment Deployment, ProxyRecord Origin,
+        ICompletionStore Store, TokenCounter Tokens, ILogger Logger)
+    {
+        public CancellationToken Aborted => Context.RequestAborted;
+
+        /// <summary>Stores the completion (once it is whole) before the client is told it is done.</summary>
+        public Task StoreAsync(JsonElement completion, bool hasUsage)
+        {
+            var counted = hasUsage ? (ChatUsage?)null : CountUsage(Tokens, Request, completion);
+            var stored = StoredCompletionWriter.BuildProxied(
+                Projects.Default, Id, RequestIds.Get(Context), Created, Request, completion, Origin, counted);
+            // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
+            return Store.AddAsync(stored, CancellationToken.None);
+        }
+    }
+
+    private static async Task RelayWholeAsync(Exchange exchange, HttpResponseMessage response)
+    {
+        var bytes = await response.Content.ReadAsByteArrayAsync(exchange.Aborted);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes);
+        }
+        catch (JsonException)
+        {
+            LogMalformed(exchange.Logger, exchange.Deployment.Name, "an answer that is not JSON");
+            await UpstreamErrors.Malformed("an answer that is not JSON").WriteAsync(exchange.Context.Response);
+            return;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || JsonCheck.Get(root, "choices") is not { ValueKind: JsonValueKind.Array })
+            {
+                LogMalformed(exchange.Logger, exchange.Deployment.Name, "an answer without choices");
+                await UpstreamErrors.Malformed("an answer without choices").WriteAsync(exchange.Context.Response);
+                return;
+            }
+            if (exchange.Request.Store)
+            {
+                await exchange.StoreAsync(root, JsonCheck.Get(root, "usage") is { ValueKind: JsonValueKind.Object });
+            }
+            await JsonResponse.WriteAsync(exchange.Context.Response, (root, exchange.Id, exchange.Created),
+                static (writer, s) => WriteRewritten(writer, s.root, s.Id, s.Created, dropUsage: false));
+        }
+    }
+
+    private enum Step
+    {
+        Next,
+        Done,
+        Ended,
+    }
+
+    private static async Task RelayStreamAsync(Exchange exchange, HttpResponseMessage upstream)
+    {
+        var context = exchange.Context;
+        var aborted = exchange.Aborted;
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+        var pipe = response.BodyWriter;
+        using var json = new Utf8JsonWriter(pipe, JsonWriting.Options);
+        var hideUsage = UpstreamBody.AddsUsage(exchange.Request, exchange.Deployment.Options);
+        var assembler = new StreamAssembler();
+
+        async ValueTask<Step> EventAsync(string data)
+        {
+            if (data == "[DONE]")
+            {
+                return Step.Done;
+            }
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(data);
+            }
+            catch (JsonException)
+            {
+                LogMalformed(exchange.Logger, exchange.Deployment.Name, "a stream event that is not JSON");
+                await EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not JSON").ToUtf8());
+                return Step.Ended;
+            }
+            using (document)
+            {
+                var chunk = document.RootElement;
+                if (chunk.ValueKind != JsonValueKind.Object)
+                {
+                    await EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not an object").ToUtf8());
+                    return Step.Ended;
+                }
+                if (JsonCheck.Get(chunk, "error") is { ValueKind: not JsonValueKind.Null })
+                {
+                    // The upstream's own error event, relayed as it came; the completion is not stored.
+                    LogStreamError(exchange.Logger, exchange.Deployment.Name);
+                    await EndWithErrorAsync(pipe, Encoding.UTF8.GetBytes(chunk.GetRawText()));
+                    return Step.Ended;
+                }
+                assembler.Add(chunk);
+                if (hideUsage && IsUsageOnly(chunk))
+                {
+                    return Step.Next;
+                }
+                pipe.Write(DataPrefix);
+                json.Reset(pipe);
+                WriteRewritten(json, chunk, exchange.Id, exchange.Created, hideUsage);
+                json.Flush();
+                pipe.Write(EventEnd);
+            }
+            await pipe.FlushAsync(aborted);
+            return Step.Next;
+        }
+
+        var step = Step.Next;
+        try
+        {
+            await using var body = await upstream.Content.ReadAsStreamAsync(aborted);
+            using var reader = new StreamReader(body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 16384);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            var data = new StringBuilder();
+            while (step == Step.Next)
+            {
+                idle.CancelAfter(exchange.Deployment.Timeout);
+                var line = await reader.ReadLineAsync(idle.Token);
+                if (line is null)
+                {
+                    break;
+                }
+                if (line.Length == 0)
+                {
+                    if (data.Length > 0)
+                    {
+                        step = await EventAsync(data.ToString());
+                        data.Clear();
+                    }
+                    continue;
+                }
+                if (line.StartsWith("data:", StringComparison.Ordinal))
+                {
+                    var value = line.AsSpan(5);
+                    if (value.StartsWith(' '))
+                    {
+                        value = value[1..];
+                    }
+                    if (data.Length > 0)
+                    {
+                        data.Append('\n');
+                    }
+                    data.Append(value);
+                }
+                // Comments (": keep-alive") and the event, id and retry fields carry nothing to relay.
+            }
+            if (step == Step.Next && data.Length > 0)
+            {
+                step = await EventAsync(data.ToString());
+            }
+        }
+        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        {
+            LogStreamTimeout(exchange.Logger, exchange.Deployment.Name, exchange.Deployment.Timeout.TotalSeconds);
+            await EndWithErrorAsync(pipe, UpstreamErrors.Timeout(exchange.Deployment).ToUtf8());
+            return;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
+        {
+            LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
+            await EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            return;
+        }
+        if (step == Step.Ended)
+        {
+            return;
+        }
+        // A server that closes without [DONE] after every choice finished has said all it had to say.
+        if (step != Step.Done && !assembler.Finished)
+        {
+            LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
+            await EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            return;
+        }
+        if (exchange.Request.Store)
+        {
+            await pipe.FlushAsync(aborted);
+            using var completion = JsonDocument.Parse(assembler.ToCompletion());
+            await exchange.StoreAsync(completion.RootElement, assembler.HasUsage);
+        }
+        pipe.Write(Done);
+        await pipe.FlushAsync(aborted);
+    }
+
+    private static async Task EndWithErrorAsync(System.IO.Pipelines.PipeWriter pipe, byte[] error)
+    {
+        pipe.Write(DataPrefix);
+        pipe.Write(error);
+        pipe.Write(EventEnd);
+        pipe.Write(Done);
+        await pipe.FlushAsync();
+    }
+
+    private static bool IsUsageOnly(JsonElement chunk) =>
+        JsonCheck.Get(chunk, "usage") is { ValueKind: JsonValueKind.Object }
+        && (JsonCheck.Get(chunk, "choices") is not { ValueKind: JsonValueKind.Array } choices || choices.GetArrayLength() == 0);
+
+    /// <summary>The upstream's object, property by property, with Cairn's id and creation time (and without usage when hidden).</summary>
+    private static void WriteRewritten(Utf8JsonWriter writer, JsonElement source, string id, long created, bool dropUsage)
+    {
+        writer.WriteStartObject();
+        foreach (var property in source.EnumerateObject())
+        {
+            if (property.NameEquals("id"u8))
+            {
+                writer.WriteString("id"u8, id);
+            }
+            else if (property.NameEquals("created"u8))
+            {
+                writer.WriteNumber("created"u8, created);
+            }
+            else if (!(dropUsage && property.NameEquals("usage"u8)))
+            {
+                property.WriteTo(writer);
+            }
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Usage the upstream did not give, counted in o200k_base tokens: the prompt as sent, and every choice's text and calls.</summary>
+    private static ChatUsage CountUsage(TokenCounter tokens, ChatCompletionRequest request, JsonElement completion)
+    {
+        var prompt = tokens.CountPrompt(request.Messages, request.Tools?.GetRawText());
+        var answer = 0;
+        if (JsonCheck.Get(completion, "choices") is { ValueKind: JsonValueKind.Array } choices)
+        {
+            foreach (var choice in choices.EnumerateArray())
+            {
+                if (JsonCheck.Get(choice, "message") is not { ValueKind: JsonValueKind.Object } message)
+                {
+                    continue;
+                }
+                answer += CountText(tokens, message, "content") + CountText(tokens, message, "refusal");
+                if (JsonCheck.Get(message, "tool_calls") is { ValueKind: JsonValueKind.Array } calls)
+                {
+                    foreach (var call in calls.EnumerateArray())
+                    {
+                        if (JsonCheck.Get(call, "function") is { ValueKind: JsonValueKind.Object } function)
+                        {
+                            answer += CountText(tokens, function, "name") + CountText(tokens, function, "arguments");
+                        }
+                    }
+                }
+            }
+        }
+        return new ChatUsage(prompt, answer);
+    }
+
+    private static int CountText(TokenCounter tokens, JsonElement parent, string name) =>
+        JsonCheck.Get(parent, name) is { ValueKind: JsonValueKind.String } text ? tokens.Count(text.GetString()!) : 0;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} sent {What}.")]
+    private static partial void LogMalformed(ILogger logger, string deployment, string what);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ended its stream with an error event.")]
+    private static partial void LogStreamError(ILogger logger, string deployment);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} sent nothing for {Seconds} s in a stream.")]
+    private static partial void LogStreamTimeout(ILogger logger, string deployment, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment}'s stream broke off before it finished.")]
+    private static partial void LogStreamBroken(ILogger logger, string deployment);
+}

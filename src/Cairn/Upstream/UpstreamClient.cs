@@ -1,0 +1,227 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Cairn.OpenAI;
+using Polly.Timeout;
+
+namespace Cairn.Upstream;
+
+/// <summary>
+/// Sends a chat request to a model's deployments: each through its pooled client, whose resilience pipeline retries
+/// what is worth retrying; a deployment that still fails hands over to the next. Returns the first successful
+/// response (headers read, body not yet) or the error the client should see.
+/// </summary>
+internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger<UpstreamClient> logger)
+{
+    public async Task<UpstreamAnswer> SendAsync(ModelRoute route, ChatCompletionRequest request, CancellationToken cancellationToken)
+    {
+        OpenAIError? lastError = null;
+        UpstreamFailure? lastFailure = null;
+        foreach (var deployment in route.Order())
+        {
+            var model = deployment.UpstreamModel(request.Model);
+            var body = UpstreamBody.Write(request, model, deployment.Options);
+            HttpResponseMessage response;
+            using (var message = deployment.CreateRequest(model, body))
+            {
+                // A whole answer is read inside the retry pipeline (a body cut off is retried like a failed
+                // connect); a stream is handed over at its headers.
+                message.Options.Set(UpstreamBuffering.Key, !request.Stream);
+                try
+                {
+                    response = await clients.CreateClient(deployment.ClientName)
+                        .SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException)
+                {
+                    LogTimeout(logger, deployment.Name, deployment.Host, deployment.Timeout.TotalSeconds);
+                    lastError = UpstreamErrors.Timeout(deployment);
+                    lastFailure = null;
+                    continue;
+                }
+                catch (HttpRequestException e)
+                {
+                    LogUnreachable(logger, deployment.Name, deployment.Host, e.HttpRequestError);
+                    lastError = UpstreamErrors.Unreachable(deployment);
+                    lastFailure = null;
+                    continue;
+                }
+            }
+            if (response.IsSuccessStatusCode)
+            {
+                return new UpstreamAnswer(deployment, model, response, null, null);
+            }
+            using (response)
+            {
+                var failure = await UpstreamFailure.ReadAsync(response, deployment, cancellationToken);
+                LogRefused(logger, deployment.Name, deployment.Host, (int)response.StatusCode);
+                if (!UpstreamRetry.IsTransient(response.StatusCode))
+                {
+                    // The request itself was refused (bad input, unknown model, wrong key): another deployment of
+                    // the same model would refuse it too, so the client hears it now, as the upstream said it.
+                    return new UpstreamAnswer(deployment, model, null, failure, null);
+                }
+                lastFailure = failure;
+                lastError = null;
+            }
+        }
+        return new UpstreamAnswer(null, null, null, lastFailure, lastError ?? (lastFailure is null ? UpstreamErrors.NoDeployment(route.Id) : null));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) did not answer within {Seconds} s.")]
+    private static partial void LogTimeout(ILogger logger, string deployment, string host, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) could not be reached: {Error}.")]
+    private static partial void LogUnreachable(ILogger logger, string deployment, string host, HttpRequestError error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Upstream {Deployment} ({Host}) answered {Status}.")]
+    private static partial void LogRefused(ILogger logger, string deployment, string host, int status);
+}
+
+/// <summary>
+/// What <see cref="UpstreamClient.SendAsync"/> found: a successful <see cref="Response"/> from
+/// <see cref="Deployment"/>, or an upstream's error to relay (<see cref="Failure"/>), or Cairn's own (<see cref="Error"/>).
+/// </summary>
+internal sealed record UpstreamAnswer(
+    UpstreamDeployment? Deployment, string? UpstreamModel, HttpResponseMessage? Response, UpstreamFailure? Failure, OpenAIError? Error)
+{
+    public Task WriteErrorAsync(HttpResponse response) =>
+        Failure is { } failure ? failure.WriteAsync(response) : Error!.WriteAsync(response);
+}
+
+/// <summary>
+/// An upstream's error answer, relayed to the client: a JSON body as it came (OpenAI's envelope, or the server's
+/// own), anything else wrapped in OpenAI's envelope with the upstream's status.
+/// </summary>
+internal sealed record UpstreamFailure(int Status, byte[] Body, TimeSpan? RetryAfter)
+{
+    public static async Task<UpstreamFailure> ReadAsync(HttpResponseMessage response, UpstreamDeployment deployment, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        byte[] bytes;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(deployment.Timeout);
+            bytes = await ReadBoundedAsync(response.Content, timeout.Token);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            bytes = [];
+        }
+        var retryAfter = UpstreamRetry.RetryAfter(response);
+        if (IsJson(bytes))
+        {
+            return new UpstreamFailure(status, bytes, retryAfter);
+        }
+        var text = Encoding.UTF8.GetString(bytes).Trim();
+        if (text.Length > 500)
+        {
+            text = text[..500] + "…";
+        }
+        var message = text.Length == 0
+            ? $"The upstream model server answered {status} {response.ReasonPhrase}."
+            : $"The upstream model server answered {status} {response.ReasonPhrase}: {text}";
+        var error = new OpenAIError(status, message, status >= 500 ? "server_error" : OpenAIError.InvalidRequestType, null, "upstream_error");
+        return new UpstreamFailure(status, error.ToUtf8(), retryAfter);
+    }
+
+    public async Task WriteAsync(HttpResponse response)
+    {
+        response.StatusCode = Status;
+        response.ContentType = "application/json";
+        if (RetryAfter is { } wait)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        response.ContentLength = Body.Length;
+        await response.Body.WriteAsync(Body);
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new MemoryStream();
+        var chunk = new byte[16384];
+        int read;
+        while (buffer.Length < MaxBytes && (read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            buffer.Write(chunk, 0, (int)Math.Min(read, MaxBytes - buffer.Length));
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>The most of an upstream's error body Cairn reads and relays.</summary>
+    private const int MaxBytes = 1 << 20;
+
+    private static bool IsJson(byte[] bytes)
+    {
+        if (bytes.Length == 0)
+        {
+            return false;
+        }
+        var reader = new Utf8JsonReader(bytes);
+        try
+        {
+            return reader.Read() && reader.TokenType == JsonTokenType.StartObject && reader.TrySkip() && !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>Cairn's own errors about upstreams, in OpenAI's envelope.</summary>
+internal static class UpstreamErrors
+{
+    public static OpenAIError Timeout(UpstreamDeployment deployment) =>
+        new(StatusCodes.Status504GatewayTimeout,
+            $"The upstream model server did not answer within {deployment.Timeout.TotalSeconds:0.###} s.", "server_error", null, "upstream_timeout");
+
+    public static OpenAIError Unreachable(UpstreamDeployment deployment) =>
+        new(StatusCodes.Status502BadGateway, "The upstream model server could not be reached.", "server_error", null, "upstream_unreachable");
+
+    public static OpenAIError Malformed(string what) =>
+        new(StatusCodes.Status502BadGateway, $"The upstream model server sent {what}.", "server_error", null, "upstream_malformed");
+
+    public static OpenAIError BrokenStream() =>
+        new(StatusCodes.Status502BadGateway, "The upstream model server's stream broke off before it finished.", "server_error", null, "upstream_stream_broken");
+
+    public static OpenAIError NoDeployment(string model) =>
+        new(StatusCodes.Status503ServiceUnavailable, $"No deployment of '{model}' is available.", "server_error", null, "service_unavailable");
+}
+
+/// <summary>Which upstream answers are worth another try, and how long the upstream asks Cairn to wait.</summary>
+internal static class UpstreamRetry
+{
+    public static bool IsTransient(HttpStatusCode status) => (int)status is 408 or 429 or 500 or 502 or 503 or 504;
+
+    /// <summary><c>retry-after-ms</c> (OpenAI's, precise) or <c>Retry-After</c> in seconds or as a date.</summary>
+    public static TimeSpan? RetryAfter(HttpResponseMessage response)
+    {
+        if (response.Headers.TryGetValues("retry-after-ms", out var values)
+            && double.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+            && ms >= 0)
+        {
+            return TimeSpan.FromMilliseconds(ms);
+        }
+        if (response.Headers.RetryAfter is { } header)
+        {
+            if (header.Delta is { } delta)
+            {
+                return delta;
+            }
+            if (header.Date is { } date)
+            {
+                var wait = date - DateTimeOffset.UtcNow;
+                return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+            }
+        }
+        return null;
+    }
+}

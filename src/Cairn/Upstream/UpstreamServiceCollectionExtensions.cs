@@ -1,0 +1,151 @@
+using System.Net;
+using Cairn.Http;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using Polly.Timeout;
+
+namespace Cairn.Upstream;
+
+/// <summary>Reads the model list and registers one pooled, retrying HTTP client per upstream deployment.</summary>
+internal static class UpstreamServiceCollectionExtensions
+{
+    /// <summary>
+    /// The configured routes: exact ids and patterns, in configuration order. Throws <see cref="OptionsException"/>
+    /// naming the entry and key of the first bad setting.
+    /// </summary>
+    public static IReadOnlyList<ConfiguredModel> AddCairnUpstreams(this IServiceCollection services, IConfiguration configuration, Func<string, string?> environment)
+    {
+        var section = configuration.GetSection(ModelOptions.Section);
+        var entries = new List<(string Name, ModelOptions Options)>();
+        foreach (var child in section.GetChildren().OrderBy(c => int.TryParse(c.Key, out var i) ? i : int.MaxValue))
+        {
+            var name = $"{ModelOptions.Section}:{child.Key}";
+            ModelOptions options;
+            try
+            {
+                options = child.Get<ModelOptions>() ?? new ModelOptions();
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new OptionsException($"{name}: {e.Message}");
+            }
+            var problems = options.Validate(name, environment).ToList();
+            if (problems.Count > 0)
+            {
+                throw new OptionsException(string.Join(" ", problems));
+            }
+            entries.Add((name, options));
+        }
+
+        var models = new List<ConfiguredModel>();
+        foreach (var group in entries.GroupBy(e => e.Options.Id!, StringComparer.Ordinal))
+        {
+            var providers = group.Select(e => e.Options.Provider).Distinct().ToList();
+            if (providers.Contains(ModelOptions.Echo) && group.Count() > 1)
+            {
+                throw new OptionsException($"{group.First().Name}: '{group.Key}' is given as echo and again; an echo entry cannot have other deployments.");
+            }
+            if (providers[0] == ModelOptions.Echo)
+            {
+                models.Add(new ConfiguredModel(group.Key, group.First().Name, null));
+                continue;
+            }
+            var deployments = group.Select(e => new UpstreamDeployment(e.Name, e.Options, environment)).ToList();
+            if (deployments.All(d => d.Options.Weight <= 0))
+            {
+                throw new OptionsException($"{group.First().Name}:Weight: at least one deployment of '{group.Key}' needs a weight above 0.");
+            }
+            foreach (var deployment in deployments)
+            {
+                AddClient(services, deployment);
+            }
+            models.Add(new ConfiguredModel(group.Key, group.First().Name, new ModelRoute(group.Key, deployments)));
+        }
+        services.AddSingleton<UpstreamClient>();
+        return models;
+    }
+
+    private static void AddClient(IServiceCollection services, UpstreamDeployment deployment)
+    {
+        var options = deployment.Options;
+        var maxDelay = TimeSpan.FromSeconds(options.MaxRetryDelaySeconds);
+        var client = services.AddHttpClient(deployment.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                MaxConnectionsPerServer = options.MaxConnections,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+                ConnectTimeout = TimeSpan.FromSeconds(Math.Min(15, options.TimeoutSeconds)),
+                AllowAutoRedirect = false,
+                UseCookies = false,
+                AutomaticDecompression = DecompressionMethods.None,
+            })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        client.AddResilienceHandler(deployment.ClientName, pipeline =>
+            {
+                if (options.MaxRetries > 0)
+                {
+                    pipeline.AddRetry(new HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = options.MaxRetries,
+                        BackoffType = DelayBackoffType.Exponential,
+                        UseJitter = true,
+                        Delay = TimeSpan.FromMilliseconds(Math.Min(250, maxDelay.TotalMilliseconds)),
+                        MaxDelay = maxDelay,
+                        ShouldRetryAfterHeader = false,
+                        ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, maxDelay)),
+                        // The upstream's own wait when it names one (always within MaxDelay: ShouldRetry saw to
+                        // that); otherwise exponential backoff with jitter.
+                        DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? UpstreamRetry.RetryAfter(response) : null),
+                    });
+                }
+                pipeline.AddTimeout(deployment.Timeout);
+            });
+        // Added after the resilience handler, so it sits inside it: each attempt reads its own body.
+        client.AddHttpMessageHandler(() => new UpstreamBuffering());
+    }
+
+    private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, TimeSpan maxDelay)
+    {
+        if (outcome.Exception is { } exception)
+        {
+            return exception is HttpRequestException or IOException or TimeoutRejectedException;
+        }
+        if (outcome.Result is not { } response || !UpstreamRetry.IsTransient(response.StatusCode))
+        {
+            return false;
+        }
+        // An upstream that asks for a longer wait than allowed is left alone; the next deployment is tried instead.
+        return UpstreamRetry.RetryAfter(response) is not { } wait || wait <= maxDelay;
+    }
+}
+
+/// <summary>A model id (or pattern) from the model list: an upstream route, or <c>echo</c> under that name when <see cref="Route"/> is null.</summary>
+internal sealed record ConfiguredModel(string Id, string Entry, ModelRoute? Route);
+
+/// <summary>
+/// Reads a whole (non-streaming) answer inside the retry pipeline, so that a body cut off or late is retried and
+/// timed like a failed connect; streams pass at their headers.
+/// </summary>
+internal sealed class UpstreamBuffering : DelegatingHandler
+{
+    public static readonly HttpRequestOptionsKey<bool> Key = new("cairn.buffer");
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (request.Options.TryGetValue(Key, out var buffer) && buffer)
+        {
+            try
+            {
+                await response.Content.LoadIntoBufferAsync(cancellationToken);
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
+        }
+        return response;
+    }
+}
