@@ -41,5 +41,53 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Single((await stderr).Trim().Split('\n'));
     }
 
+    [Theory]
+    [InlineData("--Models:0:Provider=openai|--Models:0:BaseUrl=http://127.0.0.1:9/v1", "Models:0:Id is required")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=vllm", "Models:0:Provider must be openai, azure or echo")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=not a url", "Models:0:BaseUrl must be an absolute http or https URL")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:ApiKey=sk-123", "Models:0:ApiKey is not allowed")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:ApiKeyEnv=CAIRN_TEST_UNSET_VARIABLE", "Models:0:ApiKeyEnv names the environment variable CAIRN_TEST_UNSET_VARIABLE")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:TimeoutSeconds=0", "Models:0:TimeoutSeconds must be above 0")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:Weight=0", "at least one deployment of 'm' needs a weight above 0")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:MaxRetries=lots", "Models:0")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:Headers:Bad Name=x", "Models:0:Headers has an invalid header name")]
+    [InlineData("--models=/nonexistent/models.json", "--models: the file")]
+    public void ABadModelList_StopsTheStart_WithTheEntryAndKey(string args, string expected)
+    {
+        var error = Assert.Throws<Cairn.Http.OptionsException>(() =>
+            CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", folder.File("m.db"), .. args.Split('|')]));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-123", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AModelsFile_IsReadAtStart_AndItsModelsAreListed()
+    {
+        var file = folder.File("models.json");
+        await File.WriteAllTextAsync(file, """
+            {"Models": [
+              {"Id": "gpt-4o-mini", "Provider": "openai", "BaseUrl": "http://127.0.0.1:9/v1"},
+              {"Id": "local-*", "Provider": "openai", "BaseUrl": "http://127.0.0.1:9/v1"},
+              {"Id": "house-echo", "Provider": "echo"}
+            ]}
+            """);
+        var server = await CairnServer.StartAsync("--models", file);
+        List<(string, string)> models;
+        global::OpenAI.Models.OpenAIModel pattern;
+        try
+        {
+            models = [.. (await server.Models().GetModelsAsync()).Value.Select(m => (m.Id, m.OwnedBy))];
+            pattern = (await server.Models().GetModelAsync("local-llama")).Value;
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+
+        Assert.Equal([("echo", "cairn"), ("gpt-4o-mini", "openai"), ("house-echo", "cairn")], models);
+        Assert.Equal("local-llama", pattern.Id);
+    }
+
     public void Dispose() => folder.Dispose();
 }
