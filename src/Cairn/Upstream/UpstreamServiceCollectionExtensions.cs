@@ -80,7 +80,10 @@ internal static class UpstreamServiceCollectionExtensions
                 UseCookies = false,
                 AutomaticDecompression = DecompressionMethods.None,
             })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // The factory's per-request log lines (four at Information) cost more than the relay itself; Cairn logs
+            // upstream failures on its own, without URLs' secrets or bodies.
+            .RemoveAllLoggers();
         client.AddResilienceHandler(deployment.ClientName, pipeline =>
             {
                 if (options.MaxRetries > 0)
