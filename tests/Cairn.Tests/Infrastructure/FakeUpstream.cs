@@ -135,6 +135,8 @@ public sealed class FakeUpstream : IAsyncLifetime
             if (model.StartsWith("reset", StringComparison.Ordinal) && i == 2)
             {
                 await response.Body.FlushAsync();
+                // Give the chunks time to be read: a reset can discard data the peer has not read yet.
+                await Task.Delay(300);
                 context.Abort();
                 return;
             }
