@@ -202,6 +202,7 @@ public sealed class ProxyTests(ProxyFixture fixture) : IClassFixture<ProxyFixtur
         if (behaviour == "nousage")
         {
             Assert.Equal("counted", a["cairn"]!["usage_source"]!.GetValue<string>());
+            Assert.Equal("o200k_base", a["cairn"]!["usage_tokenizer"]!.GetValue<string>());
             Assert.True(a["usage"]!["prompt_tokens"]!.GetValue<int>() > 0);
             Assert.True(a["usage"]!["completion_tokens"]!.GetValue<int>() > 0);
         }

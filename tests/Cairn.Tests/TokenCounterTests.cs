@@ -31,4 +31,20 @@ public sealed class TokenCounterTests
         var longText = string.Concat(Enumerable.Repeat("a long text ", 1000));
         Assert.Equal(Counter.Tokenizer.CountTokens(longText), Counter.Count(longText));
     }
+
+    [Theory]
+    [InlineData("gpt-4", "cl100k_base")]
+    [InlineData("gpt-4-turbo-2024-04-09", "cl100k_base")]
+    [InlineData("gpt-3.5-turbo", "cl100k_base")]
+    [InlineData("gpt-35-turbo", "cl100k_base")]
+    [InlineData("gpt-4o-mini", "o200k_base")]
+    [InlineData("gpt-4.1", "o200k_base")]
+    [InlineData("llama3.2:3b", "o200k_base")]
+    public void ForModel_PicksTheFamilysEncoding(string model, string encoding)
+    {
+        var counter = Counter.ForModel(model);
+
+        Assert.Equal(encoding, counter.Encoding);
+        Assert.Equal(counter.Tokenizer.CountTokens("Grüße aus Köln, 東京"), counter.Count("Grüße aus Köln, 東京"));
+    }
 }

@@ -20,7 +20,35 @@ internal sealed class TokenCounter
     private const int CacheEntries = 1024;
     private const int CacheChars = 4096;
 
-    private readonly Lazy<Tokenizer> tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+    private readonly Lazy<Tokenizer> tokenizer;
+    private readonly Lazy<TokenCounter>? cl100k;
+
+    /// <summary>The o200k_base counter, which also hands out <see cref="ForModel"/>'s cl100k_base one.</summary>
+    public TokenCounter()
+        : this("o200k_base")
+    {
+        cl100k = new(() => new TokenCounter("cl100k_base"));
+    }
+
+    private TokenCounter(string encoding)
+    {
+        Encoding = encoding;
+        tokenizer = new(() => TiktokenTokenizer.CreateForEncoding(encoding));
+    }
+
+    /// <summary>The tiktoken encoding this counter uses.</summary>
+    public string Encoding { get; }
+
+    /// <summary>
+    /// The counter for a model's family: cl100k_base for GPT-4 (not 4o or 4.1) and GPT-3.5, o200k_base for the
+    /// rest (OpenAI's current models, and an estimate for other vendors' models, whose tokenizers are not here).
+    /// </summary>
+    public TokenCounter ForModel(string model)
+    {
+        var older = model == "gpt-4" || model.StartsWith("gpt-4-", StringComparison.Ordinal)
+            || model.StartsWith("gpt-3.5", StringComparison.Ordinal) || model.StartsWith("gpt-35", StringComparison.Ordinal);
+        return older && cl100k is not null ? cl100k.Value : this;
+    }
     private readonly ConcurrentDictionary<string, int> counts = new(StringComparer.Ordinal);
 
     public Tokenizer Tokenizer => tokenizer.Value;

@@ -121,6 +121,10 @@ internal static class StoredCompletionWriter
             writer.WriteString("upstream_model"u8, origin.UpstreamModel);
             writer.StringOrNull("upstream_id"u8, JsonCheck.Get(completion, "id") is { ValueKind: JsonValueKind.String } upstreamId ? upstreamId.GetString() : null);
             writer.WriteString("usage_source"u8, countedUsage is null ? "upstream"u8 : "counted"u8);
+            if (countedUsage is not null && origin.Tokenizer is { } tokenizer)
+            {
+                writer.WriteString("usage_tokenizer"u8, tokenizer);
+            }
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

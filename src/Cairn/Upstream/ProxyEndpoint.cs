@@ -58,9 +58,16 @@ internal static partial class ProxyEndpoint
         /// <summary>Stores the completion (once it is whole) before the client is told it is done.</summary>
         public Task StoreAsync(JsonElement completion, bool hasUsage)
         {
-            var counted = hasUsage ? (ChatUsage?)null : CountUsage(Tokens, Request, completion);
+            ChatUsage? counted = null;
+            var origin = Origin;
+            if (!hasUsage)
+            {
+                var counter = Tokens.ForModel(Origin.UpstreamModel);
+                counted = CountUsage(counter, Request, completion);
+                origin = Origin with { Tokenizer = counter.Encoding };
+            }
             var stored = StoredCompletionWriter.BuildProxied(
-                Projects.Default, Id, RequestIds.Get(Context), Created, Request, completion, Origin, counted);
+                Projects.Default, Id, RequestIds.Get(Context), Created, Request, completion, origin, counted);
             // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
             return Store.AddAsync(stored, CancellationToken.None);
         }
