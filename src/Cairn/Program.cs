@@ -1,4 +1,5 @@
 using Cairn;
+using Cairn.Access;
 using Cairn.Backends;
 using Cairn.Http;
 using Cairn.OpenAI;
@@ -63,18 +64,22 @@ namespace Cairn
 
             var storage = Bind<StorageOptions>(builder.Configuration, StorageOptions.Section, o => o.Validate());
             var api = Bind<ApiOptions>(builder.Configuration, ApiOptions.Section, o => o.Validate());
+            var auth = Bind<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
             builder.Services.AddSingleton(api);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddCairnStorage(storage);
+            builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models);
 
             var app = builder.Build();
             app.UseMiddleware<OpenAIMiddleware>();
+            app.UseMiddleware<AuthMiddleware>();
             app.MapHealth();
             app.MapChatCompletions();
             app.MapStoredCompletions();
             app.MapModels();
+            app.MapAdmin();
             return app;
         }
 

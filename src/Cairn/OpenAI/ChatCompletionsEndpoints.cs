@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Cairn.Access;
 using Cairn.Backends;
 using Cairn.Http;
 using Cairn.Storage;
@@ -21,11 +22,19 @@ internal static class ChatCompletionsEndpoints
     }
 
     private static async Task CreateAsync(
-        HttpContext context, ApiOptions options, ModelCatalog models, ICompletionStore store, TimeProvider clock)
+        HttpContext context, ApiOptions options, ModelCatalog models, ICompletionStore store, TimeProvider clock, RateLimits limits, TokenCounter tokens)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
         using var request = ChatCompletionRequestParser.Parse(body);
-        var card = models.Find(request.Model) ?? throw new OpenAIException(OpenAIError.ModelNotFound(request.Model));
+        var caller = Caller.Get(context);
+        // A model the key may not use is answered as OpenAI does: as if it did not exist.
+        var card = (caller.Allows(request.Model) ? models.Find(request.Model) : null)
+            ?? throw new OpenAIException(OpenAIError.ModelNotFound(request.Model));
+        if (caller.Grant is { } grant)
+        {
+            var reserved = (request.MaxCompletionTokens ?? 0) * request.N;
+            limits.Acquire(context, grant.Project, () => tokens.CountPrompt(request.Messages, request.Tools?.GetRawText()) + reserved, reserved);
+        }
         var id = Ids.Completion();
         var created = clock.GetUtcNow().ToUnixTimeSeconds();
         if (card.Route is { } route)
@@ -40,10 +49,11 @@ internal static class ChatCompletionsEndpoints
             return;
         }
         var outcome = await backend.CompleteAsync(request, context.RequestAborted);
+        RateLimits.Settle(context, outcome.Usage.CompletionTokens);
         if (request.Store)
         {
             // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
-            await store.AddAsync(StoredCompletionWriter.Build(Projects.Default, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
+            await store.AddAsync(StoredCompletionWriter.Build(caller.ProjectId, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
         }
         await JsonResponse.WriteAsync(context.Response, (id, created, outcome),
             static (writer, s) => ChatCompletionWriter.WriteCompletion(writer, s.id, s.created, s.outcome));
@@ -134,6 +144,7 @@ internal static class ChatCompletionsEndpoints
             await deltas.DisposeAsync();
         }
 
+        RateLimits.Settle(context, usage.CompletionTokens);
         if (request.Store)
         {
             var choices = new ChatChoice[request.N];
@@ -143,7 +154,7 @@ internal static class ChatCompletionsEndpoints
             }
             var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint);
             await pipe.FlushAsync(aborted);
-            await store.AddAsync(StoredCompletionWriter.Build(Projects.Default, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
+            await store.AddAsync(StoredCompletionWriter.Build(Caller.Get(context).ProjectId, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
         }
         pipe.Write(Done);
         await pipe.FlushAsync(aborted);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cairn.Access;
 using Cairn.Backends;
 using Cairn.Http;
 
@@ -10,12 +11,12 @@ internal static class ModelsEndpoints
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/models", (HttpContext context, ModelCatalog models) =>
-            JsonResponse.WriteAsync(context.Response, models, static (writer, models) =>
+            JsonResponse.WriteAsync(context.Response, (models, caller: Caller.Get(context)), static (writer, s) =>
             {
                 writer.WriteStartObject();
                 writer.WriteString("object"u8, "list"u8);
                 writer.WriteStartArray("data"u8);
-                foreach (var card in models.All.OrderBy(c => c.Id, StringComparer.Ordinal))
+                foreach (var card in s.models.All.Where(c => s.caller.Allows(c.Id)).OrderBy(c => c.Id, StringComparer.Ordinal))
                 {
                     WriteModel(writer, card);
                 }
@@ -24,7 +25,7 @@ internal static class ModelsEndpoints
             }));
         app.MapGet("/v1/models/{**model}", (HttpContext context, string model, ModelCatalog models) =>
         {
-            var card = models.Find(model) ?? throw new OpenAIException(new OpenAIError(StatusCodes.Status404NotFound,
+            var card = (Caller.Get(context).Allows(model) ? models.Find(model) : null) ?? throw new OpenAIException(new OpenAIError(StatusCodes.Status404NotFound,
                 $"The model '{model}' does not exist", OpenAIError.InvalidRequestType, "model", "model_not_found"));
             return JsonResponse.WriteAsync(context.Response, card, WriteModel);
         });

@@ -7,6 +7,9 @@ internal sealed record OpenAIError(int Status, string Message, string Type, stri
 {
     public const string InvalidRequestType = "invalid_request_error";
 
+    /// <summary>Sent as <c>Retry-After</c> (whole seconds) when set: how long a rate-limited client should wait.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     public static OpenAIError InvalidRequest(string? param, string message, string? code = null) =>
         new(StatusCodes.Status400BadRequest, message, InvalidRequestType, param, code);
 
@@ -57,6 +60,10 @@ internal sealed record OpenAIError(int Status, string Message, string Type, stri
     {
         response.StatusCode = Status;
         response.ContentType = "application/json";
+        if (RetryAfterSeconds is { } seconds)
+        {
+            response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         var body = ToUtf8();
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body).AsTask();

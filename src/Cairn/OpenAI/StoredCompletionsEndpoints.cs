@@ -1,3 +1,4 @@
+using Cairn.Access;
 using System.Text.Json;
 using Cairn.Http;
 using Cairn.Storage;
@@ -20,7 +21,7 @@ internal static class StoredCompletionsEndpoints
     private static async Task ListAsync(HttpContext context, ICompletionStore store)
     {
         var query = ListQueryParser.Completions(context.Request.Query);
-        var (page, failure) = await store.ListAsync(Projects.Default, query, context.RequestAborted);
+        var (page, failure) = await store.ListAsync(Caller.Get(context).ProjectId, query, context.RequestAborted);
         if (failure == ListFailure.UnknownCursor)
         {
             throw OpenAIException.InvalidRequest("after", $"Invalid 'after': no stored completion has the id '{query.After}'.", "invalid_value");
@@ -30,7 +31,7 @@ internal static class StoredCompletionsEndpoints
 
     private static async Task GetAsync(HttpContext context, string completion_id, ICompletionStore store)
     {
-        var body = await store.GetAsync(Projects.Default, completion_id, context.RequestAborted)
+        var body = await store.GetAsync(Caller.Get(context).ProjectId, completion_id, context.RequestAborted)
             ?? throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));
         await JsonResponse.WriteAsync(context.Response, body);
     }
@@ -39,7 +40,7 @@ internal static class StoredCompletionsEndpoints
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
         var metadata = ParseUpdate(body);
-        var updated = await store.UpdateMetadataAsync(Projects.Default, completion_id, metadata,
+        var updated = await store.UpdateMetadataAsync(Caller.Get(context).ProjectId, completion_id, metadata,
                 stored => StoredCompletionWriter.WithMetadata(stored, metadata), CancellationToken.None)
             ?? throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));
         await JsonResponse.WriteAsync(context.Response, updated);
@@ -71,7 +72,7 @@ internal static class StoredCompletionsEndpoints
 
     private static async Task DeleteAsync(HttpContext context, string completion_id, ICompletionStore store)
     {
-        if (!await store.DeleteAsync(Projects.Default, completion_id, CancellationToken.None))
+        if (!await store.DeleteAsync(Caller.Get(context).ProjectId, completion_id, CancellationToken.None))
         {
             throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));
         }
@@ -88,7 +89,7 @@ internal static class StoredCompletionsEndpoints
     private static async Task ListMessagesAsync(HttpContext context, string completion_id, ICompletionStore store)
     {
         var query = ListQueryParser.Messages(context.Request.Query, completion_id);
-        var (page, failure) = await store.ListMessagesAsync(Projects.Default, completion_id, query, context.RequestAborted);
+        var (page, failure) = await store.ListMessagesAsync(Caller.Get(context).ProjectId, completion_id, query, context.RequestAborted);
         if (failure == ListFailure.NotFound)
         {
             throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));

@@ -47,6 +47,24 @@ internal static class SqliteSchema
             project_id INTEGER NOT NULL,
             seq INTEGER NOT NULL) WITHOUT ROWID;
         """,
+        """
+        -- Projects are named on the command line (cairn keys create --project NAME) and carry their keys' limits.
+        UPDATE projects SET name = 'default' WHERE id = 1;
+        CREATE UNIQUE INDEX projects_by_name ON projects(name);
+        ALTER TABLE projects ADD COLUMN requests_per_minute INTEGER;
+        ALTER TABLE projects ADD COLUMN tokens_per_minute INTEGER;
+
+        -- Only the SHA-256 of a key's secret is kept; hash is what a request is looked up by.
+        CREATE TABLE api_keys(
+            id TEXT PRIMARY KEY,
+            project_id INTEGER NOT NULL REFERENCES projects(id),
+            name TEXT NOT NULL,
+            redacted TEXT NOT NULL,
+            hash BLOB NOT NULL UNIQUE,
+            models TEXT,
+            created INTEGER NOT NULL,
+            revoked INTEGER) WITHOUT ROWID;
+        """,
     ];
 
     public static int Version => Migrations.Length;

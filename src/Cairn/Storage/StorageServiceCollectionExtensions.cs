@@ -25,6 +25,7 @@ internal static class StorageServiceCollectionExtensions
         });
         services.AddSingleton(_ => new SqliteReaders(readOnly.ConnectionString, options.ReadConnections, options.ReadMmapBytes, options.ReadCacheKib));
         services.AddSingleton<ICompletionStore, SqliteCompletionStore>();
+        services.AddSingleton<Cairn.Access.IAccessStore, Cairn.Access.SqliteAccessStore>();
         services.AddHostedService<StorageLifetime>();
         return services;
     }

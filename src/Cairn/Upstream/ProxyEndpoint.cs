@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Cairn.Access;
 using Cairn.Backends;
 using Cairn.Http;
 using Cairn.OpenAI;
@@ -67,7 +68,7 @@ internal static partial class ProxyEndpoint
                 origin = Origin with { Tokenizer = counter.Encoding };
             }
             var stored = StoredCompletionWriter.BuildProxied(
-                Projects.Default, Id, RequestIds.Get(Context), Created, Request, completion, origin, counted);
+                Caller.Get(Context).ProjectId, Id, RequestIds.Get(Context), Created, Request, completion, origin, counted);
             // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
             return Store.AddAsync(stored, CancellationToken.None);
         }
@@ -96,6 +97,7 @@ internal static partial class ProxyEndpoint
                 await UpstreamErrors.Malformed("an answer without choices").WriteAsync(exchange.Context.Response);
                 return;
             }
+            RateLimits.Settle(exchange.Context, CompletionTokens(root));
             if (exchange.Request.Store)
             {
                 await exchange.StoreAsync(root, JsonCheck.Get(root, "usage") is { ValueKind: JsonValueKind.Object });
@@ -240,11 +242,14 @@ internal static partial class ProxyEndpoint
             await EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
             return;
         }
-        if (exchange.Request.Store)
+        using (var completion = JsonDocument.Parse(assembler.ToCompletion()))
         {
-            await pipe.FlushAsync(aborted);
-            using var completion = JsonDocument.Parse(assembler.ToCompletion());
-            await exchange.StoreAsync(completion.RootElement, assembler.HasUsage);
+            RateLimits.Settle(context, CompletionTokens(completion.RootElement));
+            if (exchange.Request.Store)
+            {
+                await pipe.FlushAsync(aborted);
+                await exchange.StoreAsync(completion.RootElement, assembler.HasUsage);
+            }
         }
         pipe.Write(Done);
         await pipe.FlushAsync(aborted);
@@ -313,6 +318,11 @@ internal static partial class ProxyEndpoint
         }
         return new ChatUsage(prompt, answer);
     }
+
+    /// <summary>The upstream's count of completion tokens, 0 when it gave none.</summary>
+    private static int CompletionTokens(JsonElement completion) =>
+        JsonCheck.Get(completion, "usage") is { ValueKind: JsonValueKind.Object } usage
+        && JsonCheck.Get(usage, "completion_tokens") is { ValueKind: JsonValueKind.Number } count && count.TryGetInt32(out var tokens) ? tokens : 0;
 
     private static int CountText(TokenCounter tokens, JsonElement parent, string name) =>
         JsonCheck.Get(parent, name) is { ValueKind: JsonValueKind.String } text ? tokens.Count(text.GetString()!) : 0;

@@ -1,0 +1,25 @@
+namespace Cairn.Access;
+
+/// <summary>Authentication settings (section <c>Auth</c>).</summary>
+internal sealed record AuthOptions
+{
+    public const string Section = "Auth";
+
+    /// <summary>The environment variable holding the admin key (for <c>/admin</c>); unset: no admin API.</summary>
+    public string AdminKeyEnv { get; init; } = "CAIRN_ADMIN_KEY";
+
+    /// <summary>How long a key lookup is remembered: a key revoked by another process stops working within this.</summary>
+    public double CacheSeconds { get; init; } = 5;
+
+    public IEnumerable<string> Validate(Func<string, string?> environment)
+    {
+        if (CacheSeconds is < 0 or > 3600 || double.IsNaN(CacheSeconds))
+        {
+            yield return $"Auth:CacheSeconds must be between 0 and 3600, not {CacheSeconds}.";
+        }
+        if (environment(AdminKeyEnv) is { Length: > 0 and < 16 })
+        {
+            yield return $"{AdminKeyEnv} (the admin key) must be at least 16 characters.";
+        }
+    }
+}

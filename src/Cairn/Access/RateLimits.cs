@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Cairn.OpenAI;
+
+namespace Cairn.Access;
+
+/// <summary>
+/// Per-project requests-per-minute and tokens-per-minute limits (token buckets from System.Threading.RateLimiting),
+/// per Cairn instance. A create request takes one request and its estimated tokens (prompt plus reserved
+/// completion tokens) up front; completion tokens beyond the reservation are taken once the answer is known.
+/// Every create response of a limited project carries OpenAI's <c>x-ratelimit-*</c> headers.
+/// </summary>
+internal sealed class RateLimits
+{
+    private readonly ConcurrentDictionary<long, ProjectBuckets> projects = new();
+    private static readonly object TicketKey = new();
+
+    /// <summary>Takes what a create request needs, sets the headers, or throws the 429 OpenAI sends.</summary>
+    public void Acquire(HttpContext context, Project project, Func<int> estimateTokens, int reservedCompletion)
+    {
+        if (project.RequestsPerMinute is null && project.TokensPerMinute is null)
+        {
+            return;
+        }
+        var buckets = projects.AddOrUpdate(project.Id,
+            _ => new ProjectBuckets(project.RequestsPerMinute, project.TokensPerMinute),
+            (_, old) => old.Matches(project) ? old : new ProjectBuckets(project.RequestsPerMinute, project.TokensPerMinute));
+        var headers = context.Response.Headers;
+        var tokens = buckets.Tokens is null ? 0 : estimateTokens();
+        if (buckets.Requests is { } requests)
+        {
+            using var lease = requests.Limiter.AttemptAcquire(1);
+            requests.WriteHeaders(headers, "requests");
+            if (!lease.IsAcquired)
+            {
+                throw Limited(project, "requests", requests, 1, lease);
+            }
+        }
+        if (buckets.Tokens is { } tokenBucket)
+        {
+            if (tokens > tokenBucket.Limit)
+            {
+                tokenBucket.WriteHeaders(headers, "tokens");
+                throw new OpenAIException(new OpenAIError(StatusCodes.Status429TooManyRequests,
+                    $"Request too large for project '{project.Name}': Limit {tokenBucket.Limit} tokens per minute, Requested {tokens}. Send fewer tokens or ask for a higher limit.",
+                    "tokens", null, "rate_limit_exceeded"));
+            }
+            using var lease = tokenBucket.Limiter.AttemptAcquire(Math.Max(tokens, 0));
+            tokenBucket.WriteHeaders(headers, "tokens");
+            if (!lease.IsAcquired)
+            {
+                throw Limited(project, "tokens", tokenBucket, tokens, lease);
+            }
+            context.Items[TicketKey] = (tokenBucket, reservedCompletion);
+        }
+    }
+
+    /// <summary>Takes the completion tokens an answer used beyond what was reserved (best effort: never fails a finished answer).</summary>
+    public static void Settle(HttpContext context, int completionTokens)
+    {
+        if (context.Items[TicketKey] is (Bucket bucket, int reserved) && completionTokens > reserved)
+        {
+            using var _ = bucket.Limiter.AttemptAcquire(Math.Min(completionTokens - reserved, bucket.Limit));
+        }
+    }
+
+    private static OpenAIException Limited(Project project, string kind, Bucket bucket, int requested, RateLimitLease lease)
+    {
+        var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : bucket.Period;
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        var used = bucket.Limit - bucket.Available;
+        var error = new OpenAIError(StatusCodes.Status429TooManyRequests,
+            $"Rate limit reached for {kind} per minute in project '{project.Name}': Limit {bucket.Limit}, Used {used}, Requested {requested}. Please try again in {Bucket.Duration(wait)}.",
+            kind, null, "rate_limit_exceeded")
+        {
+            RetryAfterSeconds = seconds,
+        };
+        return new OpenAIException(error);
+    }
+
+    private sealed class ProjectBuckets(long? requestsPerMinute, long? tokensPerMinute)
+    {
+        public Bucket? Requests { get; } = requestsPerMinute is { } rpm ? new Bucket(rpm) : null;
+
+        public Bucket? Tokens { get; } = tokensPerMinute is { } tpm ? new Bucket(tpm) : null;
+
+        public bool Matches(Project project) =>
+            project.RequestsPerMinute == requestsPerMinute && project.TokensPerMinute == tokensPerMinute;
+    }
+
+    /// <summary>
+    /// A token bucket holding a minute's worth (<see cref="Limit"/>) and refilled steadily: <c>k</c> tokens every
+    /// <c>60 s · k / limit</c>, with <c>k</c> the smallest count that keeps the refill period at 100 ms or more.
+    /// </summary>
+    private sealed class Bucket
+    {
+        public Bucket(long perMinute)
+        {
+            Limit = (int)Math.Min(perMinute, int.MaxValue);
+            var perPeriod = (int)Math.Max(1, Math.Ceiling(Limit * 0.1 / 60));
+            Period = TimeSpan.FromMilliseconds(60_000.0 * perPeriod / Limit);
+            PerPeriod = perPeriod;
+            Limiter = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = Limit,
+                TokensPerPeriod = perPeriod,
+                ReplenishmentPeriod = Period,
+                AutoReplenishment = true,
+                QueueLimit = 0,
+            });
+        }
+
+        public int Limit { get; }
+
+        public TimeSpan Period { get; }
+
+        public int PerPeriod { get; }
+
+        public TokenBucketRateLimiter Limiter { get; }
+
+        public long Available => Limiter.GetStatistics()?.CurrentAvailablePermits ?? Limit;
+
+        public void WriteHeaders(IHeaderDictionary headers, string kind)
+        {
+            var available = Math.Max(0, Available);
+            headers[$"x-ratelimit-limit-{kind}"] = Limit.ToString(CultureInfo.InvariantCulture);
+            headers[$"x-ratelimit-remaining-{kind}"] = available.ToString(CultureInfo.InvariantCulture);
+            var missing = Limit - available;
+            var reset = TimeSpan.FromMilliseconds(Math.Ceiling((double)missing / PerPeriod) * Period.TotalMilliseconds);
+            headers[$"x-ratelimit-reset-{kind}"] = Duration(reset);
+        }
+
+        /// <summary>A duration as OpenAI writes one: <c>20ms</c>, <c>1.5s</c>, <c>6m0s</c>.</summary>
+        public static string Duration(TimeSpan span)
+        {
+            if (span < TimeSpan.FromSeconds(1))
+            {
+                return $"{(int)Math.Ceiling(span.TotalMilliseconds)}ms";
+            }
+            if (span < TimeSpan.FromMinutes(1))
+            {
+                return span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
+            }
+            return $"{(int)span.TotalMinutes}m{span.Seconds}s";
+        }
+    }
+}
