@@ -8,7 +8,11 @@ using Cairn.Upstream;
 
 try
 {
-    CairnApp.Build(args).Run();
+    if (args is [("keys" or "projects") and var noun, .. var rest])
+    {
+        return await AccessCommands.RunAsync(noun, rest, Console.Out, Console.Error);
+    }
+    await CairnApp.Build(args).RunAsync();
 }
 catch (OptionsException e)
 {

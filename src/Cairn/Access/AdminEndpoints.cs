@@ -24,16 +24,16 @@ internal static class AdminEndpoints
             using var document = await ParseAsync(context, options);
             var body = JsonCheck.RequireBodyObject(document.RootElement);
             JsonCheck.OnlyKnown(body, "", "name", "requests_per_minute", "tokens_per_minute");
-            var name = JsonCheck.RequireString(body, "name", "name");
+            var name = JsonCheck.RequireString(body, "name", "");
             var existing = await store.FindProjectAsync(name, context.RequestAborted);
             // A limit left out keeps its value; null removes it.
             var rpm = body.TryGetProperty("requests_per_minute", out _)
-                ? JsonCheck.OptionalInteger(body, "requests_per_minute", "requests_per_minute", 1, 1_000_000_000) : existing?.RequestsPerMinute;
+                ? JsonCheck.OptionalInteger(body, "requests_per_minute", "", 1, 1_000_000_000) : existing?.RequestsPerMinute;
             var tpm = body.TryGetProperty("tokens_per_minute", out _)
-                ? JsonCheck.OptionalInteger(body, "tokens_per_minute", "tokens_per_minute", 1, 1_000_000_000) : existing?.TokensPerMinute;
+                ? JsonCheck.OptionalInteger(body, "tokens_per_minute", "", 1, 1_000_000_000) : existing?.TokensPerMinute;
             var project = await access.SetProjectAsync(name, rpm, tpm, CancellationToken.None);
-            context.Response.StatusCode = existing is null ? StatusCodes.Status201Created : StatusCodes.Status200OK;
-            await JsonResponse.WriteAsync(context.Response, project, AccessService.WriteProject);
+            await JsonResponse.WriteAsync(context.Response, project, AccessService.WriteProject,
+                existing is null ? StatusCodes.Status201Created : StatusCodes.Status200OK);
         });
 
         app.MapGet("/admin/keys", async (HttpContext context, IAccessStore store) =>
@@ -55,17 +55,17 @@ internal static class AdminEndpoints
             using var document = await ParseAsync(context, options);
             var body = JsonCheck.RequireBodyObject(document.RootElement);
             JsonCheck.OnlyKnown(body, "", "project", "name", "models");
-            var project = JsonCheck.RequireString(body, "project", "project");
-            var name = JsonCheck.OptionalString(body, "name", "name");
+            var project = JsonCheck.RequireString(body, "project", "");
+            var name = JsonCheck.OptionalString(body, "name", "");
             List<string>? models = null;
-            if (JsonCheck.OptionalArray(body, "models", "models", 1, AccessService.MaxModels) is { } array)
+            if (JsonCheck.OptionalArray(body, "models", "", 1, AccessService.MaxModels) is { } array)
             {
                 models = [.. array.EnumerateArray().Select((m, i) => JsonCheck.String(m, JsonCheck.Path("models", i)))];
             }
             var (key, secret, owner) = await access.CreateKeyAsync(project, name, models, CancellationToken.None);
             authenticator.Changed();
-            context.Response.StatusCode = StatusCodes.Status201Created;
-            await JsonResponse.WriteAsync(context.Response, (key, secret, owner.Name), static (writer, s) => AccessService.WriteKey(writer, s.key, s.Name, s.secret));
+            await JsonResponse.WriteAsync(context.Response, (key, secret, owner.Name),
+                static (writer, s) => AccessService.WriteKey(writer, s.key, s.Name, s.secret), StatusCodes.Status201Created);
         });
 
         app.MapDelete("/admin/keys/{id}", async (HttpContext context, string id, AccessService access, Authenticator authenticator) =>

@@ -18,7 +18,7 @@ internal static class JsonResponse
     }
 
     /// <summary>Builds the body with <paramref name="write"/> into a reused buffer, then sends it with its length.</summary>
-    public static Task WriteAsync<TState>(HttpResponse response, TState state, Action<Utf8JsonWriter, TState> write)
+    public static Task WriteAsync<TState>(HttpResponse response, TState state, Action<Utf8JsonWriter, TState> write, int status = StatusCodes.Status200OK)
     {
         var bytes = buffer ??= new ArrayBufferWriter<byte>(4096);
         bytes.ResetWrittenCount();
@@ -26,7 +26,7 @@ internal static class JsonResponse
         {
             write(writer, state);
         }
-        response.StatusCode = StatusCodes.Status200OK;
+        response.StatusCode = status;
         response.ContentType = "application/json";
         response.ContentLength = bytes.WrittenCount;
         // Copied into the pipe before returning, so the thread-static buffer is free for the next request.

@@ -5,7 +5,7 @@ namespace Cairn.Storage;
 /// server has drained its requests: hosted services stop before Kestrel finishes, so draining waits for Stopped.
 /// </summary>
 internal sealed partial class StorageLifetime(IServiceProvider services, StorageOptions options, ILogger<StorageLifetime> logger)
-    : IHostedLifecycleService
+    : IStoreLifetime
 {
     public Task StartingAsync(CancellationToken cancellationToken)
     {

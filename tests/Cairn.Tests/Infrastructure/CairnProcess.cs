@@ -10,12 +10,17 @@ namespace Cairn.Tests.Infrastructure;
 public sealed partial class CairnProcess : IDisposable
 {
     private readonly Process process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> output;
 
-    private CairnProcess(Process process, Uri baseUrl)
+    private CairnProcess(Process process, Uri baseUrl, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         this.process = process;
+        this.output = output;
         BaseUrl = baseUrl;
     }
+
+    /// <summary>Every line the process wrote to stdout and stderr so far (its log).</summary>
+    public string Output => string.Join('\n', output);
 
     public Uri BaseUrl { get; }
 
@@ -38,18 +43,29 @@ public sealed partial class CairnProcess : IDisposable
         }
         var process = Process.Start(start)!;
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is { } line && ListeningLine().Match(line) is { Success: true } match)
+            if (e.Data is { } line)
             {
-                listening.TrySetResult(new Uri(match.Groups[1].Value));
+                output.Enqueue(line);
+                if (ListeningLine().Match(line) is { Success: true } match)
+                {
+                    listening.TrySetResult(new Uri(match.Groups[1].Value));
+                }
             }
         };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue(line);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var url = await listening.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        return new CairnProcess(process, url);
+        return new CairnProcess(process, url, output);
     }
 
     /// <summary>Ends the process at once, as a crash or an OOM kill would: no shutdown code runs.</summary>
