@@ -137,21 +137,7 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
     private static IReadOnlyList<string>? Models(SqliteDataReader reader, int column) =>
         reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), AccessJson.Default.IReadOnlyListString);
 
-    private T Read<T>(Func<PreparedConnection, T> read)
-    {
-        var session = readers.Rent();
-        try
-        {
-            var result = read(session);
-            readers.Return(session);
-            return result;
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
-    }
+    private T Read<T>(Func<PreparedConnection, T> read) => readers.Read(read);
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]

@@ -11,10 +11,6 @@ namespace Cairn.OpenAI;
 /// <summary><c>POST /v1/chat/completions</c>: validate, route to a backend, answer (whole or streamed), store.</summary>
 internal static class ChatCompletionsEndpoints
 {
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
-
     public static IEndpointRouteBuilder MapChatCompletions(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/chat/completions", CreateAsync);
@@ -79,11 +75,11 @@ internal static class ChatCompletionsEndpoints
 
         void Write(ChunkKind kind, ChatDelta delta)
         {
-            pipe.Write(DataPrefix);
+            pipe.Write(Sse.DataPrefix);
             json.Reset(pipe);
             ChatCompletionWriter.WriteChunk(json, header, kind, delta);
             json.Flush();
-            pipe.Write(EventEnd);
+            pipe.Write(Sse.EventEnd);
         }
 
         var deltas = stream.Deltas.GetAsyncEnumerator(aborted);
@@ -130,13 +126,13 @@ internal static class ChatCompletionsEndpoints
         }
         catch (OpenAIException e)
         {
-            await WriteErrorAsync(pipe, e.Error);
+            await Sse.EndWithErrorAsync(pipe, e.Error.ToUtf8());
             return;
         }
         catch (Exception) when (!aborted.IsCancellationRequested)
         {
             // Headers are gone; the client learns of the failure in the stream, the log gets the exception.
-            await WriteErrorAsync(pipe, OpenAIError.Internal());
+            await Sse.EndWithErrorAsync(pipe, OpenAIError.Internal().ToUtf8());
             throw;
         }
         finally
@@ -156,16 +152,7 @@ internal static class ChatCompletionsEndpoints
             await pipe.FlushAsync(aborted);
             await store.AddAsync(StoredCompletionWriter.Build(Caller.Get(context).ProjectId, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
         }
-        pipe.Write(Done);
+        pipe.Write(Sse.Done);
         await pipe.FlushAsync(aborted);
-    }
-
-    private static async Task WriteErrorAsync(System.IO.Pipelines.PipeWriter pipe, OpenAIError error)
-    {
-        pipe.Write(DataPrefix);
-        pipe.Write(error.ToUtf8());
-        pipe.Write(EventEnd);
-        pipe.Write(Done);
-        await pipe.FlushAsync();
     }
 }

@@ -317,21 +317,7 @@ internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders r
         return new StoredPage(items, hasMore);
     }
 
-    private T Read<T>(Func<PreparedConnection, T> read)
-    {
-        var session = readers.Rent();
-        try
-        {
-            var result = read(session);
-            readers.Return(session);
-            return result;
-        }
-        catch
-        {
-            session.Dispose();
-            throw;
-        }
-    }
+    private T Read<T>(Func<PreparedConnection, T> read) => readers.Read(read);
 
     private static (long Seq, byte[] Body, string Metadata)? Find(SqliteWriter w, long projectId, string id)
     {

@@ -25,6 +25,23 @@ internal sealed class SqliteReaders(string connectionString, int keep, long mmap
         return new PreparedConnection(connection);
     }
 
+    /// <summary>Runs a read on a pooled connection; a connection whose read failed is closed rather than reused.</summary>
+    public T Read<T>(Func<PreparedConnection, T> read)
+    {
+        var session = Rent();
+        try
+        {
+            var result = read(session);
+            Return(session);
+            return result;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
     public void Return(PreparedConnection session)
     {
         if (idle.Count < keep)

@@ -16,10 +16,6 @@ namespace Cairn.Upstream;
 /// </summary>
 internal static partial class ProxyEndpoint
 {
-    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
-    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
-
     public static async Task HandleAsync(HttpContext context, ModelRoute route, ChatCompletionRequest request, string id, long created)
     {
         var services = context.RequestServices;
@@ -142,7 +138,7 @@ internal static partial class ProxyEndpoint
             catch (JsonException)
             {
                 LogMalformed(exchange.Logger, exchange.Deployment.Name, "a stream event that is not JSON");
-                await EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not JSON").ToUtf8());
+                await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not JSON").ToUtf8());
                 return Step.Ended;
             }
             using (document)
@@ -150,14 +146,14 @@ internal static partial class ProxyEndpoint
                 var chunk = document.RootElement;
                 if (chunk.ValueKind != JsonValueKind.Object)
                 {
-                    await EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not an object").ToUtf8());
+                    await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not an object").ToUtf8());
                     return Step.Ended;
                 }
                 if (JsonCheck.Get(chunk, "error") is { ValueKind: not JsonValueKind.Null })
                 {
                     // The upstream's own error event, relayed as it came; the completion is not stored.
                     LogStreamError(exchange.Logger, exchange.Deployment.Name);
-                    await EndWithErrorAsync(pipe, Encoding.UTF8.GetBytes(chunk.GetRawText()));
+                    await Sse.EndWithErrorAsync(pipe, Encoding.UTF8.GetBytes(chunk.GetRawText()));
                     return Step.Ended;
                 }
                 assembler.Add(chunk);
@@ -165,11 +161,11 @@ internal static partial class ProxyEndpoint
                 {
                     return Step.Next;
                 }
-                pipe.Write(DataPrefix);
+                pipe.Write(Sse.DataPrefix);
                 json.Reset(pipe);
                 WriteRewritten(json, chunk, exchange.Id, exchange.Created, hideUsage);
                 json.Flush();
-                pipe.Write(EventEnd);
+                pipe.Write(Sse.EventEnd);
             }
             await pipe.FlushAsync(aborted);
             return Step.Next;
@@ -222,13 +218,13 @@ internal static partial class ProxyEndpoint
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
             LogStreamTimeout(exchange.Logger, exchange.Deployment.Name, exchange.Deployment.Timeout.TotalSeconds);
-            await EndWithErrorAsync(pipe, UpstreamErrors.Timeout(exchange.Deployment).ToUtf8());
+            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Timeout(exchange.Deployment).ToUtf8());
             return;
         }
         catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
         {
             LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
-            await EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
             return;
         }
         if (step == Step.Ended)
@@ -239,7 +235,7 @@ internal static partial class ProxyEndpoint
         if (step != Step.Done && !assembler.Finished)
         {
             LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
-            await EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
             return;
         }
         using (var completion = JsonDocument.Parse(assembler.ToCompletion()))
@@ -251,17 +247,8 @@ internal static partial class ProxyEndpoint
                 await exchange.StoreAsync(completion.RootElement, assembler.HasUsage);
             }
         }
-        pipe.Write(Done);
+        pipe.Write(Sse.Done);
         await pipe.FlushAsync(aborted);
-    }
-
-    private static async Task EndWithErrorAsync(System.IO.Pipelines.PipeWriter pipe, byte[] error)
-    {
-        pipe.Write(DataPrefix);
-        pipe.Write(error);
-        pipe.Write(EventEnd);
-        pipe.Write(Done);
-        await pipe.FlushAsync();
     }
 
     private static bool IsUsageOnly(JsonElement chunk) =>
