@@ -3,9 +3,14 @@ using Cairn.Backends;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
+using Cairn.Storage.Postgres;
 
 try
 {
+    if (args is ["migrate", .. var migrateArgs])
+    {
+        return await MigrateCommand.RunAsync(migrateArgs);
+    }
     CairnApp.Build(args).Run();
 }
 catch (OptionsException e)
@@ -30,7 +35,7 @@ namespace Cairn
         public static WebApplication Build(string[] args)
         {
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-            builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--db"] = "Storage:Path" });
+            builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--db"] = "Storage:Path", ["--postgres"] = "Storage:Postgres" });
             if (string.IsNullOrEmpty(builder.Configuration["urls"]))
             {
                 builder.WebHost.UseUrls(DefaultUrl);

@@ -1,0 +1,42 @@
+using System.Net.Sockets;
+using Cairn.Http;
+using Npgsql;
+
+namespace Cairn.Storage.Postgres;
+
+/// <summary>Opens a PostgreSQL store: a connection pool on a checked connection string, with the schema migrated.</summary>
+internal static class PostgresConnect
+{
+    public static NpgsqlDataSource Open(string connectionString, string key)
+    {
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            // The message names the bad keyword, never the password's value.
+            throw new OptionsException($"{key} is not a valid PostgreSQL connection string: {e.Message}");
+        }
+        builder.ApplicationName ??= "cairn";
+        var where = Describe(builder);
+        var dataSource = NpgsqlDataSource.Create(builder);
+        try
+        {
+            PostgresSchema.MigrateAsync(dataSource, CancellationToken.None).GetAwaiter().GetResult();
+            return dataSource;
+        }
+        catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException)
+        {
+            dataSource.Dispose();
+            throw new OptionsException($"{key}: cannot use the PostgreSQL database {where}: {OneLine(e.Message)}");
+        }
+    }
+
+    /// <summary>Where a connection string points, without its password.</summary>
+    public static string Describe(NpgsqlConnectionStringBuilder builder) =>
+        $"'{builder.Database ?? builder.Username ?? "postgres"}' on {builder.Host ?? "localhost"}:{builder.Port} as '{builder.Username ?? Environment.UserName}'";
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}
