@@ -9,9 +9,9 @@ namespace Cairn.Tests.Infrastructure;
 
 /// <summary>
 /// A real Cairn (real Kestrel on 127.0.0.1, a real SQLite file in a temporary folder) for one test class,
-/// with the official OpenAI client and a raw HttpClient pointed at it.
+/// with the official OpenAI client and a raw HttpClient pointed at it. Subclasses choose another store.
 /// </summary>
-public sealed class CairnServer : IAsyncLifetime
+public class CairnServer : IAsyncLifetime
 {
     private WebApplication? app;
 
@@ -23,9 +23,18 @@ public sealed class CairnServer : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>The server's services, for tests that drive the store directly.</summary>
+    public IServiceProvider Services => app!.Services;
+
+    /// <summary>The command-line arguments that choose the store.</summary>
+    protected virtual Task<string[]> StorageArgsAsync() => Task.FromResult<string[]>(["--db", DatabasePath]);
+
+    /// <summary>Further settings, e.g. <c>--Storage:RetentionDays=1</c>.</summary>
+    protected virtual string[] ExtraArgs => [];
+
     public async Task InitializeAsync()
     {
-        app = CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", DatabasePath, "--Logging:LogLevel:Default=Warning"]);
+        app = CairnApp.Build(["--urls", "http://127.0.0.1:0", .. await StorageArgsAsync(), "--Logging:LogLevel:Default=Warning", .. ExtraArgs]);
         await app.StartAsync();
         BaseUrl = new Uri(app.Urls.First());
         Http = new HttpClient { BaseAddress = BaseUrl };
