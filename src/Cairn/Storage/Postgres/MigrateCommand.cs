@@ -17,6 +17,20 @@ internal static class MigrateCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
+        try
+        {
+            return await CopyAsync(args);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            // Every chunk copied so far is committed; a rerun carries on from there.
+            await Console.Error.WriteLineAsync($"{Environment.NewLine}cairn migrate: {e.Message.ReplaceLineEndings(" ")} Run it again to resume.");
+            return 1;
+        }
+    }
+
+    private static async Task<int> CopyAsync(string[] args)
+    {
         var (from, to) = ParseArgs(args);
         if (!File.Exists(from))
         {

@@ -9,7 +9,7 @@ internal sealed class ProgressBar(long total, long done)
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly long startedAt = done;
     private long done = done;
-    private TimeSpan drawn = TimeSpan.MinValue;
+    private TimeSpan drawn = TimeSpan.FromSeconds(-1);
 
     public void Advance(long count)
     {

@@ -1,0 +1,159 @@
+using System.ClientModel;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Cairn.Storage.Postgres;
+using Cairn.Tests.Infrastructure;
+using Npgsql;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Cairn.Tests;
+
+/// <summary>
+/// Several Cairn processes on one PostgreSQL database, as behind a load balancer: they start together, see each
+/// other's writes at once, serialize updates of one completion, and one being killed loses nothing it acknowledged.
+/// </summary>
+public sealed class PostgresInstancesTests
+{
+    private static async Task<string> NewDatabaseAsync() => await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+
+    private static ChatClient Chat(CairnProcess server) =>
+        new("echo", new ApiKeyCredential("sk-test"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseUrl, "/v1") });
+
+    private static string Metadata(ClientResult<ChatCompletion> result, string key)
+    {
+        using var json = JsonDocument.Parse(result.GetRawResponse().Content);
+        return json.RootElement.GetProperty("metadata").GetProperty(key).GetString()!;
+    }
+
+    [Fact]
+    public async Task TwoInstancesStartingAtOnce_MigrateOnce_AndEachSeesWhatTheOtherWrote()
+    {
+        var database = await NewDatabaseAsync();
+        var started = await Task.WhenAll(CairnProcess.StartOnPostgresAsync(database), CairnProcess.StartOnPostgresAsync(database));
+        using var a = started[0];
+        using var b = started[1];
+        var (onA, onB) = (Chat(a), Chat(b));
+        var run = Guid.NewGuid().ToString();
+        var options = new ChatCompletionOptions { StoredOutputEnabled = true, Metadata = { ["run"] = run } };
+
+        var first = onA.CompleteChat([new UserChatMessage("made on A")], options).Value;
+        var second = onB.CompleteChat([new UserChatMessage("made on B")], options).Value;
+        var listedOnB = onB.GetChatCompletions(new ChatCompletionCollectionOptions { Metadata = { ["run"] = run } }).Select(c => c.Id).ToList();
+        var gotOnB = onB.GetChatCompletion(first.Id).Value;
+        onB.UpdateChatCompletion(first.Id, new Dictionary<string, string> { ["run"] = run, ["stage"] = "final" });
+        var updatedOnA = onA.GetChatCompletion(first.Id);
+        onA.DeleteChatCompletion(first.Id);
+        var deletedOnB = Assert.Throws<ClientResultException>(() => onB.GetChatCompletion(first.Id));
+        var afterDeletedOnB = onB.GetChatCompletions(new ChatCompletionCollectionOptions
+        {
+            Metadata = { ["run"] = run },
+            AfterId = first.Id,
+            Order = ChatCompletionCollectionOrder.Ascending,
+        }).Select(c => c.Id).ToList();
+
+        Assert.Equal([second.Id, first.Id], listedOnB);
+        Assert.Equal("made on A", gotOnB.Content[0].Text);
+        Assert.Equal("final", Metadata(updatedOnA, "stage"));
+        Assert.Equal(404, deletedOnB.Status);
+        Assert.Equal([second.Id], afterDeletedOnB);
+        Assert.Equal(1L, await SchemaVersionsAsync(database));
+    }
+
+    [Fact]
+    public async Task ConcurrentUpdatesOfOneCompletion_FromTwoInstances_LeaveBodyAndFiltersAgreeing()
+    {
+        var database = await NewDatabaseAsync();
+        using var a = await CairnProcess.StartOnPostgresAsync(database);
+        using var b = await CairnProcess.StartOnPostgresAsync(database);
+        var run = Guid.NewGuid().ToString();
+        var created = Chat(a).CompleteChat([new UserChatMessage("contested")],
+            new ChatCompletionOptions { StoredOutputEnabled = true, Metadata = { ["run"] = run } }).Value;
+
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() =>
+            Chat(i % 2 == 0 ? a : b).UpdateChatCompletion(created.Id, new Dictionary<string, string> { ["run"] = run, ["v"] = $"v{i}" }))));
+
+        var stored = Chat(b).GetChatCompletion(created.Id);
+        var winner = Metadata(stored, "v");
+        var listedBy = Enumerable.Range(0, 40)
+            .Where(i => Chat(i % 2 == 0 ? b : a).GetChatCompletions(new ChatCompletionCollectionOptions { Metadata = { ["run"] = run, ["v"] = $"v{i}" } }).Any())
+            .Select(i => $"v{i}")
+            .ToList();
+        Assert.Equal("contested", stored.Value.Content[0].Text);
+        Assert.Equal([winner], listedBy);
+    }
+
+    [Fact]
+    public async Task SigkillOfOneInstance_LosesNothingItAcknowledged_AndTheOtherServesIt()
+    {
+        var database = await NewDatabaseAsync();
+        using var survivor = await CairnProcess.StartOnPostgresAsync(database);
+        var acknowledged = new ConcurrentBag<string>();
+        using (var victim = await CairnProcess.StartOnPostgresAsync(database))
+        {
+            var senders = Enumerable.Range(0, 8).Select(_ => SendUntilFailureAsync(victim.BaseUrl, acknowledged)).ToArray();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (acknowledged.Count < 200)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the burst did not get going in time");
+                await Task.Delay(10);
+            }
+            victim.Kill();
+            await Task.WhenAll(senders);
+        }
+
+        using var http = new HttpClient { BaseAddress = survivor.BaseUrl };
+        foreach (var id in acknowledged)
+        {
+            using var response = await http.GetAsync($"/v1/chat/completions/{id}");
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{id} was acknowledged but is gone after SIGKILL");
+        }
+    }
+
+    [Fact]
+    public async Task MigrationsRacingFromManyStarts_AreAppliedOnce()
+    {
+        var database = await NewDatabaseAsync();
+
+        var sources = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => PostgresConnect.Open(database, "test"))));
+
+        foreach (var source in sources)
+        {
+            await source.DisposeAsync();
+        }
+        Assert.Equal(1L, await SchemaVersionsAsync(database));
+    }
+
+    private static async Task<long> SchemaVersionsAsync(string database)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM cairn_schema", connection);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    private static async Task SendUntilFailureAsync(Uri baseUrl, ConcurrentBag<string> acknowledged)
+    {
+        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        for (var i = 0; i < 100_000; i++)
+        {
+            var body = $$"""{"model":"echo","store":true,"metadata":{"n":"{{i}}"},"messages":[{"role":"user","content":"durable {{i}}"}]}""";
+            try
+            {
+                using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    return;
+                }
+                using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                acknowledged.Add(json.RootElement.GetProperty("id").GetString()!);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or JsonException)
+            {
+                return;
+            }
+        }
+    }
+}
