@@ -186,6 +186,26 @@ public abstract class StoreContract(CairnServer server)
     }
 
     [Fact]
+    public async Task MetadataWithNulAndControlCharacters_IsStoredAndFilteredExactly()
+    {
+        var run = Guid.NewGuid().ToString();
+        var (nul, lookalike, nulKey) = (Cairn.OpenAI.Ids.Completion(), Cairn.OpenAI.Ids.Completion(), Cairn.OpenAI.Ids.Completion());
+        await Store.AddAsync(Completion(nul, Run(run, ("k", "a\0b"))), default);
+        await Store.AddAsync(Completion(lookalike, Run(run, ("k", "a\u0001\u0002b"))), default);
+        await Store.AddAsync(Completion(nulKey, Run(run, ("k\0", "\u0001"))), default);
+
+        Assert.Equal([nul], Ids(await ListAsync(run, more: ("k", "a\0b"))));
+        Assert.Equal([lookalike], Ids(await ListAsync(run, more: ("k", "a\u0001\u0002b"))));
+        Assert.Equal([nulKey], Ids(await ListAsync(run, more: ("k\0", "\u0001"))));
+        Assert.NotNull(await Store.UpdateMetadataAsync(Projects.Default, nul, Run(run, ("k", "\0")), old => old, default));
+        Assert.Equal([nul], Ids(await ListAsync(run, more: ("k", "\0"))));
+        Assert.Empty((await ListAsync(run, more: ("k", "a\0b"))).Items);
+        Assert.Null(await Store.GetAsync(Projects.Default, nul + "\0", default));
+        Assert.Equal(ListFailure.UnknownCursor, (await Store.ListAsync(Projects.Default, new CompletionQuery(null, [], "x\0", 20, false), default)).Failure);
+        Assert.Empty((await ListAsync(run, model: "e\0cho")).Items);
+    }
+
+    [Fact]
     public async Task ConcurrentCreates_AreAllStored_AndAFailingOneFailsAlone()
     {
         var run = Guid.NewGuid().ToString();

@@ -121,12 +121,13 @@ internal static class MigrateCommand
         using var check = sqlite.CreateCommand();
         check.CommandText = "SELECT id FROM completions WHERE seq = $seq UNION ALL SELECT id FROM deleted_completions WHERE seq = $seq";
         check.Parameters.AddWithValue("$seq", seq);
-        return check.ExecuteScalar() as string == id
+        return check.ExecuteScalar() is string sqliteId && PostgresText.Encode(sqliteId) == id
             ? seq
             : throw new OptionsException($"--to already holds completions that are not from this file (seq {seq} is {id}); migrate into an empty database.");
     }
 
-    private sealed record Row(long Seq, string Id, long ProjectId, string Model, long Created, string Metadata, byte[] Body);
+    /// <summary>A completion as read from SQLite, its metadata already escaped for PostgreSQL text.</summary>
+    private sealed record Row(long Seq, string Id, long ProjectId, string Model, long Created, IReadOnlyDictionary<string, string> Metadata, byte[] Body);
 
     private static List<Row> ReadChunk(SqliteConnection sqlite, long after)
     {
@@ -139,7 +140,7 @@ internal static class MigrateCommand
         while (reader.Read())
         {
             rows.Add(new Row(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4),
-                reader.GetString(5), (byte[])reader.GetValue(6)));
+                PostgresText.Encode(PostgresJson.ParseMetadata(reader.GetString(5))), (byte[])reader.GetValue(6)));
         }
         return rows;
     }
@@ -154,11 +155,11 @@ internal static class MigrateCommand
             {
                 await completions.StartRowAsync();
                 await completions.WriteAsync(row.Seq, NpgsqlDbType.Bigint);
-                await completions.WriteAsync(row.Id, NpgsqlDbType.Text);
+                await completions.WriteAsync(PostgresText.Encode(row.Id), NpgsqlDbType.Text);
                 await completions.WriteAsync(row.ProjectId, NpgsqlDbType.Bigint);
-                await completions.WriteAsync(row.Model, NpgsqlDbType.Text);
+                await completions.WriteAsync(PostgresText.Encode(row.Model), NpgsqlDbType.Text);
                 await completions.WriteAsync(row.Created, NpgsqlDbType.Bigint);
-                await completions.WriteAsync(row.Metadata, NpgsqlDbType.Jsonb);
+                await completions.WriteAsync(PostgresJson.Metadata(row.Metadata), NpgsqlDbType.Jsonb);
                 await completions.WriteAsync(row.Body, NpgsqlDbType.Bytea);
             }
             await completions.CompleteAsync();
@@ -169,7 +170,7 @@ internal static class MigrateCommand
         {
             foreach (var row in rows)
             {
-                foreach (var (key, value) in PostgresJson.ParseMetadata(row.Metadata))
+                foreach (var (key, value) in row.Metadata)
                 {
                     await metadata.WriteRowAsync(CancellationToken.None, row.ProjectId, key, value, row.Seq);
                 }
@@ -206,7 +207,7 @@ internal static class MigrateCommand
             var (ids, projects, seqs) = (new List<string>(), new List<long>(), new List<long>());
             while (ids.Count < Chunk && (more = reader.Read()))
             {
-                ids.Add(reader.GetString(0));
+                ids.Add(PostgresText.Encode(reader.GetString(0)));
                 projects.Add(reader.GetInt64(1));
                 seqs.Add(reader.GetInt64(2));
             }

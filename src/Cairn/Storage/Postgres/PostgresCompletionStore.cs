@@ -12,7 +12,8 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
     public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken) =>
         writer.WriteAsync(async connection =>
         {
-            var (keys, values) = Pairs(completion.Metadata);
+            var metadata = PostgresText.Encode(completion.Metadata);
+            var (keys, values) = Pairs(metadata);
             await using var insert = new NpgsqlCommand("""
                 WITH c AS (
                     INSERT INTO completions(id, project_id, model, created, metadata, body)
@@ -23,8 +24,8 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
                 INSERT INTO completion_messages(seq, idx, body)
                 SELECT c.seq, u.i - 1, u.b FROM c, unnest($9::bytea[]) WITH ORDINALITY AS u(b, i)
                 """, connection);
-            Add(insert, completion.Id, completion.ProjectId, completion.Model, completion.Created);
-            insert.Parameters.Add(Json(PostgresJson.Metadata(completion.Metadata)));
+            Add(insert, PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created);
+            insert.Parameters.Add(Json(PostgresJson.Metadata(metadata)));
             Add(insert, completion.Body, keys, values, completion.Messages);
             await insert.ExecuteNonQueryAsync();
             return true;
@@ -33,7 +34,7 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("SELECT body FROM completions WHERE id = $1 AND project_id = $2");
-        Add(command, id, projectId);
+        Add(command, PostgresText.Encode(id), projectId);
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
@@ -48,7 +49,7 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
                 UNION ALL SELECT seq FROM deleted_completions WHERE id = $1 AND project_id = $2
                 LIMIT 1
                 """, connection);
-            Add(cursor, afterId, projectId);
+            Add(cursor, PostgresText.Encode(afterId), projectId);
             after = await cursor.ExecuteScalarAsync(cancellationToken) as long?;
             if (after is null)
             {
@@ -68,9 +69,10 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
     }
 
     public Task<byte[]?> UpdateMetadataAsync(
-        long projectId, string id, IReadOnlyDictionary<string, string> metadata, Func<byte[], byte[]> rewrite, CancellationToken cancellationToken) =>
+        long projectId, string id, IReadOnlyDictionary<string, string> newMetadata, Func<byte[], byte[]> rewrite, CancellationToken cancellationToken) =>
         writer.WriteAsync(async connection =>
         {
+            var metadata = PostgresText.Encode(newMetadata);
             long seq;
             byte[] oldBody;
             Dictionary<string, string> oldMetadata;
@@ -79,7 +81,7 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
             await using (var find = new NpgsqlCommand(
                 "SELECT seq, body, metadata::text FROM completions WHERE id = $1 AND project_id = $2 FOR UPDATE", connection))
             {
-                Add(find, id, projectId);
+                Add(find, PostgresText.Encode(id), projectId);
                 await using var reader = await find.ExecuteReaderAsync();
                 if (!await reader.ReadAsync())
                 {
@@ -117,7 +119,7 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
                 {PostgresRetention.DeleteRowsOf}
                 INSERT INTO deleted_completions(id, project_id, seq) SELECT id, project_id, seq FROM c
                 """, connection);
-            Add(delete, id, projectId);
+            Add(delete, PostgresText.Encode(id), projectId);
             return await delete.ExecuteNonQueryAsync() == 1;
         });
 
@@ -126,7 +128,7 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var find = new NpgsqlCommand("SELECT seq FROM completions WHERE id = $1 AND project_id = $2", connection);
-        Add(find, id, projectId);
+        Add(find, PostgresText.Encode(id), projectId);
         if (await find.ExecuteScalarAsync(cancellationToken) is not long seq)
         {
             return (null, ListFailure.NotFound);

@@ -30,8 +30,8 @@ internal static class PostgresListQuery
         {
             var m = "m" + i.ToString(CultureInfo.InvariantCulture);
             sql.Append(CultureInfo.InvariantCulture, $" JOIN completion_metadata {m} ON {m}.project_id = {project}")
-               .Append(CultureInfo.InvariantCulture, $" AND {m}.key = {Parameter(query.Metadata[i].Key)}")
-               .Append(CultureInfo.InvariantCulture, $" AND {m}.value = {Parameter(query.Metadata[i].Value)} AND {m}.seq = c.seq");
+               .Append(CultureInfo.InvariantCulture, $" AND {m}.key = {Parameter(PostgresText.Encode(query.Metadata[i].Key))}")
+               .Append(CultureInfo.InvariantCulture, $" AND {m}.value = {Parameter(PostgresText.Encode(query.Metadata[i].Value))} AND {m}.seq = c.seq");
             if (cursor is not null)
             {
                 // The planner does not carry a range across seq = seq, and the range is what lets it start mid-index.
@@ -41,7 +41,7 @@ internal static class PostgresListQuery
         sql.Append(CultureInfo.InvariantCulture, $" WHERE c.project_id = {project}");
         if (query.Model is { } model)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.model = {Parameter(model)}");
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.model = {Parameter(PostgresText.Encode(model))}");
         }
         if (cursor is not null)
         {
