@@ -32,6 +32,6 @@ internal sealed class ProgressBar(long total, long done)
         var fraction = total == 0 ? 1 : Math.Min(1, (double)done / total);
         var filled = (int)(fraction * Width);
         var rate = (done - startedAt) / Math.Max(clock.Elapsed.TotalSeconds, 0.001);
-        Console.Error.Write($"\rcairn migrate [{new string('#', filled)}{new string('-', Width - filled)}] {fraction,4:P0} {done:N0} / {total:N0} completions, {rate:N0}/s   ");
+        Console.Error.Write($"\rcairn migrate [{new string('#', filled)}{new string('-', Width - filled)}] {fraction * 100,3:F0}% {done:N0} / {total:N0} completions, {rate:N0}/s   ");
     }
 }
