@@ -44,7 +44,7 @@ internal static class MigrateCommand
             throw new OptionsException($"--from: {from} has schema version {version}; this Cairn reads version {SqliteSchema.Version}. Open it once with this Cairn first.");
         }
         await using var postgres = PostgresConnect.Open(to, "--to");
-        await using var connection = await postgres.OpenConnectionAsync();
+        await using var connection = await postgres.Unprepared.OpenConnectionAsync();
 
         await CopyProjectsAsync(sqlite, connection);
         var resumeAfter = await ResumePointAsync(sqlite, connection);

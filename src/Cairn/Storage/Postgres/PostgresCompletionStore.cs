@@ -7,39 +7,37 @@ namespace Cairn.Storage.Postgres;
 /// Stored completions in PostgreSQL, shared by every Cairn pointed at the database: reads from the connection pool,
 /// writes through group commit. Each write is one statement where it can be, so a batch costs one round trip per write.
 /// </summary>
-internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, PostgresWriter writer) : ICompletionStore
+internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, PostgresWriter writer) : ICompletionStore
 {
-    public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken) =>
-        writer.WriteAsync(async connection =>
-        {
-            var metadata = PostgresText.Encode(completion.Metadata);
-            var (keys, values) = Pairs(metadata);
-            await using var insert = new NpgsqlCommand("""
-                WITH c AS (
-                    INSERT INTO completions(id, project_id, model, created, metadata, body)
-                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq),
-                m AS (
-                    INSERT INTO completion_metadata(project_id, key, value, seq)
-                    SELECT $2, u.k, u.v, c.seq FROM c, unnest($7::text[], $8::text[]) AS u(k, v))
-                INSERT INTO completion_messages(seq, idx, body)
-                SELECT c.seq, u.i - 1, u.b FROM c, unnest($9::bytea[]) WITH ORDINALITY AS u(b, i)
-                """, connection);
-            Add(insert, PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created);
-            insert.Parameters.Add(Json(PostgresJson.Metadata(metadata)));
-            Add(insert, completion.Body, keys, values, completion.Messages);
-            await insert.ExecuteNonQueryAsync();
-            return true;
-        });
+    public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken)
+    {
+        var metadata = PostgresText.Encode(completion.Metadata);
+        var (keys, values) = Pairs(metadata);
+        return writer.ExecuteAsync("""
+            WITH c AS (
+                INSERT INTO completions(id, project_id, model, created, metadata, body)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq),
+            m AS (
+                INSERT INTO completion_metadata(project_id, key, value, seq)
+                SELECT $2, u.k, u.v, c.seq FROM c, unnest($7::text[], $8::text[]) AS u(k, v))
+            INSERT INTO completion_messages(seq, idx, body)
+            SELECT c.seq, u.i - 1, u.b FROM c, unnest($9::bytea[]) WITH ORDINALITY AS u(b, i)
+            """,
+            PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created,
+            Json(PostgresJson.Metadata(metadata)), completion.Body, keys, values, completion.Messages);
+    }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT body FROM completions WHERE id = $1 AND project_id = $2");
+        await using var command = dataSources.Prepared.CreateCommand("SELECT body FROM completions WHERE id = $1 AND project_id = $2");
         Add(command, PostgresText.Encode(id), projectId);
         return await command.ExecuteScalarAsync(cancellationToken) as byte[];
     }
 
     public async Task<(StoredPage? Page, ListFailure Failure)> ListAsync(long projectId, CompletionQuery query, CancellationToken cancellationToken)
     {
+        // With two or more pairs the best plan depends on the values, so those lists are planned per execution.
+        var dataSource = query.Metadata.Count > 1 ? dataSources.Unprepared : dataSources.Prepared;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         long? after = null;
         if (query.After is { } afterId)
@@ -111,22 +109,17 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
             return body;
         });
 
-    public Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken) =>
-        writer.WriteAsync(async connection =>
-        {
-            await using var delete = new NpgsqlCommand($"""
-                WITH c AS (DELETE FROM completions WHERE id = $1 AND project_id = $2 RETURNING id, project_id, seq, metadata),
-                {PostgresRetention.DeleteRowsOf}
-                INSERT INTO deleted_completions(id, project_id, seq) SELECT id, project_id, seq FROM c
-                """, connection);
-            Add(delete, PostgresText.Encode(id), projectId);
-            return await delete.ExecuteNonQueryAsync() == 1;
-        });
+    public async Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken) =>
+        await writer.ExecuteAsync($"""
+            WITH c AS (DELETE FROM completions WHERE id = $1 AND project_id = $2 RETURNING id, project_id, seq, metadata),
+            {PostgresRetention.DeleteRowsOf}
+            INSERT INTO deleted_completions(id, project_id, seq) SELECT id, project_id, seq FROM c
+            """, PostgresText.Encode(id), projectId) == 1;
 
     public async Task<(StoredPage? Page, ListFailure Failure)> ListMessagesAsync(
         long projectId, string id, MessageQuery query, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
         await using var find = new NpgsqlCommand("SELECT seq FROM completions WHERE id = $1 AND project_id = $2", connection);
         Add(find, PostgresText.Encode(id), projectId);
         if (await find.ExecuteScalarAsync(cancellationToken) is not long seq)
@@ -156,7 +149,7 @@ internal sealed class PostgresCompletionStore(NpgsqlDataSource dataSource, Postg
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT max(version) FROM cairn_schema");
+        await using var command = dataSources.Prepared.CreateCommand("SELECT max(version) FROM cairn_schema");
         return await command.ExecuteScalarAsync(cancellationToken) is int version && version == PostgresSchema.Version;
     }
 

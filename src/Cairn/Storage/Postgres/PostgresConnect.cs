@@ -7,7 +7,7 @@ namespace Cairn.Storage.Postgres;
 /// <summary>Opens a PostgreSQL store: a connection pool on a checked connection string, with the schema migrated.</summary>
 internal static class PostgresConnect
 {
-    public static NpgsqlDataSource Open(string connectionString, string key)
+    public static PostgresDataSources Open(string connectionString, string key)
     {
         NpgsqlConnectionStringBuilder builder;
         try
@@ -21,15 +21,21 @@ internal static class PostgresConnect
         }
         builder.ApplicationName ??= "cairn";
         var where = Describe(builder);
-        var dataSource = NpgsqlDataSource.Create(builder);
+        var unprepared = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxAutoPrepare = 0 };
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 32;
+            builder.AutoPrepareMinUsages = 2;
+        }
+        var dataSources = new PostgresDataSources(NpgsqlDataSource.Create(builder), NpgsqlDataSource.Create(unprepared));
         try
         {
-            PostgresSchema.MigrateAsync(dataSource, CancellationToken.None).GetAwaiter().GetResult();
-            return dataSource;
+            PostgresSchema.MigrateAsync(dataSources.Unprepared, CancellationToken.None).GetAwaiter().GetResult();
+            return dataSources;
         }
         catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException)
         {
-            dataSource.Dispose();
+            dataSources.DisposeAsync().AsTask().GetAwaiter().GetResult();
             throw new OptionsException($"{key}: cannot use the PostgreSQL database {where}: {OneLine(e.Message)}");
         }
     }

@@ -1,12 +1,12 @@
 namespace Cairn.Storage.Postgres;
 
-/// <summary>Commits every queued write after the server has drained its requests, then closes the connection pool.</summary>
-internal sealed partial class PostgresLifetime(PostgresWriter writer, Npgsql.NpgsqlDataSource dataSource, ILogger<PostgresLifetime> logger)
+/// <summary>Commits every queued write after the server has drained its requests, then closes the connection pools.</summary>
+internal sealed partial class PostgresLifetime(PostgresWriter writer, PostgresDataSources dataSources, ILogger<PostgresLifetime> logger)
     : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken)
     {
-        var database = PostgresConnect.Describe(new Npgsql.NpgsqlConnectionStringBuilder(dataSource.ConnectionString));
+        var database = PostgresConnect.Describe(new Npgsql.NpgsqlConnectionStringBuilder(dataSources.Unprepared.ConnectionString));
         LogOpened(logger, database);
         return Task.CompletedTask;
     }
@@ -15,6 +15,7 @@ internal sealed partial class PostgresLifetime(PostgresWriter writer, Npgsql.Npg
     {
         await writer.DrainAsync();
         LogDrained(logger);
+        await dataSources.DisposeAsync();
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

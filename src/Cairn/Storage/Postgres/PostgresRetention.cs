@@ -7,7 +7,7 @@ namespace Cairn.Storage.Postgres;
 /// instances purging at once pick the same oldest rows; the second waits on the first's row locks and then finds
 /// them gone, so nothing is deleted twice.
 /// </summary>
-internal sealed class PostgresRetention(NpgsqlDataSource dataSource) : ICompletionRetention
+internal sealed class PostgresRetention(PostgresDataSources dataSources) : ICompletionRetention
 {
     /// <summary>CTEs that delete the metadata and messages of the completions a CTE <c>c</c> deleted (id, project_id, seq, metadata).</summary>
     public const string DeleteRowsOf = """
@@ -19,7 +19,7 @@ internal sealed class PostgresRetention(NpgsqlDataSource dataSource) : ICompleti
 
     public async Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
         // Storage order walks the primary key from its oldest end, so no index on created is needed; a completion
         // whose request outlasted a newer one's waits for the next round.
         await using var completions = new NpgsqlCommand($"""

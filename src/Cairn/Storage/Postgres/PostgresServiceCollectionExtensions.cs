@@ -1,5 +1,3 @@
-using Cairn.Http;
-using Npgsql;
 
 namespace Cairn.Storage.Postgres;
 
@@ -12,10 +10,10 @@ internal static class PostgresServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddCairnPostgres(this IServiceCollection services, string connectionString, StorageOptions options)
     {
-        var dataSource = PostgresConnect.Open(connectionString, "Storage:Postgres");
+        var dataSources = PostgresConnect.Open(connectionString, "Storage:Postgres");
         services.AddSingleton(options);
-        services.AddSingleton(dataSource);
-        services.AddSingleton<PostgresWriter>();
+        services.AddSingleton(dataSources);
+        services.AddSingleton(sp => new PostgresWriter(dataSources.Prepared, options, sp.GetRequiredService<ILogger<PostgresWriter>>()));
         services.AddSingleton<ICompletionStore, PostgresCompletionStore>();
         services.AddSingleton<ICompletionRetention, PostgresRetention>();
         services.AddHostedService<PostgresLifetime>();

@@ -27,9 +27,16 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
     }
 
     /// <summary>Runs <paramref name="work"/> inside the next group commit; the task completes after COMMIT.</summary>
-    public Task<T> WriteAsync<T>(Func<NpgsqlConnection, Task<T>> work)
+    public Task<T> WriteAsync<T>(Func<NpgsqlConnection, Task<T>> work) => Enqueue(new WorkOp<T>(work));
+
+    /// <summary>
+    /// Runs one statement inside the next group commit, sent in one round trip with the statements queued beside it;
+    /// the task gives the rows it affected, after COMMIT.
+    /// </summary>
+    public Task<int> ExecuteAsync(string sql, params object[] parameters) => Enqueue(new StatementOp(sql, parameters));
+
+    private Task<T> Enqueue<T>(WriteOp<T> op)
     {
-        var op = new WriteOp<T>(work);
         if (!queue.Writer.TryWrite(op))
         {
             throw new ObjectDisposedException(nameof(PostgresWriter), "The store is shutting down.");
@@ -60,13 +67,12 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
 
     private async Task CommitAsync(List<WriteOp> batch)
     {
-        var pending = batch;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                pending = await TryCommitAsync(pending);
-                foreach (var op in pending)
+                await TryCommitAsync(batch);
+                foreach (var op in batch)
                 {
                     op.Complete();
                 }
@@ -80,8 +86,8 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
             }
             catch (Exception e)
             {
-                LogCommitFailed(logger, pending.Count, e);
-                foreach (var op in pending)
+                LogCommitFailed(logger, batch.Count, e);
+                foreach (var op in batch)
                 {
                     op.Fail(e);
                 }
@@ -90,35 +96,82 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Commits the batch less the writes that fail on their own; returns the writes that are committed.</summary>
-    private async Task<List<WriteOp>> TryCommitAsync(List<WriteOp> pending)
+    /// <summary>Commits the batch less the writes that fail on their own, which are failed and taken out of it.</summary>
+    private async Task TryCommitAsync(List<WriteOp> batch)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        while (pending.Count > 0)
+        var pipeline = int.MaxValue;
+        while (batch.Count > 0)
         {
             await using var transaction = await connection.BeginTransactionAsync();
-            var failed = -1;
-            for (var i = 0; i < pending.Count && failed < 0; i++)
-            {
-                if (!await pending[i].ExecuteAsync(connection))
-                {
-                    failed = i;
-                }
-            }
-            if (failed < 0)
+            if (await RunAsync(connection, batch, pipeline) is not { } failure)
             {
                 await transaction.CommitAsync();
-                return pending;
+                return;
             }
-            if (pending[failed].Error is { } error && IsRace(error))
+            if (IsRace(failure.Error))
             {
-                throw error;
+                throw failure.Error;
             }
+            // Optimistic: the one that failed is taken out and the rest run again from a clean slate, which is safe
+            // because a write is a function of what it reads. Until it is found, statements go one at a time.
             await transaction.RollbackAsync();
-            pending[failed].Complete();
-            pending = [.. pending.Where((_, i) => i != failed)];
+            if (failure.Index < 0)
+            {
+                pipeline = 1;
+                continue;
+            }
+            batch[failure.Index].Fail(failure.Error);
+            batch.RemoveAt(failure.Index);
         }
-        return pending;
+    }
+
+    /// <summary>
+    /// Runs every write in order, consecutive statements in one round trip (up to <paramref name="pipeline"/> of
+    /// them); the first failure, if any, with index -1 when it is one of several statements sent together.
+    /// </summary>
+    private static async Task<(int Index, Exception Error)?> RunAsync(NpgsqlConnection connection, List<WriteOp> batch, int pipeline)
+    {
+        for (var i = 0; i < batch.Count;)
+        {
+            if (batch[i] is not StatementOp)
+            {
+                try
+                {
+                    await batch[i].RunAsync(connection);
+                }
+                catch (Exception e)
+                {
+                    return (i, e);
+                }
+                i++;
+                continue;
+            }
+            var first = i;
+            await using var statements = new NpgsqlBatch(connection);
+            for (; i < batch.Count && i - first < pipeline && batch[i] is StatementOp statement; i++)
+            {
+                statements.BatchCommands.Add(statement.Command());
+            }
+            try
+            {
+                await statements.ExecuteNonQueryAsync();
+            }
+            catch (PostgresException e) when (statements.BatchCommands.Count > 1)
+            {
+                // Which statement failed is not reported reliably; the caller runs them again one at a time.
+                return (-1, e);
+            }
+            catch (Exception e)
+            {
+                return (first, e);
+            }
+            for (var j = first; j < i; j++)
+            {
+                ((StatementOp)batch[j]).Done(statements.BatchCommands[j - first].RecordsAffected);
+            }
+        }
+        return null;
     }
 
     /// <summary>Not the write's fault: a lost lock race with another instance, or a dropped connection.</summary>
@@ -136,50 +189,44 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
 
     private abstract class WriteOp
     {
-        public Exception? Error { get; protected set; }
-
-        /// <summary>Runs the work; false when it threw and the transaction must be rolled back.</summary>
-        public abstract Task<bool> ExecuteAsync(NpgsqlConnection connection);
+        public virtual Task RunAsync(NpgsqlConnection connection) => Task.CompletedTask;
 
         public abstract void Complete();
 
         public abstract void Fail(Exception exception);
     }
 
-    private sealed class WriteOp<T>(Func<NpgsqlConnection, Task<T>> work) : WriteOp
+    private abstract class WriteOp<T> : WriteOp
     {
         private readonly TaskCompletionSource<T> completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private T? result;
+
+        protected T? Result { get; set; }
 
         public Task<T> Task => completion.Task;
 
-        public override async Task<bool> ExecuteAsync(NpgsqlConnection connection)
-        {
-            Error = null;
-            try
-            {
-                result = await work(connection);
-                return true;
-            }
-            catch (Exception e)
-            {
-                Error = e;
-                return false;
-            }
-        }
-
-        public override void Complete()
-        {
-            if (Error is null)
-            {
-                completion.TrySetResult(result!);
-            }
-            else
-            {
-                completion.TrySetException(Error);
-            }
-        }
+        public override void Complete() => completion.TrySetResult(Result!);
 
         public override void Fail(Exception exception) => completion.TrySetException(exception);
+    }
+
+    private sealed class WorkOp<T>(Func<NpgsqlConnection, Task<T>> work) : WriteOp<T>
+    {
+        public override async Task RunAsync(NpgsqlConnection connection) => Result = await work(connection);
+    }
+
+    private sealed class StatementOp(string sql, object[] parameters) : WriteOp<int>
+    {
+        /// <summary>A fresh command each attempt: a batch command belongs to one batch.</summary>
+        public NpgsqlBatchCommand Command()
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            foreach (var value in parameters)
+            {
+                command.Parameters.Add(value is NpgsqlParameter typed ? typed.Clone() : new NpgsqlParameter { Value = value });
+            }
+            return command;
+        }
+
+        public void Done(int rows) => Result = rows;
     }
 }
