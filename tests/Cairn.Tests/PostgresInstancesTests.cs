@@ -60,6 +60,8 @@ public sealed class PostgresInstancesTests
         Assert.Equal(404, deletedOnB.Status);
         Assert.Equal([second.Id], afterDeletedOnB);
         Assert.Equal(1L, await SchemaVersionsAsync(database));
+        using var http = new HttpClient { BaseAddress = b.BaseUrl };
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
     }
 
     [Fact]

@@ -22,7 +22,10 @@ internal static class PostgresConnect
         builder.ApplicationName ??= "cairn";
         var where = Describe(builder);
         var unprepared = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxAutoPrepare = 0 };
-        if (builder.MaxAutoPrepare == 0)
+        // A connection string that says how many statements to prepare is obeyed (0 behind a pooler that cannot
+        // keep prepared statements); otherwise Cairn prepares the few it runs all the time.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
         {
             builder.MaxAutoPrepare = 32;
             builder.AutoPrepareMinUsages = 2;
