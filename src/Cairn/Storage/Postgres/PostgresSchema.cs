@@ -34,6 +34,10 @@ internal static class PostgresSchema
             created bigint NOT NULL,
             metadata jsonb NOT NULL,
             body bytea NOT NULL);
+        -- A stored body of a few KB stays in its row, uncompressed, up to a page: a list page then reads its rows
+        -- and nothing from the TOAST table. Larger ones are compressed and moved out as usual.
+        ALTER TABLE completions ALTER COLUMN body SET STORAGE MAIN;
+        ALTER TABLE completions SET (toast_tuple_target = 8160);
         CREATE INDEX completions_by_project ON completions(project_id, seq);
         CREATE INDEX completions_by_model ON completions(project_id, model, seq);
 
