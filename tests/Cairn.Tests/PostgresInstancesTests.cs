@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Cairn.Storage.Postgres;
@@ -83,6 +84,56 @@ public sealed class PostgresInstancesTests
             .ToList();
         Assert.Equal("contested", stored.Value.Content[0].Text);
         Assert.Equal([winner], listedBy);
+    }
+
+    [Fact]
+    public async Task AClientFollowingTheNewest_WhileTwoInstancesWrite_NeverStepsPastACompletion()
+    {
+        var database = await NewDatabaseAsync();
+        var started = await Task.WhenAll(CairnProcess.StartOnPostgresAsync(database), CairnProcess.StartOnPostgresAsync(database));
+        using var a = started[0];
+        using var b = started[1];
+        var run = Guid.NewGuid().ToString();
+        var first = await CreateAsync(a.BaseUrl, run);
+        var created = new ConcurrentBag<string> { first };
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var writers = Enumerable.Range(0, 12).Select(i => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                created.Add(await CreateAsync((i % 2 == 0 ? a : b).BaseUrl, run));
+            }
+        })).ToArray();
+
+        // Pages ascending after the last id seen, as a client tailing new completions does, on the other instance.
+        using var http = new HttpClient { BaseAddress = b.BaseUrl };
+        var seen = new List<string> { first };
+        var writing = Task.WhenAll(writers);
+        while (true)
+        {
+            var done = writing.IsCompleted;
+            using var page = JsonDocument.Parse(await http.GetStringAsync(
+                $"/v1/chat/completions?metadata[run]={run}&order=asc&limit=100&after={seen[^1]}"));
+            seen.AddRange(page.RootElement.GetProperty("data").EnumerateArray().Select(c => c.GetProperty("id").GetString()!));
+            if (done && !page.RootElement.GetProperty("has_more").GetBoolean())
+            {
+                break;
+            }
+        }
+        await writing;
+
+        Assert.True(created.Count > 50, $"only {created.Count} created");
+        Assert.Equal(created.Order(), seen.Order());
+    }
+
+    private static async Task<string> CreateAsync(Uri baseUrl, string run)
+    {
+        using var http = new HttpClient { BaseAddress = baseUrl };
+        var body = $$"""{"model":"echo","store":true,"metadata":{"run":"{{run}}"},"messages":[{"role":"user","content":"tail"}]}""";
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("id").GetString()!;
     }
 
     [Fact]

@@ -9,9 +9,15 @@ namespace Cairn.Storage.Postgres;
 /// deadlock or a serialization race with another instance runs again whole. Every caller learns its outcome only
 /// after COMMIT.
 /// </summary>
+/// <remarks>
+/// The batches of all instances commit one at a time, under a transaction-scoped advisory lock taken before any
+/// seq is. Storage order is then commit order, as with SQLite's single writer: a completion can never commit behind
+/// one with a higher seq, so a client paging with <c>after</c> never steps past one committed late.
+/// </remarks>
 internal sealed partial class PostgresWriter : IAsyncDisposable
 {
     private const int Attempts = 5;
+    private const long CommitOrderLock = 0x43_61_69_72_6E_00_00_02;
     private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
     private readonly NpgsqlDataSource dataSource;
     private readonly int maxBatch;
@@ -104,6 +110,10 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
         while (batch.Count > 0)
         {
             await using var transaction = await connection.BeginTransactionAsync();
+            await using (var order = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({CommitOrderLock})", connection))
+            {
+                await order.ExecuteNonQueryAsync();
+            }
             if (await RunAsync(connection, batch, pipeline) is not { } failure)
             {
                 await transaction.CommitAsync();
