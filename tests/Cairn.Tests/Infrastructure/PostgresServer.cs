@@ -16,6 +16,7 @@ public sealed class PostgresServer
 {
     private static readonly Lazy<Task<PostgresServer>> Shared = new(() => Task.Run(StartAsync));
     private readonly string adminConnectionString;
+    private readonly System.Collections.Concurrent.ConcurrentBag<string> created = [];
 
     private PostgresServer(string adminConnectionString) => this.adminConnectionString = adminConnectionString;
 
@@ -24,13 +25,14 @@ public sealed class PostgresServer
     /// <summary>Creates an empty database and returns a connection string for it.</summary>
     public async Task<string> CreateDatabaseAsync()
     {
-        var name = "cairn_test_" + Guid.NewGuid().ToString("N")[..16];
+        var name = $"cairn_test_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}_{Guid.NewGuid().ToString("N")[..12]}";
         await using (var connection = new NpgsqlConnection(adminConnectionString))
         {
             await connection.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
             await create.ExecuteNonQueryAsync();
         }
+        created.Add(name);
         return new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name, Pooling = true }.ConnectionString;
     }
 
@@ -38,7 +40,10 @@ public sealed class PostgresServer
     {
         if (Environment.GetEnvironmentVariable("CAIRN_TEST_POSTGRES") is { Length: > 0 } given)
         {
-            return new PostgresServer(given);
+            var external = new PostgresServer(given);
+            await external.DropDatabasesOfEarlierRunsAsync();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => external.DropDatabases(external.created);
+            return external;
         }
         var bin = FindBinaries() ?? throw new InvalidOperationException(
             "PostgreSQL tests need a server: install PostgreSQL's server binaries (apt-get install postgresql; initdb and pg_ctl " +
@@ -84,6 +89,47 @@ public sealed class PostgresServer
                 {
                     // Another run's, still in use.
                 }
+            }
+        }
+    }
+
+    /// <summary>Databases an earlier run made over an hour ago and did not get to drop (its test host was cut short).</summary>
+    private async Task DropDatabasesOfEarlierRunsAsync()
+    {
+        var stale = new List<string>();
+        await using (var connection = new NpgsqlConnection(adminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var list = new NpgsqlCommand("SELECT datname FROM pg_database WHERE datname LIKE 'cairn\\_test\\_%'", connection);
+            await using var reader = await list.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                var parts = reader.GetString(0).Split('_');
+                if (parts.Length == 4 && long.TryParse(parts[2], out var made) && made < DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeSeconds())
+                {
+                    stale.Add(reader.GetString(0));
+                }
+            }
+        }
+        DropDatabases(stale);
+    }
+
+    /// <summary>Leaves a server that is not ours as it was found.</summary>
+    private void DropDatabases(IEnumerable<string> names)
+    {
+        NpgsqlConnection.ClearAllPools();
+        using var connection = new NpgsqlConnection(adminConnectionString);
+        connection.Open();
+        foreach (var name in names)
+        {
+            using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)", connection);
+            try
+            {
+                drop.ExecuteNonQuery();
+            }
+            catch (PostgresException)
+            {
+                // Still in use by a process that outlived the run; harmless.
             }
         }
     }
