@@ -4,8 +4,9 @@ using NpgsqlTypes;
 namespace Cairn.Storage.Postgres;
 
 /// <summary>
-/// Stored completions in PostgreSQL, shared by every Cairn pointed at the database: reads from the connection pool,
-/// writes through group commit. Each write is one statement where it can be, so a batch costs one round trip per write.
+/// Stored completions in PostgreSQL, shared by every Cairn pointed at the database: reads from the connection pools,
+/// writes through group commit. A create or a delete is one statement, sent with the others of its group commit in
+/// one round trip; an update first reads its row under a lock, because its new body is made from the old one.
 /// </summary>
 internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, PostgresWriter writer) : ICompletionStore
 {
