@@ -4,7 +4,8 @@ namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// Versioned schema migrations, applied in order at start under an advisory lock, so that instances starting
-/// together apply each migration once; <c>cairn_schema</c> records the versions applied.
+/// together apply each migration once; <c>cairn_schema</c> records the versions applied. (A future migration that
+/// needs to run outside a transaction, such as CREATE INDEX CONCURRENTLY, needs a step of its own.)
 /// </summary>
 internal static class PostgresSchema
 {
@@ -68,11 +69,14 @@ internal static class PostgresSchema
     public static async Task MigrateAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await ExecuteAsync(connection, $"SELECT pg_advisory_lock({MigrationLock})", cancellationToken);
-        try
+        // One transaction under a transaction-scoped lock: an instance starting meanwhile waits, then finds the
+        // versions applied; a failed migration leaves nothing behind; and a pooler between Cairn and PostgreSQL
+        // cannot strand the lock on another session.
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, $"SELECT pg_advisory_xact_lock({MigrationLock})", cancellationToken);
+        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS cairn_schema(version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())", cancellationToken);
+        await using (var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM cairn_schema", connection))
         {
-            await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS cairn_schema(version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())", cancellationToken);
-            await using var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM cairn_schema", connection);
             var current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
             if (current > Migrations.Length)
             {
@@ -81,16 +85,11 @@ internal static class PostgresSchema
             }
             for (var version = current; version < Migrations.Length; version++)
             {
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
                 await ExecuteAsync(connection, Migrations[version], cancellationToken);
                 await ExecuteAsync(connection, $"INSERT INTO cairn_schema(version) VALUES ({version + 1})", cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
             }
         }
-        finally
-        {
-            await ExecuteAsync(connection, $"SELECT pg_advisory_unlock({MigrationLock})", CancellationToken.None);
-        }
+        await transaction.CommitAsync(cancellationToken);
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
