@@ -4,10 +4,15 @@ using Cairn.Backends;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
+using Cairn.Storage.Postgres;
 using Cairn.Upstream;
 
 try
 {
+    if (args is ["migrate", .. var migrateArgs])
+    {
+        return await MigrateCommand.RunAsync(migrateArgs);
+    }
     if (args is [("keys" or "projects") and var noun, .. var rest])
     {
         return await AccessCommands.RunAsync(noun, rest, Console.Out, Console.Error);
@@ -33,10 +38,18 @@ namespace Cairn
     {
         public const string DefaultUrl = "http://127.0.0.1:8080";
 
+        /// <summary>Cairn's own short flags and the settings they set.</summary>
+        private static readonly Dictionary<string, string> CommandLineFlags = new()
+        {
+            ["--db"] = "Storage:Path",
+            ["--postgres"] = "Storage:Postgres",
+            ["--models"] = "ModelsFile",
+        };
+
         public static WebApplication Build(string[] args)
         {
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-            builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--db"] = "Storage:Path", ["--models"] = "ModelsFile" });
+            builder.Configuration.AddCommandLine(args, CommandLineFlags);
             if (builder.Configuration["ModelsFile"] is { Length: > 0 } modelsFile)
             {
                 // A model list kept apart from the rest of the settings; it is read after them, so it wins. The
@@ -54,7 +67,7 @@ namespace Cairn
                 {
                     throw new OptionsException($"--models: {path} is not valid JSON ({e.InnerException?.Message ?? e.Message}).");
                 }
-                builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--db"] = "Storage:Path", ["--models"] = "ModelsFile" });
+                builder.Configuration.AddCommandLine(args, CommandLineFlags);
             }
             if (string.IsNullOrEmpty(builder.Configuration["urls"]))
             {

@@ -14,8 +14,16 @@ namespace Cairn.Tests;
 /// A Cairn with authentication on: an admin key (in an environment variable named for this fixture only, so other
 /// test servers stay open) and projects and keys made through the admin API.
 /// </summary>
-public sealed class AccessFixture : IAsyncLifetime
+public class AccessFixture : IAsyncLifetime
 {
+    /// <summary>Starts the server under test with these settings (SQLite here; PostgreSQL in the subclass).</summary>
+    protected virtual async Task<CairnServer> StartServerAsync(string[] args)
+    {
+        var server = new CairnServer { MoreArgs = args };
+        await server.InitializeAsync();
+        return server;
+    }
+
     public string AdminKey { get; } = "admin-" + Guid.NewGuid().ToString("N");
 
     public CairnServer Cairn { get; private set; } = null!;
@@ -31,7 +39,7 @@ public sealed class AccessFixture : IAsyncLifetime
     {
         var variable = "CAIRN_TEST_ADMIN_" + Guid.NewGuid().ToString("N");
         Environment.SetEnvironmentVariable(variable, AdminKey);
-        Cairn = await CairnServer.StartAsync($"--Auth:AdminKeyEnv={variable}", "--Models:0:Id=other", "--Models:0:Provider=echo");
+        Cairn = await StartServerAsync([$"--Auth:AdminKeyEnv={variable}", "--Models:0:Id=other", "--Models:0:Provider=echo"]);
         KeyA = await CreateKeyAsync("""{"project":"team-a","name":"a"}""");
         KeyB = await CreateKeyAsync("""{"project":"team-b","name":"b"}""");
         KeyEchoOnly = await CreateKeyAsync("""{"project":"team-b","name":"echo only","models":["echo"]}""");
@@ -71,8 +79,23 @@ public sealed class AccessFixture : IAsyncLifetime
     public Task DisposeAsync() => Cairn.DisposeAsync();
 }
 
+/// <summary>The same, storing projects, keys and completions in PostgreSQL.</summary>
+public sealed class PostgresAccessFixture : AccessFixture
+{
+    protected override async Task<CairnServer> StartServerAsync(string[] args)
+    {
+        var server = new PostgresCairnServer { MoreArgs = args };
+        await server.InitializeAsync();
+        return server;
+    }
+}
+
+public sealed class AccessTests(AccessFixture fixture) : AccessContract(fixture), IClassFixture<AccessFixture>;
+
+public sealed class AccessPostgresTests(PostgresAccessFixture fixture) : AccessContract(fixture), IClassFixture<PostgresAccessFixture>;
+
 /// <summary>Keys, projects, isolation of stored completions between projects, model limits, rate limits and the admin API.</summary>
-public sealed class AccessTests(AccessFixture fixture) : IClassFixture<AccessFixture>
+public abstract class AccessContract(AccessFixture fixture)
 {
     private const string Completions = "/v1/chat/completions";
 

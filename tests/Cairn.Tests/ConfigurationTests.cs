@@ -4,7 +4,7 @@ using Cairn.Tests.Infrastructure;
 
 namespace Cairn.Tests;
 
-/// <summary>Start-up contract: the two command-line flags, settings from the environment, and bad settings refused.</summary>
+/// <summary>Start-up contract: the command-line flags, settings from the environment, and bad settings refused.</summary>
 public sealed class ConfigurationTests : IDisposable
 {
     private readonly TempFolder folder = new();
@@ -87,6 +87,30 @@ public sealed class ConfigurationTests : IDisposable
 
         Assert.Equal([("echo", "cairn"), ("gpt-4o-mini", "openai"), ("house-echo", "cairn")], models);
         Assert.Equal("local-llama", pattern.Id);
+    }
+
+    [Theory]
+    [InlineData("Host=127.0.0.1;Port=1;Database=cairn;Username=cairn;Password=hunter2-secret;Timeout=3", "cannot use the PostgreSQL database")]
+    [InlineData("Hots=127.0.0.1;Password=hunter2-secret", "not a valid PostgreSQL connection string")]
+    public async Task AnUnusablePostgresConnectionString_StopsTheServer_WithOneLine_AndNoPassword(string connectionString, string expected)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Cairn.dll"), "--urls", "http://127.0.0.1:0", "--postgres", connectionString },
+        };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var line = (await stderr).Trim();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Single(line.Split('\n'));
+        Assert.Contains("Storage:Postgres", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", line + await stdout, StringComparison.Ordinal);
     }
 
     public void Dispose() => folder.Dispose();

@@ -7,11 +7,17 @@ using static Cairn.Tests.Infrastructure.Recordings;
 
 namespace Cairn.Tests;
 
+/// <summary>The raw-HTTP contract on SQLite.</summary>
+public sealed class RawHttpTests(CairnServer server) : RawHttpContract(server), IClassFixture<CairnServer>;
+
+/// <summary>The raw-HTTP contract on PostgreSQL.</summary>
+public sealed class RawHttpPostgresTests(PostgresCairnServer server) : RawHttpContract(server), IClassFixture<PostgresCairnServer>;
+
 /// <summary>
 /// The bytes a client without an SDK sees, checked against recorded OpenAI traffic: headers on every response,
 /// SSE framing, and the shapes of the create response, the stored object and its input messages.
 /// </summary>
-public sealed partial class RawHttpTests(CairnServer server) : IClassFixture<CairnServer>
+public abstract partial class RawHttpContract(CairnServer server)
 {
     private const string Completions = "/v1/chat/completions";
     private const string StoredWork = "ChatStoreTests/StoredChatCompletionsWork.json";

@@ -4,8 +4,14 @@ using OpenAI.Chat;
 
 namespace Cairn.Tests;
 
-/// <summary>The stored-completions API driven end to end by the official OpenAI .NET client.</summary>
-public sealed class StoredCompletionsSdkTests(CairnServer server) : IClassFixture<CairnServer>
+/// <summary>The stored-completions API driven end to end by the official OpenAI .NET client, on SQLite.</summary>
+public sealed class StoredCompletionsSdkTests(CairnServer server) : StoredCompletionsContract(server), IClassFixture<CairnServer>;
+
+/// <summary>The same, on PostgreSQL.</summary>
+public sealed class StoredCompletionsSdkPostgresTests(PostgresCairnServer server) : StoredCompletionsContract(server), IClassFixture<PostgresCairnServer>;
+
+/// <summary>The stored-completions API driven end to end by the official OpenAI .NET client, whatever the store.</summary>
+public abstract class StoredCompletionsContract(CairnServer server)
 {
     private readonly ChatClient chat = server.Chat();
 

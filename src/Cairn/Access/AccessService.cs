@@ -13,11 +13,11 @@ internal sealed class AccessService(IAccessStore store, TimeProvider clock)
         string projectName, string? name, IReadOnlyList<string>? models, CancellationToken cancellationToken)
     {
         CheckProjectName(projectName, "project");
-        if (name is { Length: > 128 })
+        if (name is { Length: > 128 } || name?.Any(char.IsControl) == true)
         {
-            throw OpenAIException.InvalidRequest("name", "Invalid 'name': at most 128 characters.", "invalid_value");
+            throw OpenAIException.InvalidRequest("name", "Invalid 'name': at most 128 characters, none of them control characters.", "invalid_value");
         }
-        if (models is not null && (models.Count > MaxModels || models.Any(string.IsNullOrWhiteSpace)))
+        if (models is not null && (models.Count > MaxModels || models.Any(m => string.IsNullOrWhiteSpace(m) || m.Any(char.IsControl))))
         {
             throw OpenAIException.InvalidRequest("models", $"Invalid 'models': give 1 to {MaxModels} non-empty model names, or none for every model.", "invalid_value");
         }

@@ -14,7 +14,7 @@ internal static class HealthEndpoints
             {
                 healthy = await store.PingAsync(context.RequestAborted);
             }
-            catch (Microsoft.Data.Sqlite.SqliteException)
+            catch (System.Data.Common.DbException)
             {
                 healthy = false;
             }

@@ -14,14 +14,26 @@ internal static class Ids
     /// </summary>
     public static string Completion() => string.Create(38, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), static (span, millis) =>
     {
+        WriteTimePrefix(span, millis);
+        RandomNumberGenerator.GetItems(Base62, span[16..]);
+    });
+
+    /// <summary>
+    /// The least completion id made at <paramref name="time"/> or later: every id made before it sorts (bytewise)
+    /// below it, every id made from then on above it.
+    /// </summary>
+    public static string CompletionFloor(DateTimeOffset time) =>
+        string.Create(16, Math.Max(0, time.ToUnixTimeMilliseconds()), static (span, millis) => WriteTimePrefix(span, millis));
+
+    private static void WriteTimePrefix(Span<char> span, long millis)
+    {
         "chatcmpl-".CopyTo(span);
         for (var i = 15; i >= 9; i--)
         {
             span[i] = Base62[(int)(millis % 62)];
             millis /= 62;
         }
-        RandomNumberGenerator.GetItems(Base62, span[16..]);
-    });
+    }
 
     /// <summary><c>req_</c> and 32 hex characters.</summary>
     public static string Request() => "req_" + RandomNumberGenerator.GetHexString(32, lowercase: true);

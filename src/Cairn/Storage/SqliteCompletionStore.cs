@@ -5,7 +5,7 @@ using Microsoft.Data.Sqlite;
 namespace Cairn.Storage;
 
 /// <summary>Stored completions in one SQLite file: reads from pooled connections, writes through group commit.</summary>
-internal sealed class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers) : ICompletionStore
+internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers) : ICompletionStore
 {
     // The last seq handed out; only the writer thread touches it. Seqs are never reused, not even the seq of a
     // deleted newest completion (SQLite's own rowids would be), because a deleted id's tombstone keeps its seq as

@@ -1,12 +1,27 @@
 namespace Cairn.Storage;
 
-/// <summary>Where and how completions are stored (section <c>Storage</c>; <c>--db</c> sets <c>Storage:Path</c>).</summary>
+/// <summary>
+/// Where and how completions are stored (section <c>Storage</c>; <c>--db</c> sets <c>Storage:Path</c>,
+/// <c>--postgres</c> sets <c>Storage:Postgres</c>).
+/// </summary>
 internal sealed record StorageOptions
 {
     public const string Section = "Storage";
 
     /// <summary>The SQLite file; a relative path is taken from the working directory.</summary>
     public string Path { get; init; } = "cairn.db";
+
+    /// <summary>A PostgreSQL connection string; when set, completions are stored there instead of in <see cref="Path"/>.</summary>
+    public string? Postgres { get; init; }
+
+    /// <summary>Days a stored completion is kept (OpenAI keeps them 30); 0 keeps them forever.</summary>
+    public double RetentionDays { get; init; } = 30;
+
+    /// <summary>How often expired completions are looked for.</summary>
+    public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The most expired completions deleted in one transaction, so a purge never holds locks for long.</summary>
+    public int PurgeBatch { get; init; } = 200;
 
     /// <summary>SQLite's <c>synchronous</c> setting: FULL survives power loss, NORMAL only a process crash.</summary>
     public string Synchronous { get; init; } = "FULL";
@@ -44,6 +59,22 @@ internal sealed record StorageOptions
         if (ReadCacheKib is < 0 or > (1 << 22))
         {
             yield return $"Storage:ReadCacheKib must be between 0 and 4194304, not {ReadCacheKib}.";
+        }
+        if (RetentionDays is < 0 or > 36_500 || double.IsNaN(RetentionDays))
+        {
+            yield return $"Storage:RetentionDays must be between 0 (keep forever) and 36500, not {RetentionDays}.";
+        }
+        if (PurgeInterval < TimeSpan.FromMilliseconds(10) || PurgeInterval > TimeSpan.FromDays(1))
+        {
+            yield return $"Storage:PurgeInterval must be between 00:00:00.01 and 1.00:00:00, not {PurgeInterval}.";
+        }
+        if (PurgeBatch is < 1 or > 10_000)
+        {
+            yield return $"Storage:PurgeBatch must be between 1 and 10000, not {PurgeBatch}.";
+        }
+        if (Postgres is not null && string.IsNullOrWhiteSpace(Postgres))
+        {
+            yield return "Storage:Postgres must be a PostgreSQL connection string (Host=...;Database=...;Username=...).";
         }
         if (ReadConnections is < 1 or > 256)
         {

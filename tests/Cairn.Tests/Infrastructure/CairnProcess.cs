@@ -28,7 +28,14 @@ public sealed partial class CairnProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
-    public static async Task<CairnProcess> StartAsync(string databasePath, params string[] extraArgs)
+    public static Task<CairnProcess> StartAsync(string databasePath, params string[] extraArgs) =>
+        StartWithArgsAsync(["--db", databasePath, .. extraArgs]);
+
+    /// <summary>Starts Cairn on a PostgreSQL database.</summary>
+    public static Task<CairnProcess> StartOnPostgresAsync(string connectionString, params string[] extraArgs) =>
+        StartWithArgsAsync(["--postgres", connectionString, .. extraArgs]);
+
+    private static async Task<CairnProcess> StartWithArgsAsync(string[] storageArgs)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Cairn.dll");
         var start = new ProcessStartInfo("dotnet")
@@ -37,7 +44,7 @@ public sealed partial class CairnProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in (string[])[dll, "--urls", "http://127.0.0.1:0", "--db", databasePath, .. extraArgs])
+        foreach (var arg in (string[])[dll, "--urls", "http://127.0.0.1:0", .. storageArgs])
         {
             start.ArgumentList.Add(arg);
         }

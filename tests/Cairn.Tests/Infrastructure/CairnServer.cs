@@ -9,23 +9,19 @@ namespace Cairn.Tests.Infrastructure;
 
 /// <summary>
 /// A real Cairn (real Kestrel on 127.0.0.1, a real SQLite file in a temporary folder) for one test class,
-/// with the official OpenAI client and a raw HttpClient pointed at it.
+/// with the official OpenAI client and a raw HttpClient pointed at it. Subclasses choose another store.
 /// </summary>
-public sealed class CairnServer : IAsyncLifetime
+public class CairnServer : IAsyncLifetime
 {
-    private readonly string[] extraArgs = [];
     private WebApplication? app;
 
-    public CairnServer()
-    {
-    }
+    /// <summary>More command-line settings (e.g. <c>--Models:0:Id=x</c>), for tests that configure the server.</summary>
+    public IReadOnlyList<string> MoreArgs { get; init; } = [];
 
-    private CairnServer(string[] extraArgs) => this.extraArgs = extraArgs;
-
-    /// <summary>A server started with more command-line settings (e.g. <c>--Models:0:Id=x</c>), for tests that configure it.</summary>
-    public static async Task<CairnServer> StartAsync(params string[] extraArgs)
+    /// <summary>A server started with more command-line settings.</summary>
+    public static async Task<CairnServer> StartAsync(params string[] moreArgs)
     {
-        var server = new CairnServer(extraArgs);
+        var server = new CairnServer { MoreArgs = moreArgs };
         await server.InitializeAsync();
         return server;
     }
@@ -38,9 +34,18 @@ public sealed class CairnServer : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>The server's services, for tests that drive the store directly.</summary>
+    public IServiceProvider Services => app!.Services;
+
+    /// <summary>The command-line arguments that choose the store.</summary>
+    protected virtual Task<string[]> StorageArgsAsync() => Task.FromResult<string[]>(["--db", DatabasePath]);
+
+    /// <summary>Further settings, e.g. <c>--Storage:RetentionDays=1</c>.</summary>
+    protected virtual string[] ExtraArgs => [];
+
     public async Task InitializeAsync()
     {
-        app = CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", DatabasePath, "--Logging:LogLevel:Default=Warning", .. extraArgs]);
+        app = CairnApp.Build(["--urls", "http://127.0.0.1:0", .. await StorageArgsAsync(), "--Logging:LogLevel:Default=Warning", .. ExtraArgs, .. MoreArgs]);
         await app.StartAsync();
         BaseUrl = new Uri(app.Urls.First());
         Http = new HttpClient { BaseAddress = BaseUrl };

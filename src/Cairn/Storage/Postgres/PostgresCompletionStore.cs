@@ -1,0 +1,183 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Cairn.Storage.Postgres;
+
+/// <summary>
+/// Stored completions in PostgreSQL, shared by every Cairn pointed at the database: reads from the connection pools,
+/// writes through group commit. A create or a delete is one statement, sent with the others of its group commit in
+/// one round trip; an update first reads its row under a lock, because its new body is made from the old one.
+/// </summary>
+internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, PostgresWriter writer) : ICompletionStore
+{
+    public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken)
+    {
+        var metadata = PostgresText.Encode(completion.Metadata);
+        var (keys, values) = Pairs(metadata);
+        return writer.ExecuteAsync("""
+            WITH c AS (
+                INSERT INTO completions(id, project_id, model, created, metadata, body)
+                VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq),
+            m AS (
+                INSERT INTO completion_metadata(project_id, key, value, seq)
+                SELECT $2, u.k, u.v, c.seq FROM c, unnest($7::text[], $8::text[]) AS u(k, v))
+            INSERT INTO completion_messages(seq, idx, body)
+            SELECT c.seq, u.i - 1, u.b FROM c, unnest($9::bytea[]) WITH ORDINALITY AS u(b, i)
+            """,
+            PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created,
+            Json(PostgresJson.Metadata(metadata)), completion.Body, keys, values, completion.Messages);
+    }
+
+    public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSources.Prepared.CreateCommand("SELECT body FROM completions WHERE id = $1 AND project_id = $2");
+        Add(command, PostgresText.Encode(id), projectId);
+        return await command.ExecuteScalarAsync(cancellationToken) as byte[];
+    }
+
+    public async Task<(StoredPage? Page, ListFailure Failure)> ListAsync(long projectId, CompletionQuery query, CancellationToken cancellationToken)
+    {
+        // With two or more pairs the best plan depends on the values, so those lists are planned per execution.
+        var dataSource = query.Metadata.Count > 1 ? dataSources.Unprepared : dataSources.Prepared;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        long? after = null;
+        if (query.After is { } afterId)
+        {
+            await using var cursor = new NpgsqlCommand("""
+                SELECT seq FROM completions WHERE id = $1 AND project_id = $2
+                UNION ALL SELECT seq FROM deleted_completions WHERE id = $1 AND project_id = $2
+                LIMIT 1
+                """, connection);
+            Add(cursor, PostgresText.Encode(afterId), projectId);
+            after = await cursor.ExecuteScalarAsync(cancellationToken) as long?;
+            if (after is null)
+            {
+                return (null, ListFailure.UnknownCursor);
+            }
+        }
+        await using var command = PostgresListQuery.Command(connection, projectId, query, after);
+        var items = new List<StoredItem>(query.Limit + 1);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(new StoredItem(reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
+            }
+        }
+        return (Trim(items, query.Limit), ListFailure.None);
+    }
+
+    public Task<byte[]?> UpdateMetadataAsync(
+        long projectId, string id, IReadOnlyDictionary<string, string> newMetadata, Func<byte[], byte[]> rewrite, CancellationToken cancellationToken) =>
+        writer.WriteAsync(async connection =>
+        {
+            var metadata = PostgresText.Encode(newMetadata);
+            long seq;
+            byte[] oldBody;
+            Dictionary<string, string> oldMetadata;
+            // FOR UPDATE: an update or delete from another instance waits for this one, so each rewrite starts
+            // from the body the previous one committed.
+            await using (var find = new NpgsqlCommand(
+                "SELECT seq, body, metadata::text FROM completions WHERE id = $1 AND project_id = $2 FOR UPDATE", connection))
+            {
+                Add(find, PostgresText.Encode(id), projectId);
+                await using var reader = await find.ExecuteReaderAsync();
+                if (!await reader.ReadAsync())
+                {
+                    return null;
+                }
+                seq = reader.GetInt64(0);
+                oldBody = reader.GetFieldValue<byte[]>(1);
+                oldMetadata = PostgresJson.ParseMetadata(reader.GetString(2));
+            }
+            var body = rewrite(oldBody);
+            // Only the pairs that change are touched, so a pair kept is never deleted and inserted in one statement.
+            var (goneKeys, goneValues) = Pairs(oldMetadata.Where(p => !metadata.TryGetValue(p.Key, out var v) || v != p.Value));
+            var (newKeys, newValues) = Pairs(metadata.Where(p => !oldMetadata.TryGetValue(p.Key, out var v) || v != p.Value));
+            await using var update = new NpgsqlCommand("""
+                WITH gone AS (
+                    DELETE FROM completion_metadata
+                    WHERE project_id = $1 AND seq = $2 AND (key, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))),
+                added AS (
+                    INSERT INTO completion_metadata(project_id, key, value, seq)
+                    SELECT $1, u.k, u.v, $2 FROM unnest($5::text[], $6::text[]) AS u(k, v))
+                UPDATE completions SET metadata = $7, body = $8 WHERE seq = $2
+                """, connection);
+            Add(update, projectId, seq, goneKeys, goneValues, newKeys, newValues);
+            update.Parameters.Add(Json(PostgresJson.Metadata(metadata)));
+            Add(update, body);
+            await update.ExecuteNonQueryAsync();
+            return body;
+        });
+
+    public async Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken) =>
+        await writer.ExecuteAsync($"""
+            WITH c AS (DELETE FROM completions WHERE id = $1 AND project_id = $2 RETURNING id, project_id, seq, metadata),
+            {PostgresRetention.DeleteRowsOf}
+            INSERT INTO deleted_completions(id, project_id, seq) SELECT id, project_id, seq FROM c
+            """, PostgresText.Encode(id), projectId) == 1;
+
+    public async Task<(StoredPage? Page, ListFailure Failure)> ListMessagesAsync(
+        long projectId, string id, MessageQuery query, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
+        await using var find = new NpgsqlCommand("SELECT seq FROM completions WHERE id = $1 AND project_id = $2", connection);
+        Add(find, PostgresText.Encode(id), projectId);
+        if (await find.ExecuteScalarAsync(cancellationToken) is not long seq)
+        {
+            return (null, ListFailure.NotFound);
+        }
+        var order = query.Ascending ? "ASC" : "DESC";
+        var compare = query.Ascending ? ">" : "<";
+        await using var command = new NpgsqlCommand(query.AfterIndex is null
+            ? $"SELECT idx, body FROM completion_messages WHERE seq = $1 ORDER BY idx {order} LIMIT $2"
+            : $"SELECT idx, body FROM completion_messages WHERE seq = $1 AND idx {compare} $3 ORDER BY idx {order} LIMIT $2", connection);
+        Add(command, seq, (long)query.Limit + 1);
+        if (query.AfterIndex is { } afterIndex)
+        {
+            Add(command, afterIndex);
+        }
+        var items = new List<StoredItem>(Math.Min(query.Limit + 1, 128));
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(new StoredItem($"{id}-{reader.GetInt32(0)}", reader.GetFieldValue<byte[]>(1)));
+            }
+        }
+        return (Trim(items, query.Limit), ListFailure.None);
+    }
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSources.Prepared.CreateCommand("SELECT max(version) FROM cairn_schema");
+        return await command.ExecuteScalarAsync(cancellationToken) is int version && version == PostgresSchema.Version;
+    }
+
+    private static StoredPage Trim(List<StoredItem> items, int limit)
+    {
+        var hasMore = items.Count > limit;
+        if (hasMore)
+        {
+            items.RemoveAt(items.Count - 1);
+        }
+        return new StoredPage(items, hasMore);
+    }
+
+    private static (string[] Keys, string[] Values) Pairs(IEnumerable<KeyValuePair<string, string>> pairs)
+    {
+        var list = pairs.ToList();
+        return ([.. list.Select(p => p.Key)], [.. list.Select(p => p.Value)]);
+    }
+
+    private static NpgsqlParameter Json(string json) => new() { Value = json, NpgsqlDbType = NpgsqlDbType.Jsonb };
+
+    /// <summary>Adds positional parameters ($1, $2, …) in order.</summary>
+    internal static void Add(NpgsqlCommand command, params ReadOnlySpan<object> values)
+    {
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+    }
+}

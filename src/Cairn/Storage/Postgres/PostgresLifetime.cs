@@ -1,0 +1,34 @@
+namespace Cairn.Storage.Postgres;
+
+/// <summary>Commits every queued write after the server has drained its requests, then closes the connection pools.</summary>
+internal sealed partial class PostgresLifetime(PostgresWriter writer, PostgresDataSources dataSources, ILogger<PostgresLifetime> logger)
+    : IStoreLifetime
+{
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        var database = PostgresConnect.Describe(new Npgsql.NpgsqlConnectionStringBuilder(dataSources.Unprepared.ConnectionString));
+        LogOpened(logger, database);
+        return Task.CompletedTask;
+    }
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        await writer.DrainAsync();
+        LogDrained(logger);
+        await dataSources.DisposeAsync();
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Storing completions in PostgreSQL database {Database}")]
+    private static partial void LogOpened(ILogger logger, string database);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Every queued write is committed; the store is closed to writes")]
+    private static partial void LogDrained(ILogger logger);
+}

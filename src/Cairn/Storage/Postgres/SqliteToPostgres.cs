@@ -1,0 +1,148 @@
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Cairn.Storage.Postgres;
+
+/// <summary>
+/// The copying half of <c>cairn migrate</c>: rows read from SQLite in storage order and written to PostgreSQL with
+/// binary COPY, a chunk per transaction, seqs kept.
+/// </summary>
+internal static class SqliteToPostgres
+{
+    public const int Chunk = 2_000;
+
+    /// <summary>Projects (with their limits) and API keys, as they are; what is already there is kept.</summary>
+    public static async Task CopyProjectsAsync(SqliteConnection sqlite, NpgsqlConnection connection)
+    {
+        using (var read = sqlite.CreateCommand())
+        {
+            read.CommandText = "SELECT id, public_id, name, created, requests_per_minute, tokens_per_minute FROM projects";
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                await using var insert = new NpgsqlCommand("""
+                    INSERT INTO projects(id, public_id, name, created, requests_per_minute, tokens_per_minute)
+                    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+                    """, connection);
+                PostgresCompletionStore.Add(insert, reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3),
+                    reader.IsDBNull(4) ? DBNull.Value : reader.GetInt64(4), reader.IsDBNull(5) ? DBNull.Value : reader.GetInt64(5));
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+        await using (var sequence = new NpgsqlCommand("SELECT setval('projects_id_seq', (SELECT max(id) FROM projects))", connection))
+        {
+            await sequence.ExecuteNonQueryAsync();
+        }
+        using (var read = sqlite.CreateCommand())
+        {
+            read.CommandText = "SELECT id, project_id, name, redacted, hash, models, created, revoked FROM api_keys";
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                await using var insert = new NpgsqlCommand("""
+                    INSERT INTO api_keys(id, project_id, name, redacted, hash, models, created, revoked)
+                    VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) ON CONFLICT DO NOTHING
+                    """, connection);
+                PostgresCompletionStore.Add(insert, reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3),
+                    (byte[])reader.GetValue(4), reader.IsDBNull(5) ? DBNull.Value : reader.GetString(5), reader.GetInt64(6),
+                    reader.IsDBNull(7) ? DBNull.Value : reader.GetInt64(7));
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+    }
+
+    /// <summary>A completion as read from SQLite, its metadata already escaped for PostgreSQL text.</summary>
+    public sealed record Row(long Seq, string Id, long ProjectId, string Model, long Created, IReadOnlyDictionary<string, string> Metadata, byte[] Body);
+
+    public static List<Row> ReadChunk(SqliteConnection sqlite, long after)
+    {
+        using var read = sqlite.CreateCommand();
+        read.CommandText = "SELECT seq, id, project_id, model, created, metadata, body FROM completions WHERE seq > $after ORDER BY seq LIMIT $limit";
+        read.Parameters.AddWithValue("$after", after);
+        read.Parameters.AddWithValue("$limit", Chunk);
+        var rows = new List<Row>(Chunk);
+        using var reader = read.ExecuteReader();
+        while (reader.Read())
+        {
+            rows.Add(new Row(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4),
+                PostgresText.Encode(PostgresJson.ParseMetadata(reader.GetString(5))), (byte[])reader.GetValue(6)));
+        }
+        return rows;
+    }
+
+    public static async Task CopyChunkAsync(SqliteConnection sqlite, NpgsqlConnection connection, List<Row> rows)
+    {
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var completions = await connection.BeginBinaryImportAsync(
+            "COPY completions(seq, id, project_id, model, created, metadata, body) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var row in rows)
+            {
+                await completions.StartRowAsync();
+                await completions.WriteAsync(row.Seq, NpgsqlDbType.Bigint);
+                await completions.WriteAsync(PostgresText.Encode(row.Id), NpgsqlDbType.Text);
+                await completions.WriteAsync(row.ProjectId, NpgsqlDbType.Bigint);
+                await completions.WriteAsync(PostgresText.Encode(row.Model), NpgsqlDbType.Text);
+                await completions.WriteAsync(row.Created, NpgsqlDbType.Bigint);
+                await completions.WriteAsync(PostgresJson.Metadata(row.Metadata), NpgsqlDbType.Jsonb);
+                await completions.WriteAsync(row.Body, NpgsqlDbType.Bytea);
+            }
+            await completions.CompleteAsync();
+        }
+        // The metadata table is the metadata column split into rows; reading the column avoids scanning that table.
+        await using (var metadata = await connection.BeginBinaryImportAsync(
+            "COPY completion_metadata(project_id, key, value, seq) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var row in rows)
+            {
+                foreach (var (key, value) in row.Metadata)
+                {
+                    await metadata.WriteRowAsync(CancellationToken.None, row.ProjectId, key, value, row.Seq);
+                }
+            }
+            await metadata.CompleteAsync();
+        }
+        await using (var messages = await connection.BeginBinaryImportAsync("COPY completion_messages(seq, idx, body) FROM STDIN (FORMAT BINARY)"))
+        {
+            using var read = sqlite.CreateCommand();
+            read.CommandText = "SELECT seq, idx, body FROM completion_messages WHERE seq BETWEEN $first AND $last";
+            read.Parameters.AddWithValue("$first", rows[0].Seq);
+            read.Parameters.AddWithValue("$last", rows[^1].Seq);
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                await messages.StartRowAsync();
+                await messages.WriteAsync(reader.GetInt64(0), NpgsqlDbType.Bigint);
+                await messages.WriteAsync((int)reader.GetInt64(1), NpgsqlDbType.Integer);
+                await messages.WriteAsync((byte[])reader.GetValue(2), NpgsqlDbType.Bytea);
+            }
+            await messages.CompleteAsync();
+        }
+        await transaction.CommitAsync();
+    }
+
+    public static async Task CopyTombstonesAsync(SqliteConnection sqlite, NpgsqlConnection connection)
+    {
+        using var read = sqlite.CreateCommand();
+        read.CommandText = "SELECT id, project_id, seq FROM deleted_completions";
+        using var reader = read.ExecuteReader();
+        var more = true;
+        while (more)
+        {
+            var (ids, projects, seqs) = (new List<string>(), new List<long>(), new List<long>());
+            while (ids.Count < Chunk && (more = reader.Read()))
+            {
+                ids.Add(PostgresText.Encode(reader.GetString(0)));
+                projects.Add(reader.GetInt64(1));
+                seqs.Add(reader.GetInt64(2));
+            }
+            await using var insert = new NpgsqlCommand("""
+                INSERT INTO deleted_completions(id, project_id, seq) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+                ON CONFLICT DO NOTHING
+                """, connection);
+            PostgresCompletionStore.Add(insert, ids.ToArray(), projects.ToArray(), seqs.ToArray());
+            await insert.ExecuteNonQueryAsync();
+        }
+    }
+}
