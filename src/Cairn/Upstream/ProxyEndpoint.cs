@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Cairn.Access;
@@ -123,10 +124,12 @@ internal static partial class ProxyEndpoint
         using var json = new Utf8JsonWriter(pipe, JsonWriting.Options);
         var hideUsage = UpstreamBody.AddsUsage(exchange.Request, exchange.Deployment.Options);
         var assembler = new StreamAssembler();
+        var wrote = false;
 
-        async ValueTask<Step> EventAsync(string data)
+        // Handles one event's data: relays it (written, not yet flushed), or says the stream is done or has ended.
+        async ValueTask<Step> EventAsync(ReadOnlyMemory<byte> data)
         {
-            if (data == "[DONE]")
+            if (data.Span.SequenceEqual("[DONE]"u8))
             {
                 return Step.Done;
             }
@@ -153,7 +156,7 @@ internal static partial class ProxyEndpoint
                 {
                     // The upstream's own error event, relayed as it came; the completion is not stored.
                     LogStreamError(exchange.Logger, exchange.Deployment.Name);
-                    await Sse.EndWithErrorAsync(pipe, Encoding.UTF8.GetBytes(chunk.GetRawText()));
+                    await Sse.EndWithErrorAsync(pipe, data.ToArray());
                     return Step.Ended;
                 }
                 assembler.Add(chunk);
@@ -166,8 +169,8 @@ internal static partial class ProxyEndpoint
                 WriteRewritten(json, chunk, exchange.Id, exchange.Created, hideUsage);
                 json.Flush();
                 pipe.Write(Sse.EventEnd);
+                wrote = true;
             }
-            await pipe.FlushAsync(aborted);
             return Step.Next;
         }
 
@@ -175,45 +178,54 @@ internal static partial class ProxyEndpoint
         try
         {
             await using var body = await upstream.Content.ReadAsStreamAsync(aborted);
-            using var reader = new StreamReader(body, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 16384);
+            var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 16384, leaveOpen: true));
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-            var data = new StringBuilder();
-            while (step == Step.Next)
+            var data = new ArrayBufferWriter<byte>(4096);
+            var completed = false;
+            while (step == Step.Next && !completed)
             {
                 idle.CancelAfter(exchange.Deployment.Timeout);
-                var line = await reader.ReadLineAsync(idle.Token);
-                if (line is null)
+                var read = await reader.ReadAsync(idle.Token);
+                var buffer = read.Buffer;
+                completed = read.IsCompleted;
+                wrote = false;
+                while (step == Step.Next && TryReadLine(ref buffer, out var line))
                 {
-                    break;
+                    if (line.IsEmpty)
+                    {
+                        if (data.WrittenCount > 0)
+                        {
+                            step = await EventAsync(data.WrittenMemory);
+                            data.ResetWrittenCount();
+                        }
+                    }
+                    else if (line.StartsWith("data:"u8))
+                    {
+                        var value = line[5..];
+                        if (value.StartsWith(" "u8))
+                        {
+                            value = value[1..];
+                        }
+                        if (data.WrittenCount > 0)
+                        {
+                            data.Write("\n"u8);
+                        }
+                        data.Write(value);
+                    }
+                    // Comments (": keep-alive") and the event, id and retry fields carry nothing to relay.
                 }
-                if (line.Length == 0)
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                // Everything that arrived together goes out together, at once: one flush per read, not per event.
+                if (step == Step.Next && wrote)
                 {
-                    if (data.Length > 0)
-                    {
-                        step = await EventAsync(data.ToString());
-                        data.Clear();
-                    }
-                    continue;
+                    await pipe.FlushAsync(aborted);
                 }
-                if (line.StartsWith("data:", StringComparison.Ordinal))
-                {
-                    var value = line.AsSpan(5);
-                    if (value.StartsWith(' '))
-                    {
-                        value = value[1..];
-                    }
-                    if (data.Length > 0)
-                    {
-                        data.Append('\n');
-                    }
-                    data.Append(value);
-                }
-                // Comments (": keep-alive") and the event, id and retry fields carry nothing to relay.
             }
-            if (step == Step.Next && data.Length > 0)
+            if (step == Step.Next && data.WrittenCount > 0)
             {
-                step = await EventAsync(data.ToString());
+                step = await EventAsync(data.WrittenMemory);
             }
+            await reader.CompleteAsync();
         }
         catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
         {
@@ -249,6 +261,24 @@ internal static partial class ProxyEndpoint
         }
         pipe.Write(Sse.Done);
         await pipe.FlushAsync(aborted);
+    }
+
+    /// <summary>The next line (without its <c>\n</c> or <c>\r\n</c>) from the buffer, which moves past it; false when no whole line is left.</summary>
+    private static bool TryReadLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySpan<byte> line)
+    {
+        if (buffer.PositionOf((byte)'\n') is not { } end)
+        {
+            line = default;
+            return false;
+        }
+        var slice = buffer.Slice(0, end);
+        line = slice.IsSingleSegment ? slice.FirstSpan : slice.ToArray();
+        if (line.EndsWith("\r"u8))
+        {
+            line = line[..^1];
+        }
+        buffer = buffer.Slice(buffer.GetPosition(1, end));
+        return true;
     }
 
     private static bool IsUsageOnly(JsonElement chunk) =>
