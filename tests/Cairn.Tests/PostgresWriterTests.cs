@@ -16,7 +16,7 @@ public sealed class PostgresWriterTests
     }
 
     private static Task<int> Insert(PostgresWriter writer, long id) =>
-        writer.ExecuteAsync("INSERT INTO projects(id, public_id, name, created) VALUES ($1, $2, 'p', 0)", id, $"proj_{id}");
+        writer.ExecuteAsync("INSERT INTO projects(id, public_id, name, created) VALUES ($1, $2, $2, 0)", id, $"proj_{id}");
 
     private static async Task<long> CountAsync(PostgresDataSources sources)
     {
