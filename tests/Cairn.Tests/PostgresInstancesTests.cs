@@ -58,7 +58,7 @@ public sealed class PostgresInstancesTests
         Assert.Equal("final", Metadata(updatedOnA, "stage"));
         Assert.Equal(404, deletedOnB.Status);
         Assert.Equal([second.Id], afterDeletedOnB);
-        Assert.Equal(PostgresSchema.Version, await SchemaVersionsAsync(database));
+        Assert.Equal((long)PostgresSchema.Version, await SchemaVersionsAsync(database));
         using var http = new HttpClient { BaseAddress = b.BaseUrl };
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health")).StatusCode);
     }
@@ -147,14 +147,14 @@ public sealed class PostgresInstancesTests
         {
             await source.DisposeAsync();
         }
-        Assert.Equal(PostgresSchema.Version, await SchemaVersionsAsync(database));
+        Assert.Equal((long)PostgresSchema.Version, await SchemaVersionsAsync(database));
     }
 
-    private static async Task<int> SchemaVersionsAsync(string database)
+    private static async Task<long> SchemaVersionsAsync(string database)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
         await using var count = new NpgsqlCommand("SELECT count(*) FROM cairn_schema", connection);
-        return (int)(long)(await count.ExecuteScalarAsync())!;
+        return (long)(await count.ExecuteScalarAsync())!;
     }
 }
