@@ -6,7 +6,7 @@ using Cairn.Tests.Infrastructure;
 
 namespace Cairn.Tests;
 
-/// <summary>Nothing acknowledged is lost on PostgreSQL: one of two instances is killed (SIGKILL) mid-burst; the other serves all.</summary>
+/// <summary>Nothing acknowledged is lost on PostgreSQL: an instance killed (SIGKILL) or stopped (SIGTERM) mid-burst.</summary>
 public sealed class PostgresDurabilityTests
 {
     [Fact]
@@ -36,7 +36,40 @@ public sealed class PostgresDurabilityTests
         }
     }
 
-    private static async Task SendUntilFailureAsync(Uri baseUrl, ConcurrentBag<string> acknowledged)
+    [Fact]
+    public async Task Sigterm_DrainsInFlightRequests_ExitsCleanly_AndKeepsEverythingAcknowledged()
+    {
+        var database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
+        var acknowledged = new ConcurrentBag<string>();
+        var serverErrors = 0;
+        int exitCode;
+        using (var server = await CairnProcess.StartOnPostgresAsync(database))
+        {
+            var senders = Enumerable.Range(0, 8)
+                .Select(_ => SendUntilFailureAsync(server.BaseUrl, acknowledged, () => Interlocked.Increment(ref serverErrors)))
+                .ToArray();
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            while (acknowledged.Count < 100)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the burst did not get going in time");
+                await Task.Delay(10);
+            }
+            exitCode = await server.TerminateAsync(TimeSpan.FromSeconds(30));
+            await Task.WhenAll(senders);
+        }
+
+        using var restarted = await CairnProcess.StartOnPostgresAsync(database);
+        using var http = new HttpClient { BaseAddress = restarted.BaseUrl };
+        Assert.Equal(0, exitCode);
+        Assert.Equal(0, serverErrors);
+        foreach (var id in acknowledged)
+        {
+            using var response = await http.GetAsync($"/v1/chat/completions/{id}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
+    private static async Task SendUntilFailureAsync(Uri baseUrl, ConcurrentBag<string> acknowledged, Action? onServerError = null)
     {
         using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
         for (var i = 0; i < 100_000; i++)
@@ -45,6 +78,10 @@ public sealed class PostgresDurabilityTests
             try
             {
                 using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+                if ((int)response.StatusCode >= 500)
+                {
+                    onServerError?.Invoke();
+                }
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
                     return;

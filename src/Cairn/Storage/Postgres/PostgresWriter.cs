@@ -159,9 +159,16 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
             }
             var first = i;
             await using var statements = new NpgsqlBatch(connection);
-            for (; i < batch.Count && i - first < pipeline && batch[i] is StatementOp statement; i++)
+            try
             {
-                statements.BatchCommands.Add(statement.Command());
+                for (; i < batch.Count && i - first < pipeline && batch[i] is StatementOp statement; i++)
+                {
+                    statements.BatchCommands.Add(statement.Command());
+                }
+            }
+            catch (Exception e)
+            {
+                return (i, e);
             }
             try
             {
