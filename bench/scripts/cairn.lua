@@ -70,3 +70,31 @@ end
 -- WRK_STATIC=1: the URL as given for every request (wrk's fast path, no Lua per request), to show what the
 -- per-request Lua costs the load generator.
 if os.getenv("WRK_STATIC") then request = nil end
+
+-- WRK_RATE=R: a fixed request rate instead of a closed loop, for the proxy-overhead points of the issue. wrk asks
+-- delay() how long to wait after each response before a connection sends again; here every call claims the next
+-- slot of one schedule (a slot every 1000/R ms for the whole thread), so the thread sends at R requests/s however
+-- fast the responses come, as long as a connection is free. A late slot is sent at once (the schedule catches up)
+-- and its latency is measured from when it was sent, not from its slot: coordinated omission is reduced, not
+-- removed (wrk2 corrects for it; Debian does not ship wrk2).
+if os.getenv("WRK_RATE") then
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } cairn_timespec;
+    int clock_gettime(int clock, cairn_timespec *ts);
+  ]]
+  local ts = ffi.new("cairn_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+  local interval = 1000 / tonumber(os.getenv("WRK_RATE"))
+  local next_slot
+  function delay()
+    local now = now_ms()
+    local slot = next_slot or now
+    next_slot = slot + interval
+    if slot <= now then return 0 end
+    return math.floor(slot - now + 0.5)
+  end
+end
