@@ -23,16 +23,7 @@ internal sealed partial class SqliteCompletionStore : ICompletionRetention
             }
             foreach (var row in expired)
             {
-                DeleteMetadata(w, row.Project, row.Seq, row.Metadata);
-                var messages = w.Command("DELETE FROM completion_messages WHERE seq = $seq");
-                Bind(messages, ("$seq", row.Seq));
-                messages.ExecuteNonQuery();
-                var completion = w.Command("DELETE FROM completions WHERE seq = $seq");
-                Bind(completion, ("$seq", row.Seq));
-                completion.ExecuteNonQuery();
-                var tombstone = w.Command("INSERT OR IGNORE INTO deleted_completions(id, project_id, seq) VALUES ($id, $project, $seq)");
-                Bind(tombstone, ("$id", row.Id), ("$project", row.Project), ("$seq", row.Seq));
-                tombstone.ExecuteNonQuery();
+                Remove(w, row.Project, row.Id, row.Seq, row.Metadata);
             }
             var tombstones = w.Command("""
                 DELETE FROM deleted_completions WHERE id IN (

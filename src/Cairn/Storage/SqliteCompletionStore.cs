@@ -29,7 +29,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             VALUES ($seq, $id, $project, $model, $created, $metadata, $body)
             """);
         Bind(insert, ("$seq", seq), ("$id", completion.Id), ("$project", completion.ProjectId), ("$model", completion.Model),
-            ("$created", completion.Created), ("$metadata", MetadataJson(completion.Metadata)), ("$body", completion.Body));
+            ("$created", completion.Created), ("$metadata", MetadataJson.Write(completion.Metadata)), ("$body", completion.Body));
         insert.ExecuteNonQuery();
         InsertMetadata(w, completion.ProjectId, seq, completion.Metadata);
         // Many rows per statement: each statement costs more than the rows it adds.
@@ -232,7 +232,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             InsertMetadata(w, projectId, row.Seq, metadata);
             var body = rewrite(row.Body);
             var update = w.Command("UPDATE completions SET metadata = $metadata, body = $body WHERE seq = $seq");
-            Bind(update, ("$metadata", MetadataJson(metadata)), ("$body", body), ("$seq", row.Seq));
+            Bind(update, ("$metadata", MetadataJson.Write(metadata)), ("$body", body), ("$seq", row.Seq));
             update.ExecuteNonQuery();
             return body;
         });
@@ -244,16 +244,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             {
                 return false;
             }
-            DeleteMetadata(w, projectId, row.Seq, row.Metadata);
-            var messages = w.Command("DELETE FROM completion_messages WHERE seq = $seq");
-            Bind(messages, ("$seq", row.Seq));
-            messages.ExecuteNonQuery();
-            var completion = w.Command("DELETE FROM completions WHERE seq = $seq");
-            Bind(completion, ("$seq", row.Seq));
-            completion.ExecuteNonQuery();
-            var tombstone = w.Command("INSERT INTO deleted_completions(id, project_id, seq) VALUES ($id, $project, $seq)");
-            Bind(tombstone, ("$id", id), ("$project", projectId), ("$seq", row.Seq));
-            tombstone.ExecuteNonQuery();
+            Remove(w, projectId, id, row.Seq, row.Metadata);
             return true;
         });
 
@@ -366,6 +357,21 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             [.. Enumerable.Range(0, count).Select(i => prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     }
 
+    /// <summary>Deletes a completion's row, messages and index entries, and keeps its place (a tombstone) so a client paging with <c>after</c> it can go on.</summary>
+    private static void Remove(SqliteWriter w, long projectId, string id, long seq, string metadataJson)
+    {
+        DeleteMetadata(w, projectId, seq, metadataJson);
+        var messages = w.Command("DELETE FROM completion_messages WHERE seq = $seq");
+        Bind(messages, ("$seq", seq));
+        messages.ExecuteNonQuery();
+        var completion = w.Command("DELETE FROM completions WHERE seq = $seq");
+        Bind(completion, ("$seq", seq));
+        completion.ExecuteNonQuery();
+        var tombstone = w.Command("INSERT OR IGNORE INTO deleted_completions(id, project_id, seq) VALUES ($id, $project, $seq)");
+        Bind(tombstone, ("$id", id), ("$project", projectId), ("$seq", seq));
+        tombstone.ExecuteNonQuery();
+    }
+
     private static void DeleteMetadata(SqliteWriter w, long projectId, long seq, string metadataJson)
     {
         var delete = w.Command("DELETE FROM completion_metadata WHERE project_id = $project AND key = $key AND value = $value AND seq = $seq");
@@ -375,25 +381,6 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             Bind(delete, ("$project", projectId), ("$key", pair.Name), ("$value", pair.Value.GetString()!), ("$seq", seq));
             delete.ExecuteNonQuery();
         }
-    }
-
-    private static string MetadataJson(IReadOnlyDictionary<string, string> metadata)
-    {
-        if (metadata.Count == 0)
-        {
-            return "{}";
-        }
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, Cairn.OpenAI.JsonWriting.Options))
-        {
-            json.WriteStartObject();
-            foreach (var (key, value) in metadata)
-            {
-                json.WriteString(key, value);
-            }
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length);
     }
 
     private static void Bind(SqliteCommand command, params ReadOnlySpan<(string Name, object Value)> parameters)

@@ -25,7 +25,7 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
             SELECT c.seq, u.i - 1, u.b FROM c, unnest($9::bytea[]) WITH ORDINALITY AS u(b, i)
             """,
             PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created,
-            Json(PostgresJson.Metadata(metadata)), completion.Body, keys, values, completion.Messages);
+            Json(MetadataJson.Write(metadata)), completion.Body, keys, values, completion.Messages);
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)
@@ -88,7 +88,7 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
                 }
                 seq = reader.GetInt64(0);
                 oldBody = reader.GetFieldValue<byte[]>(1);
-                oldMetadata = PostgresJson.ParseMetadata(reader.GetString(2));
+                oldMetadata = MetadataJson.Parse(reader.GetString(2));
             }
             var body = rewrite(oldBody);
             // Only the pairs that change are touched, so a pair kept is never deleted and inserted in one statement.
@@ -104,7 +104,7 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
                 UPDATE completions SET metadata = $7, body = $8 WHERE seq = $2
                 """, connection);
             Add(update, projectId, seq, goneKeys, goneValues, newKeys, newValues);
-            update.Parameters.Add(Json(PostgresJson.Metadata(metadata)));
+            update.Parameters.Add(Json(MetadataJson.Write(metadata)));
             Add(update, body);
             await update.ExecuteNonQueryAsync();
             return body;

@@ -66,7 +66,7 @@ internal static class SqliteToPostgres
         while (reader.Read())
         {
             rows.Add(new Row(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4),
-                PostgresText.Encode(PostgresJson.ParseMetadata(reader.GetString(5))), (byte[])reader.GetValue(6)));
+                PostgresText.Encode(MetadataJson.Parse(reader.GetString(5))), (byte[])reader.GetValue(6)));
         }
         return rows;
     }
@@ -85,7 +85,7 @@ internal static class SqliteToPostgres
                 await completions.WriteAsync(row.ProjectId, NpgsqlDbType.Bigint);
                 await completions.WriteAsync(PostgresText.Encode(row.Model), NpgsqlDbType.Text);
                 await completions.WriteAsync(row.Created, NpgsqlDbType.Bigint);
-                await completions.WriteAsync(PostgresJson.Metadata(row.Metadata), NpgsqlDbType.Jsonb);
+                await completions.WriteAsync(MetadataJson.Write(row.Metadata), NpgsqlDbType.Jsonb);
                 await completions.WriteAsync(row.Body, NpgsqlDbType.Bytea);
             }
             await completions.CompleteAsync();

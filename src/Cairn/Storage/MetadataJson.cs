@@ -1,12 +1,12 @@
 using System.Text;
 using System.Text.Json;
 
-namespace Cairn.Storage.Postgres;
+namespace Cairn.Storage;
 
-/// <summary>The <c>metadata</c> column's JSON: a completion's pairs, read back when they change.</summary>
-internal static class PostgresJson
+/// <summary>A completion's metadata pairs as the JSON object both stores keep beside the body (for updates and copies).</summary>
+internal static class MetadataJson
 {
-    public static string Metadata(IReadOnlyDictionary<string, string> metadata)
+    public static string Write(IReadOnlyDictionary<string, string> metadata)
     {
         if (metadata.Count == 0)
         {
@@ -25,7 +25,7 @@ internal static class PostgresJson
         return Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length);
     }
 
-    public static Dictionary<string, string> ParseMetadata(string json)
+    public static Dictionary<string, string> Parse(string json)
     {
         using var document = JsonDocument.Parse(json);
         var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
