@@ -12,10 +12,13 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
     // a paging cursor.
     private long lastSeq = -1;
 
-    public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken) =>
-        writer.WriteAsync(w => Insert(w, completion));
+    public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken)
+    {
+        var summary = CompletionSummary.Of(completion);
+        return writer.WriteAsync(w => Insert(w, completion, summary));
+    }
 
-    private bool Insert(SqliteWriter w, StoredCompletion completion)
+    private bool Insert(SqliteWriter w, StoredCompletion completion, CompletionSummary summary)
     {
         if (lastSeq < 0)
         {
@@ -45,6 +48,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             }
             message.ExecuteNonQuery();
         }
+        InsertSummary(w, seq, completion, summary);
         return true;
     }
 
@@ -360,6 +364,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
     /// <summary>Deletes a completion's row, messages and index entries, and keeps its place (a tombstone) so a client paging with <c>after</c> it can go on.</summary>
     private static void Remove(SqliteWriter w, long projectId, string id, long seq, string metadataJson)
     {
+        DeleteSummary(w, seq);
         DeleteMetadata(w, projectId, seq, metadataJson);
         var messages = w.Command("DELETE FROM completion_messages WHERE seq = $seq");
         Bind(messages, ("$seq", seq));

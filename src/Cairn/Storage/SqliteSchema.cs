@@ -65,6 +65,51 @@ internal static class SqliteSchema
             created INTEGER NOT NULL,
             revoked INTEGER) WITHOUT ROWID;
         """,
+        """
+        -- The dashboard (migration 3). What its list shows without reading bodies: the first words of the last user
+        -- message and of the answer, and the tokens.
+        CREATE TABLE completion_previews(
+            seq INTEGER PRIMARY KEY,
+            prompt TEXT,
+            answer TEXT,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL);
+        -- Text search over prompts and answers, rowid = seq. Contentless: the text is already in the bodies.
+        CREATE VIRTUAL TABLE completion_search USING fts5(
+            prompt, answer, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+        -- Requests and tokens per hour, project and model, kept in the transaction of each write, so the overview
+        -- never scans completions. first_seq and last_seq bound where the hour's completions lie in storage order,
+        -- which turns a time range into a seq range for the list.
+        CREATE TABLE completion_rollup(
+            project_id INTEGER NOT NULL,
+            hour INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            completion_tokens INTEGER NOT NULL,
+            first_seq INTEGER NOT NULL,
+            last_seq INTEGER NOT NULL,
+            PRIMARY KEY(project_id, hour, model)) WITHOUT ROWID;
+
+        -- Completions stored before this migration.
+        INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens)
+        SELECT c.seq,
+            substr((SELECT json_extract(CAST(m.body AS TEXT), '$.content') FROM completion_messages m
+                    WHERE m.seq = c.seq AND json_extract(CAST(m.body AS TEXT), '$.role') = 'user' ORDER BY m.idx DESC LIMIT 1), 1, 200),
+            substr(json_extract(CAST(c.body AS TEXT), '$.choices[0].message.content'), 1, 200),
+            coalesce(json_extract(CAST(c.body AS TEXT), '$.usage.prompt_tokens'), 0),
+            coalesce(json_extract(CAST(c.body AS TEXT), '$.usage.completion_tokens'), 0)
+        FROM completions c;
+        INSERT INTO completion_search(rowid, prompt, answer)
+        SELECT c.seq,
+            (SELECT group_concat(json_extract(CAST(m.body AS TEXT), '$.content'), char(10)) FROM completion_messages m WHERE m.seq = c.seq),
+            json_extract(CAST(c.body AS TEXT), '$.choices[0].message.content')
+        FROM completions c;
+        INSERT INTO completion_rollup(project_id, hour, model, requests, prompt_tokens, completion_tokens, first_seq, last_seq)
+        SELECT c.project_id, c.created - (c.created % 3600), c.model, count(*), sum(p.prompt_tokens), sum(p.completion_tokens), min(c.seq), max(c.seq)
+        FROM completions c JOIN completion_previews p ON p.seq = c.seq
+        GROUP BY 1, 2, 3;
+        """,
     ];
 
     public static int Version => Migrations.Length;

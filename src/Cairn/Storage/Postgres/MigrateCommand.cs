@@ -65,6 +65,10 @@ internal static class MigrateCommand
         }
         progress.Finish();
         await SqliteToPostgres.CopyTombstonesAsync(sqlite, connection);
+        await using (var rollup = new NpgsqlCommand(PostgresSchema.RebuildRollup, connection))
+        {
+            await rollup.ExecuteNonQueryAsync();
+        }
         await using (var sequence = new NpgsqlCommand("""
             SELECT setval(pg_get_serial_sequence('completions', 'seq'), greatest(
                 (SELECT coalesce(max(seq), 1) FROM completions), (SELECT coalesce(max(seq), 1) FROM deleted_completions),
@@ -112,7 +116,7 @@ internal static class MigrateCommand
 
     private static async Task<int> VerifyAsync(SqliteConnection sqlite, NpgsqlConnection connection)
     {
-        string[] tables = ["completions", "completion_metadata", "completion_messages", "deleted_completions"];
+        string[] tables = ["completions", "completion_metadata", "completion_messages", "deleted_completions", "completion_previews"];
         var mismatches = new List<string>();
         foreach (var table in tables)
         {

@@ -14,18 +14,35 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
     {
         var metadata = PostgresText.Encode(completion.Metadata);
         var (keys, values) = Pairs(metadata);
+        var summary = CompletionSummary.Of(completion);
+        // The dashboard's preview, search words and hourly rollup are written in the same statement (see PostgresSchema).
         return writer.ExecuteAsync("""
             WITH c AS (
                 INSERT INTO completions(id, project_id, model, created, metadata, body)
                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq),
             m AS (
                 INSERT INTO completion_metadata(project_id, key, value, seq)
-                SELECT $2, u.k, u.v, c.seq FROM c, unnest($7::text[], $8::text[]) AS u(k, v))
+                SELECT $2, u.k, u.v, c.seq FROM c, unnest($7::text[], $8::text[]) AS u(k, v)),
+            p AS (
+                INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, search)
+                SELECT c.seq, $10::text, $11::text, $12, $13,
+                    setweight(to_tsvector('simple', $14::text), 'A') || setweight(to_tsvector('simple', $15::text), 'B') FROM c),
+            r AS (
+                INSERT INTO completion_rollup(project_id, hour, model, requests, prompt_tokens, completion_tokens, first_seq, last_seq)
+                SELECT $2, $16, $3, 1, $12, $13, c.seq, c.seq FROM c
+                ON CONFLICT (project_id, hour, model) DO UPDATE SET
+                    requests = completion_rollup.requests + 1,
+                    prompt_tokens = completion_rollup.prompt_tokens + excluded.prompt_tokens,
+                    completion_tokens = completion_rollup.completion_tokens + excluded.completion_tokens,
+                    first_seq = least(completion_rollup.first_seq, excluded.first_seq),
+                    last_seq = greatest(completion_rollup.last_seq, excluded.last_seq))
             INSERT INTO completion_messages(seq, idx, body)
             SELECT c.seq, u.i - 1, u.b FROM c, unnest($9::bytea[]) WITH ORDINALITY AS u(b, i)
             """,
             PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created,
-            Json(MetadataJson.Write(metadata)), completion.Body, keys, values, completion.Messages);
+            Json(MetadataJson.Write(metadata)), completion.Body, keys, values, completion.Messages,
+            (object?)summary.Prompt ?? DBNull.Value, (object?)summary.Answer ?? DBNull.Value, summary.PromptTokens, summary.CompletionTokens,
+            summary.PromptText, summary.AnswerText, CompletionSummary.Hour(completion.Created));
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)
@@ -112,7 +129,7 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
 
     public async Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken) =>
         await writer.ExecuteAsync($"""
-            WITH c AS (DELETE FROM completions WHERE id = $1 AND project_id = $2 RETURNING id, project_id, seq, metadata),
+            WITH c AS (DELETE FROM completions WHERE id = $1 AND project_id = $2 RETURNING id, project_id, seq, metadata, model, created),
             {PostgresRetention.DeleteRowsOf}
             INSERT INTO deleted_completions(id, project_id, seq) SELECT id, project_id, seq FROM c
             """, PostgresText.Encode(id), projectId) == 1;

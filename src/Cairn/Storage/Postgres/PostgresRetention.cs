@@ -9,12 +9,23 @@ namespace Cairn.Storage.Postgres;
 /// </summary>
 internal sealed class PostgresRetention(PostgresDataSources dataSources) : ICompletionRetention
 {
-    /// <summary>CTEs that delete the metadata and messages of the completions a CTE <c>c</c> deleted (id, project_id, seq, metadata).</summary>
+    /// <summary>
+    /// CTEs that delete the metadata, messages and dashboard preview of the completions a CTE <c>c</c> deleted (id,
+    /// project_id, seq, metadata, model, created), and take them out of the hourly rollup.
+    /// </summary>
     public const string DeleteRowsOf = """
         gone_metadata AS (
             DELETE FROM completion_metadata x USING c, jsonb_each_text(c.metadata) e
             WHERE x.project_id = c.project_id AND x.key = e.key AND x.value = e.value AND x.seq = c.seq),
-        gone_messages AS (DELETE FROM completion_messages x USING c WHERE x.seq = c.seq)
+        gone_messages AS (DELETE FROM completion_messages x USING c WHERE x.seq = c.seq),
+        gone_previews AS (DELETE FROM completion_previews x USING c WHERE x.seq = c.seq RETURNING x.seq, x.prompt_tokens, x.completion_tokens),
+        gone_rollup AS (
+            UPDATE completion_rollup r SET requests = r.requests - g.requests,
+                prompt_tokens = r.prompt_tokens - g.prompt_tokens, completion_tokens = r.completion_tokens - g.completion_tokens
+            FROM (SELECT c.project_id, c.created - (c.created % 3600) AS hour, c.model, count(*) AS requests,
+                    coalesce(sum(p.prompt_tokens), 0) AS prompt_tokens, coalesce(sum(p.completion_tokens), 0) AS completion_tokens
+                FROM c LEFT JOIN gone_previews p ON p.seq = c.seq GROUP BY 1, 2, 3) g
+            WHERE r.project_id = g.project_id AND r.hour = g.hour AND r.model = g.model)
         """;
 
     public async Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken)
@@ -26,7 +37,7 @@ internal sealed class PostgresRetention(PostgresDataSources dataSources) : IComp
             WITH c AS (
                 DELETE FROM completions WHERE seq IN (
                     SELECT seq FROM (SELECT seq, created FROM completions ORDER BY seq LIMIT $1) oldest WHERE created < $2)
-                RETURNING id, project_id, seq, metadata),
+                RETURNING id, project_id, seq, metadata, model, created),
             {DeleteRowsOf},
             tombstones AS (INSERT INTO deleted_completions(id, project_id, seq) SELECT id, project_id, seq FROM c ON CONFLICT DO NOTHING)
             SELECT count(*) FROM c

@@ -82,7 +82,66 @@ internal static class PostgresSchema
             created bigint NOT NULL,
             revoked bigint);
         """,
+        """
+        -- The dashboard (migration 3). What its list shows without reading bodies, and the text it searches
+        -- (a GIN index over words; prompt words weigh A, answer words B).
+        CREATE TABLE completion_previews(
+            seq bigint PRIMARY KEY,
+            prompt text,
+            answer text,
+            prompt_tokens bigint NOT NULL,
+            completion_tokens bigint NOT NULL,
+            search tsvector NOT NULL);
+        CREATE INDEX completion_previews_search ON completion_previews USING gin(search);
+        -- Requests and tokens per hour, project and model, kept in the transaction of each write, so the overview
+        -- never scans completions. first_seq and last_seq bound where the hour's completions lie in storage order,
+        -- which turns a time range into a seq range for the list.
+        CREATE TABLE completion_rollup(
+            project_id bigint NOT NULL,
+            hour bigint NOT NULL,
+            model text COLLATE "C" NOT NULL,
+            requests bigint NOT NULL,
+            prompt_tokens bigint NOT NULL,
+            completion_tokens bigint NOT NULL,
+            first_seq bigint NOT NULL,
+            last_seq bigint NOT NULL,
+            PRIMARY KEY(project_id, hour, model));
+        """ + BackfillPreviews("") + RebuildRollup,
     ];
+
+    /// <summary>
+    /// Fills the previews of completions that have none from their bodies and messages (<paramref name="where"/>
+    /// narrows the rows, e.g. to a chunk that <c>cairn migrate</c> just copied). The JSON is read as json, not
+    /// jsonb, with escaped U+0000 replaced first, because PostgreSQL text cannot hold that character.
+    /// </summary>
+    public static string BackfillPreviews(string where) => $"""
+        ;
+        INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, search)
+        SELECT x.seq, left(x.prompt, 200), left(x.answer, 200), x.prompt_tokens, x.completion_tokens,
+            setweight(to_tsvector('simple', left(coalesce(x.prompt_text, ''), 65536)), 'A')
+            || setweight(to_tsvector('simple', left(coalesce(x.answer, ''), 65536)), 'B')
+        FROM (
+            SELECT c.seq,
+                (SELECT m.j ->> 'content' FROM (SELECT idx, replace(convert_from(body, 'UTF8'), '\u0000', ' ')::json AS j
+                    FROM completion_messages WHERE seq = c.seq) m WHERE m.j ->> 'role' = 'user' ORDER BY m.idx DESC LIMIT 1) AS prompt,
+                (SELECT string_agg(m.j ->> 'content', E'\n' ORDER BY m.idx) FROM (SELECT idx, replace(convert_from(body, 'UTF8'), '\u0000', ' ')::json AS j
+                    FROM completion_messages WHERE seq = c.seq) m) AS prompt_text,
+                b.j -> 'choices' -> 0 -> 'message' ->> 'content' AS answer,
+                coalesce((b.j -> 'usage' ->> 'prompt_tokens')::bigint, 0) AS prompt_tokens,
+                coalesce((b.j -> 'usage' ->> 'completion_tokens')::bigint, 0) AS completion_tokens
+            FROM completions c, LATERAL (SELECT replace(convert_from(c.body, 'UTF8'), '\u0000', ' ')::json AS j) b
+            WHERE NOT EXISTS (SELECT 1 FROM completion_previews p WHERE p.seq = c.seq) {where}) x;
+        """;
+
+    /// <summary>Recomputes the whole rollup from the completions and their previews.</summary>
+    public const string RebuildRollup = """
+        ;
+        DELETE FROM completion_rollup;
+        INSERT INTO completion_rollup(project_id, hour, model, requests, prompt_tokens, completion_tokens, first_seq, last_seq)
+        SELECT c.project_id, c.created - (c.created % 3600), c.model, count(*), sum(p.prompt_tokens), sum(p.completion_tokens), min(c.seq), max(c.seq)
+        FROM completions c JOIN completion_previews p ON p.seq = c.seq
+        GROUP BY 1, 2, 3;
+        """;
 
     public static int Version => Migrations.Length;
 

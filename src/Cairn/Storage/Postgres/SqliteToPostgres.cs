@@ -119,6 +119,12 @@ internal static class SqliteToPostgres
             }
             await messages.CompleteAsync();
         }
+        // The dashboard's previews and search words are made from what was just copied (FTS5 keeps no text to copy).
+        await using (var previews = new NpgsqlCommand(PostgresSchema.BackfillPreviews(
+            FormattableString.Invariant($"AND c.seq BETWEEN {rows[0].Seq} AND {rows[^1].Seq}")), connection))
+        {
+            await previews.ExecuteNonQueryAsync();
+        }
         await transaction.CommitAsync();
     }
 
