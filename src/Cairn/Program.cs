@@ -1,6 +1,7 @@
 using Cairn;
 using Cairn.Access;
 using Cairn.Backends;
+using Cairn.Dashboard;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
@@ -88,6 +89,7 @@ namespace Cairn
             builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models);
+            builder.Services.AddCairnDashboard();
 
             var app = builder.Build();
             app.UseMiddleware<OpenAIMiddleware>();
@@ -97,6 +99,7 @@ namespace Cairn
             app.MapStoredCompletions();
             app.MapModels();
             app.MapAdmin();
+            app.MapDashboard();
             return app;
         }
 

@@ -56,6 +56,9 @@ internal sealed class Authenticator
 
     public bool IsAdmin(string secret) => adminHash is not null && CryptographicOperations.FixedTimeEquals(ApiKeys.Hash(secret), adminHash);
 
+    /// <summary>Whether a hash is the admin key's (the dashboard's session keeps the hash, never the key).</summary>
+    public bool IsAdminHash(byte[] hash) => adminHash is not null && CryptographicOperations.FixedTimeEquals(hash, adminHash);
+
     public async ValueTask<KeyGrant?> FindAsync(string secret, CancellationToken cancellationToken)
     {
         var hash = ApiKeys.Hash(secret);

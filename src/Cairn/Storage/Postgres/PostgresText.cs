@@ -28,6 +28,28 @@ internal static class PostgresText
         return escaped.ToString();
     }
 
+    /// <summary>The text <see cref="Encode(string)"/> was given.</summary>
+    public static string Decode(string text)
+    {
+        if (!text.Contains('\u0001', StringComparison.Ordinal))
+        {
+            return text;
+        }
+        var plain = new StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\u0001' && i + 1 < text.Length)
+            {
+                plain.Append(text[++i] == '\u0002' ? '\0' : '\u0001');
+            }
+            else
+            {
+                plain.Append(text[i]);
+            }
+        }
+        return plain.ToString();
+    }
+
     public static IReadOnlyDictionary<string, string> Encode(IReadOnlyDictionary<string, string> metadata)
     {
         foreach (var (key, value) in metadata)

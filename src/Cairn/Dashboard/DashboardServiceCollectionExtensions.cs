@@ -1,0 +1,53 @@
+using Cairn.Dashboard.Access;
+using Cairn.Dashboard.Data;
+using Cairn.Storage;
+using Cairn.Storage.Postgres;
+using Microsoft.AspNetCore.Authentication.Cookies;
+
+namespace Cairn.Dashboard;
+
+/// <summary>Registers the web dashboard: its pages, its session cookie and its reads of whichever store is configured.</summary>
+internal static class DashboardServiceCollectionExtensions
+{
+    public const string CookieName = "cairn_dashboard";
+
+    public static IServiceCollection AddCairnDashboard(this IServiceCollection services)
+    {
+        services.AddSingleton<IDashboardStore>(sp => sp.GetService<PostgresDataSources>() is { } postgres
+            ? new PostgresDashboardStore(postgres)
+            : new SqliteDashboardStore(sp.GetRequiredService<SqliteReaders>()));
+        services.AddSingleton<DashboardSessions>();
+        services.AddSingleton<DashboardAccessFilter>();
+        services.AddAuthentication().AddCookie(DashboardSessions.Scheme, options =>
+        {
+            options.Cookie.Name = CookieName;
+            options.Cookie.Path = "/dashboard";
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the dashboard is served over HTTPS; on plain loopback HTTP a Secure cookie would not be sent back.
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.ExpireTimeSpan = TimeSpan.FromHours(12);
+            options.SlidingExpiration = true;
+            options.LoginPath = "/dashboard/sign-in";
+            options.Events = new CookieAuthenticationEvents
+            {
+                // Pages redirect to the sign-in page themselves (DashboardAccessFilter); the handler never answers for them.
+                OnRedirectToLogin = context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    return Task.CompletedTask;
+                },
+            };
+        });
+        services.AddAntiforgery(options =>
+        {
+            options.Cookie.Name = "cairn_antiforgery";
+            options.Cookie.Path = "/dashboard";
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+        });
+        services.AddRazorPages(options => options.RootDirectory = "/Dashboard/Pages")
+            .AddMvcOptions(options => options.Filters.AddService<DashboardAccessFilter>());
+        return services;
+    }
+}

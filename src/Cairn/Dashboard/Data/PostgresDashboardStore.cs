@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using Cairn.Storage;
+using Cairn.Storage.Postgres;
+using Npgsql;
+
+namespace Cairn.Dashboard.Data;
+
+/// <summary>
+/// The dashboard's reads on PostgreSQL. Lists are planned for their own values (the unprepared pool), as the API's
+/// lists with several metadata pairs are: whether to start from the search index, a metadata pair or storage order
+/// depends on how rare each is.
+/// </summary>
+internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : IDashboardStore
+{
+    public async Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSources.Unprepared.OpenConnectionAsync(cancellationToken);
+        SeqRange? range = null;
+        if (filter.From is not null || filter.To is not null)
+        {
+            range = await RangeAsync(connection, filter, cancellationToken);
+            if (range is null)
+            {
+                return new CompletionRows([], false, cursor.Before is not null);
+            }
+        }
+        await using var command = ListCommand(connection, filter, cursor, range, limit);
+        var rows = new List<CompletionRow>(limit + 1);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var metadata = MetadataJson.Parse(reader.GetString(5)).ToDictionary(p => PostgresText.Decode(p.Key), p => PostgresText.Decode(p.Value), StringComparer.Ordinal);
+                rows.Add(new CompletionRow(reader.GetInt64(0), PostgresText.Decode(reader.GetString(1)), reader.GetInt64(2), PostgresText.Decode(reader.GetString(3)),
+                    reader.GetInt64(4), metadata, reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetString(7),
+                    reader.GetInt64(8), reader.GetInt64(9)));
+            }
+        }
+        return DashboardPages.Page(rows, cursor, limit);
+    }
+
+    private static async Task<SeqRange?> RangeAsync(NpgsqlConnection connection, DashboardFilter filter, CancellationToken cancellationToken)
+    {
+        var (firstHour, lastHour) = SeqRange.Hours(filter.From, filter.To);
+        var sql = new StringBuilder("SELECT min(first_seq), max(last_seq) FROM completion_rollup WHERE hour BETWEEN $1 AND $2");
+        await using var command = new NpgsqlCommand { Connection = connection };
+        PostgresCompletionStore.Add(command, firstHour, lastHour);
+        if (filter.ProjectId is { } project)
+        {
+            PostgresCompletionStore.Add(command, project);
+            sql.Append(CultureInfo.InvariantCulture, $" AND project_id = ${command.Parameters.Count}");
+        }
+        if (filter.Model is { } model)
+        {
+            PostgresCompletionStore.Add(command, PostgresText.Encode(model));
+            sql.Append(CultureInfo.InvariantCulture, $" AND model = ${command.Parameters.Count}");
+        }
+        command.CommandText = sql.ToString();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? new SeqRange(reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    private static NpgsqlCommand ListCommand(NpgsqlConnection connection, DashboardFilter filter, PageCursor cursor, SeqRange? range, int limit)
+    {
+        var command = new NpgsqlCommand { Connection = connection };
+        string Parameter(object value)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+            return "$" + command.Parameters.Count.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var sql = new StringBuilder("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata::text, p.prompt, p.answer, ")
+            .Append("coalesce(p.prompt_tokens, 0), coalesce(p.completion_tokens, 0) FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq");
+        for (var i = 0; i < filter.Metadata.Count; i++)
+        {
+            var m = "m" + i.ToString(CultureInfo.InvariantCulture);
+            sql.Append(CultureInfo.InvariantCulture, $" JOIN completion_metadata {m} ON {m}.project_id = c.project_id")
+               .Append(CultureInfo.InvariantCulture, $" AND {m}.key = {Parameter(PostgresText.Encode(filter.Metadata[i].Key))}")
+               .Append(CultureInfo.InvariantCulture, $" AND {m}.value = {Parameter(PostgresText.Encode(filter.Metadata[i].Value))} AND {m}.seq = c.seq");
+        }
+        sql.Append(" WHERE true");
+        if (filter.ProjectId is { } project)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.project_id = {Parameter(project)}");
+        }
+        if (filter.Model is { } model)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.model = {Parameter(PostgresText.Encode(model))}");
+        }
+        if (filter.Words.Count > 0)
+        {
+            // Each word as the start of a word: 'cat:* & sat:*'. The words are letters and digits only.
+            var query = string.Join(" & ", filter.Words.Select(w => w + ":*"));
+            sql.Append(CultureInfo.InvariantCulture, $" AND p.search @@ to_tsquery('simple', {Parameter(query)})");
+        }
+        if (range is { } r)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq BETWEEN {Parameter(r.First)} AND {Parameter(r.Last)}");
+        }
+        if (filter.From is { } from)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.created >= {Parameter(from.ToUnixTimeSeconds())}");
+        }
+        if (filter.To is { } to)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.created < {Parameter(to.ToUnixTimeSeconds())}");
+        }
+        if (cursor.Before is { } before)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq < {Parameter(before)}");
+        }
+        else if (cursor.After is { } after)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq > {Parameter(after)}");
+        }
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY c.seq {(cursor.After is null ? "DESC" : "ASC")} LIMIT {Parameter((long)limit + 1)}");
+        command.CommandText = sql.ToString();
+        return command;
+    }
+
+    public async Task<CompletionDetail?> GetAsync(long? projectId, string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
+        await using var find = new NpgsqlCommand(projectId is null
+            ? "SELECT seq, project_id, body FROM completions WHERE id = $1"
+            : "SELECT seq, project_id, body FROM completions WHERE id = $1 AND project_id = $2", connection);
+        PostgresCompletionStore.Add(find, PostgresText.Encode(id));
+        if (projectId is { } project)
+        {
+            PostgresCompletionStore.Add(find, project);
+        }
+        long seq, owner;
+        byte[] body;
+        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+        {
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return null;
+            }
+            (seq, owner, body) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
+        }
+        await using var messages = new NpgsqlCommand("SELECT body FROM completion_messages WHERE seq = $1 ORDER BY idx LIMIT $2", connection);
+        PostgresCompletionStore.Add(messages, seq, (long)SqliteDashboardStore.MaxMessages);
+        var items = new List<byte[]>();
+        await using (var reader = await messages.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                items.Add(reader.GetFieldValue<byte[]>(0));
+            }
+        }
+        return new CompletionDetail(owner, id, body, items);
+    }
+
+    public async Task<IReadOnlyList<UsagePoint>> UsageAsync(long? projectId, long from, long to, CancellationToken cancellationToken)
+    {
+        await using var usage = dataSources.Prepared.CreateCommand(projectId is null
+            ? "SELECT hour, model, sum(requests)::bigint, sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint FROM completion_rollup WHERE hour >= $1 AND hour < $2 GROUP BY hour, model ORDER BY hour, model"
+            : "SELECT hour, model, requests, prompt_tokens, completion_tokens FROM completion_rollup WHERE hour >= $1 AND hour < $2 AND project_id = $3 ORDER BY hour, model");
+        PostgresCompletionStore.Add(usage, from, to);
+        if (projectId is { } project)
+        {
+            PostgresCompletionStore.Add(usage, project);
+        }
+        var points = new List<UsagePoint>();
+        await using var reader = await usage.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new UsagePoint(reader.GetInt64(0), PostgresText.Decode(reader.GetString(1)), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+        }
+        return points;
+    }
+
+    public async Task<IReadOnlyList<string>> ModelsAsync(long? projectId, CancellationToken cancellationToken)
+    {
+        await using var models = dataSources.Prepared.CreateCommand(projectId is null
+            ? "SELECT DISTINCT model FROM completion_rollup WHERE requests > 0 ORDER BY model"
+            : "SELECT DISTINCT model FROM completion_rollup WHERE project_id = $1 AND requests > 0 ORDER BY model");
+        if (projectId is { } project)
+        {
+            PostgresCompletionStore.Add(models, project);
+        }
+        var names = new List<string>();
+        await using var reader = await models.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            names.Add(PostgresText.Decode(reader.GetString(0)));
+        }
+        return names;
+    }
+}

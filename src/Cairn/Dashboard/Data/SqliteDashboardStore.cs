@@ -1,0 +1,233 @@
+using System.Globalization;
+using System.Text;
+using Cairn.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Cairn.Dashboard.Data;
+
+/// <summary>The dashboard's reads on SQLite, from the pooled read connections.</summary>
+internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardStore
+{
+    /// <summary>The most input messages a completion's page shows.</summary>
+    public const int MaxMessages = 2_000;
+
+    public Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken) =>
+        Task.FromResult(readers.Read(session =>
+        {
+            SeqRange? range = null;
+            if (filter.From is not null || filter.To is not null)
+            {
+                range = Range(session, filter);
+                if (range is null)
+                {
+                    return new CompletionRows([], false, cursor.Before is not null);
+                }
+            }
+            var parameters = new List<(string Name, object Value)>();
+            var command = session.Command(ListSql(parameters, filter, cursor, range, limit));
+            command.Parameters.Clear();
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+            var rows = new List<CompletionRow>(limit + 1);
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    rows.Add(new CompletionRow(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4),
+                        MetadataJson.Parse(reader.GetString(5)), reader.IsDBNull(6) ? null : reader.GetString(6),
+                        reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetInt64(8), reader.GetInt64(9)));
+                }
+            }
+            return DashboardPages.Page(rows, cursor, limit);
+        }));
+
+    private static SeqRange? Range(PreparedConnection session, DashboardFilter filter)
+    {
+        var (firstHour, lastHour) = SeqRange.Hours(filter.From, filter.To);
+        var sql = new StringBuilder("SELECT min(first_seq), max(last_seq) FROM completion_rollup WHERE hour BETWEEN $first AND $last");
+        if (filter.ProjectId is not null)
+        {
+            sql.Append(" AND project_id = $project");
+        }
+        if (filter.Model is not null)
+        {
+            sql.Append(" AND model = $model");
+        }
+        var command = session.Command(sql.ToString());
+        command.Parameters.Clear();
+        command.Parameters.AddWithValue("$first", firstHour);
+        command.Parameters.AddWithValue("$last", lastHour);
+        if (filter.ProjectId is { } project)
+        {
+            command.Parameters.AddWithValue("$project", project);
+        }
+        if (filter.Model is { } model)
+        {
+            command.Parameters.AddWithValue("$model", model);
+        }
+        using var reader = command.ExecuteReader();
+        return reader.Read() && !reader.IsDBNull(0) ? new SeqRange(reader.GetInt64(0), reader.GetInt64(1)) : null;
+    }
+
+    /// <summary>
+    /// The list query. One index drives the walk in storage order and the other filters are checked per row: the
+    /// search index when there are words (FTS5 walks its matches by rowid), else the first metadata pair's index
+    /// within a project, else the completions' own (by project and model, or by seq for every project).
+    /// </summary>
+    private static string ListSql(List<(string Name, object Value)> parameters, DashboardFilter filter, PageCursor cursor, SeqRange? range, int limit)
+    {
+        var ascending = cursor.After is not null;
+        var sql = new StringBuilder("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata, p.prompt, p.answer, ")
+            .Append("coalesce(p.prompt_tokens, 0), coalesce(p.completion_tokens, 0) FROM ");
+        var pairs = 0;
+        string seq;
+        if (filter.Words.Count > 0)
+        {
+            sql.Append("completion_search s CROSS JOIN completions c LEFT JOIN completion_previews p ON p.seq = c.seq ")
+               .Append("WHERE completion_search MATCH $match AND c.seq = s.rowid");
+            parameters.Add(("$match", string.Join(' ', filter.Words.Select(w => $"\"{w}\"*"))));
+            seq = "s.rowid";
+        }
+        else if (filter.Metadata.Count > 0 && filter.ProjectId is not null)
+        {
+            sql.Append("completion_metadata m0 CROSS JOIN completions c LEFT JOIN completion_previews p ON p.seq = c.seq ")
+               .Append("WHERE m0.project_id = $project AND m0.key = $k0 AND m0.value = $v0 AND c.seq = m0.seq");
+            parameters.Add(("$k0", filter.Metadata[0].Key));
+            parameters.Add(("$v0", filter.Metadata[0].Value));
+            pairs = 1;
+            seq = "m0.seq";
+        }
+        else
+        {
+            sql.Append("completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE 1");
+            seq = "c.seq";
+        }
+        if (filter.ProjectId is { } project)
+        {
+            sql.Append(" AND c.project_id = $project");
+            parameters.Add(("$project", project));
+        }
+        if (filter.Model is { } model)
+        {
+            sql.Append(" AND c.model = $model");
+            parameters.Add(("$model", model));
+        }
+        for (var i = pairs; i < filter.Metadata.Count; i++)
+        {
+            var n = i.ToString(CultureInfo.InvariantCulture);
+            sql.Append(CultureInfo.InvariantCulture, $" AND EXISTS (SELECT 1 FROM completion_metadata m WHERE m.project_id = c.project_id AND m.key = $k{n} AND m.value = $v{n} AND m.seq = c.seq)");
+            parameters.Add(("$k" + n, filter.Metadata[i].Key));
+            parameters.Add(("$v" + n, filter.Metadata[i].Value));
+        }
+        if (range is { } r)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {seq} BETWEEN $firstSeq AND $lastSeq");
+            parameters.Add(("$firstSeq", r.First));
+            parameters.Add(("$lastSeq", r.Last));
+        }
+        if (filter.From is { } from)
+        {
+            sql.Append(" AND c.created >= $from");
+            parameters.Add(("$from", from.ToUnixTimeSeconds()));
+        }
+        if (filter.To is { } to)
+        {
+            sql.Append(" AND c.created < $to");
+            parameters.Add(("$to", to.ToUnixTimeSeconds()));
+        }
+        if (cursor.Before is { } before)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {seq} < $cursor");
+            parameters.Add(("$cursor", before));
+        }
+        else if (cursor.After is { } after)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND {seq} > $cursor");
+            parameters.Add(("$cursor", after));
+        }
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {seq} {(ascending ? "ASC" : "DESC")} LIMIT $limit");
+        parameters.Add(("$limit", limit + 1));
+        return sql.ToString();
+    }
+
+    public Task<CompletionDetail?> GetAsync(long? projectId, string id, CancellationToken cancellationToken) =>
+        Task.FromResult(readers.Read(session =>
+        {
+            var find = session.Command(projectId is null
+                ? "SELECT seq, project_id, body FROM completions WHERE id = $id"
+                : "SELECT seq, project_id, body FROM completions WHERE id = $id AND project_id = $project");
+            find.Parameters.Clear();
+            find.Parameters.AddWithValue("$id", id);
+            if (projectId is { } project)
+            {
+                find.Parameters.AddWithValue("$project", project);
+            }
+            long seq, owner;
+            byte[] body;
+            using (var reader = find.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return null;
+                }
+                (seq, owner, body) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2));
+            }
+            var messages = session.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx LIMIT $limit");
+            messages.Parameters.Clear();
+            messages.Parameters.AddWithValue("$seq", seq);
+            messages.Parameters.AddWithValue("$limit", MaxMessages);
+            var items = new List<byte[]>();
+            using (var reader = messages.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    items.Add((byte[])reader.GetValue(0));
+                }
+            }
+            return new CompletionDetail(owner, id, body, items);
+        }));
+
+    public Task<IReadOnlyList<UsagePoint>> UsageAsync(long? projectId, long from, long to, CancellationToken cancellationToken) =>
+        Task.FromResult(readers.Read(session =>
+        {
+            var usage = session.Command(projectId is null
+                ? "SELECT hour, model, sum(requests), sum(prompt_tokens), sum(completion_tokens) FROM completion_rollup WHERE hour >= $from AND hour < $to GROUP BY hour, model ORDER BY hour, model"
+                : "SELECT hour, model, requests, prompt_tokens, completion_tokens FROM completion_rollup WHERE project_id = $project AND hour >= $from AND hour < $to ORDER BY hour, model");
+            usage.Parameters.Clear();
+            usage.Parameters.AddWithValue("$from", from);
+            usage.Parameters.AddWithValue("$to", to);
+            if (projectId is { } project)
+            {
+                usage.Parameters.AddWithValue("$project", project);
+            }
+            var points = new List<UsagePoint>();
+            using var reader = usage.ExecuteReader();
+            while (reader.Read())
+            {
+                points.Add(new UsagePoint(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
+            }
+            return (IReadOnlyList<UsagePoint>)points;
+        }));
+
+    public Task<IReadOnlyList<string>> ModelsAsync(long? projectId, CancellationToken cancellationToken) =>
+        Task.FromResult(readers.Read(session =>
+        {
+            var models = session.Command(projectId is null
+                ? "SELECT DISTINCT model FROM completion_rollup WHERE requests > 0 ORDER BY model"
+                : "SELECT DISTINCT model FROM completion_rollup WHERE project_id = $project AND requests > 0 ORDER BY model");
+            models.Parameters.Clear();
+            if (projectId is { } project)
+            {
+                models.Parameters.AddWithValue("$project", project);
+            }
+            var names = new List<string>();
+            using var reader = models.ExecuteReader();
+            while (reader.Read())
+            {
+                names.Add(reader.GetString(0));
+            }
+            return (IReadOnlyList<string>)names;
+        }));
+}

@@ -1,0 +1,52 @@
+using Cairn.Dashboard.Access;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Cairn.Dashboard.Pages;
+
+/// <summary>The sign-in form: an API key shows its project, the admin key every project.</summary>
+internal sealed class SignInModel(DashboardSessions sessions) : PageModel
+{
+    [BindProperty(SupportsGet = true, Name = "return")]
+    public string? ReturnTo { get; set; }
+
+    [BindProperty]
+    public string? Key { get; set; }
+
+    public string? Error { get; private set; }
+
+    public IActionResult OnGet() =>
+        // With authentication off (no keys yet) there is nothing to sign in to; the dashboard shows the default project.
+        // A signed-in viewer goes on to the dashboard too.
+        DashboardViewer.Find(HttpContext) is null ? Page() : Redirect(SafeReturn());
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        var key = Key?.Trim();
+        if (string.IsNullOrEmpty(key))
+        {
+            Error = "Enter an API key or the admin key.";
+            return Page();
+        }
+        if (!await sessions.SignInAsync(HttpContext, key))
+        {
+            Error = "That key is not a valid API key or the admin key. It may have been revoked.";
+            Key = null;
+            return Page();
+        }
+        return Redirect(SafeReturn());
+    }
+
+    public async Task<IActionResult> OnPostSignOutAsync()
+    {
+        await DashboardSessions.SignOutAsync(HttpContext);
+        return Redirect("/dashboard/sign-in");
+    }
+
+    /// <summary>Only a dashboard path: never another site (an open redirect).</summary>
+    private string SafeReturn() =>
+        ReturnTo is { } path && path.StartsWith("/dashboard", StringComparison.Ordinal) && !path.StartsWith("/dashboard/sign-in", StringComparison.Ordinal)
+            && !path.Contains("//", StringComparison.Ordinal) && !path.Contains('\\', StringComparison.Ordinal)
+            ? path
+            : "/dashboard";
+}
