@@ -3,6 +3,7 @@ using Cairn.Dashboard.Data;
 using Cairn.Storage;
 using Cairn.Storage.Postgres;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Mvc.ApplicationParts;
 
 namespace Cairn.Dashboard;
 
@@ -47,7 +48,20 @@ internal static class DashboardServiceCollectionExtensions
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
         services.AddRazorPages(options => options.RootDirectory = "/Dashboard/Pages")
-            .AddMvcOptions(options => options.Filters.AddService<DashboardAccessFilter>());
+            .AddMvcOptions(options => options.Filters.AddService<DashboardAccessFilter>())
+            .ConfigureApplicationPartManager(parts =>
+            {
+                // The pages are found in the entry assembly, which is Cairn's only when Cairn is the program (not
+                // when a test host or another program builds the app).
+                var assembly = typeof(DashboardServiceCollectionExtensions).Assembly;
+                if (!parts.ApplicationParts.OfType<AssemblyPart>().Any(p => p.Assembly == assembly))
+                {
+                    foreach (var part in ApplicationPartFactory.GetApplicationPartFactory(assembly).GetApplicationParts(assembly))
+                    {
+                        parts.ApplicationParts.Add(part);
+                    }
+                }
+            });
         return services;
     }
 }

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Cairn.Dashboard.Access;
+using Cairn.Dashboard.Data;
+using Cairn.OpenAI;
+using Cairn.Storage;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Cairn.Dashboard.Pages;
+
+/// <summary>One stored completion: the conversation, the answer, request parameters and usage; metadata editing and deletion.</summary>
+internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStore store, Cairn.Access.IAccessStore access) : PageModel
+{
+    public string Id { get; private set; } = "";
+
+    public CompletionDetail? Detail { get; private set; }
+
+    /// <summary>The stored object.</summary>
+    public JsonElement Body { get; private set; }
+
+    public IReadOnlyList<JsonElement> Messages { get; private set; } = [];
+
+    public string? ProjectName { get; private set; }
+
+    public DashboardViewer Viewer { get; private set; } = null!;
+
+    public string? Error { get; private set; }
+
+    public bool Saved { get; private set; }
+
+    /// <summary>The metadata form's rows: what was posted when it was refused, else what is stored.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> MetadataRows { get; private set; } = [];
+
+    public async Task<IActionResult> OnGetAsync(string id, CancellationToken cancellationToken)
+    {
+        Saved = Request.Query.ContainsKey("saved");
+        await LoadAsync(id, cancellationToken);
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostMetadataAsync(string id, [FromForm(Name = "key")] string[] keys, [FromForm(Name = "value")] string[] values)
+    {
+        if (!await LoadAsync(id, HttpContext.RequestAborted))
+        {
+            return Page();
+        }
+        var posted = new List<KeyValuePair<string, string>>();
+        for (var i = 0; i < Math.Max(keys.Length, values.Length); i++)
+        {
+            var key = i < keys.Length ? keys[i]?.Trim() ?? "" : "";
+            var value = i < values.Length ? values[i] ?? "" : "";
+            if (key.Length == 0 && value.Length == 0)
+            {
+                continue;
+            }
+            posted.Add(KeyValuePair.Create(key, value));
+        }
+        MetadataRows = posted;
+        if (posted.Any(p => p.Key.Length == 0))
+        {
+            Error = "Every metadata value needs a key.";
+            return Page();
+        }
+        if (posted.GroupBy(p => p.Key, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            Error = $"The key '{twice.Key}' is given twice.";
+            return Page();
+        }
+        IReadOnlyDictionary<string, string> metadata;
+        try
+        {
+            // The API's own checks (16 pairs, key and value lengths), so the dashboard stores nothing the API would refuse.
+            using var json = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(posted.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), DashboardJson.Default.DictionaryStringString));
+            metadata = new Dictionary<string, string>(MetadataParser.Parse(json.RootElement, "metadata"), StringComparer.Ordinal);
+        }
+        catch (OpenAIException e)
+        {
+            Error = e.Error.Message;
+            return Page();
+        }
+        var updated = await store.UpdateMetadataAsync(Detail!.ProjectId, id, metadata, stored => StoredCompletionWriter.WithMetadata(stored, metadata), CancellationToken.None);
+        if (updated is null)
+        {
+            Detail = null;
+            Response.StatusCode = StatusCodes.Status404NotFound;
+            return Page();
+        }
+        return Redirect($"/dashboard/completions/{Uri.EscapeDataString(id)}?saved=1");
+    }
+
+    public async Task<IActionResult> OnPostDeleteAsync(string id)
+    {
+        if (!await LoadAsync(id, HttpContext.RequestAborted))
+        {
+            return Page();
+        }
+        await store.DeleteAsync(Detail!.ProjectId, id, CancellationToken.None);
+        return Redirect("/dashboard?deleted=" + Uri.EscapeDataString(id));
+    }
+
+    /// <summary>Finds the completion in the viewer's project (any project for the admin); another project's id is answered as an unknown one.</summary>
+    private async Task<bool> LoadAsync(string id, CancellationToken cancellationToken)
+    {
+        Viewer = DashboardViewer.Get(HttpContext);
+        Id = id;
+        Detail = await dashboard.GetAsync(Viewer.ProjectId, id, cancellationToken);
+        if (Detail is null)
+        {
+            Response.StatusCode = StatusCodes.Status404NotFound;
+            return false;
+        }
+        var body = JsonDocument.Parse(Detail.Body);
+        Response.RegisterForDispose(body);
+        Body = body.RootElement;
+        var messages = new List<JsonElement>(Detail.Messages.Count);
+        foreach (var item in Detail.Messages)
+        {
+            var message = JsonDocument.Parse(item);
+            Response.RegisterForDispose(message);
+            messages.Add(message.RootElement);
+        }
+        Messages = messages;
+        MetadataRows = JsonView.Get(Body, "metadata") is { ValueKind: JsonValueKind.Object } stored
+            ? [.. stored.EnumerateObject().Select(p => KeyValuePair.Create(p.Name, p.Value.GetString() ?? ""))]
+            : [];
+        if (Viewer.IsAdmin)
+        {
+            ProjectName = (await access.ListProjectsAsync(cancellationToken)).FirstOrDefault(p => p.Id == Detail.ProjectId)?.Name;
+        }
+        return true;
+    }
+}
