@@ -1,6 +1,7 @@
 using Cairn;
 using Cairn.Access;
 using Cairn.Backends;
+using Cairn.Export;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
@@ -88,6 +89,7 @@ namespace Cairn
             builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models);
+            builder.Services.AddCairnExport();
 
             var app = builder.Build();
             app.UseMiddleware<OpenAIMiddleware>();
