@@ -14,6 +14,14 @@ try
     {
         return await MigrateCommand.RunAsync(migrateArgs);
     }
+    if (args is ["export", .. var exportArgs])
+    {
+        return await ExportCommand.RunAsync(exportArgs, Console.Error);
+    }
+    if (args is ["import", .. var importArgs])
+    {
+        return await ImportCommand.RunAsync(importArgs, Console.Error);
+    }
     if (args is [("keys" or "projects") and var noun, .. var rest])
     {
         return await AccessCommands.RunAsync(noun, rest, Console.Out, Console.Error);
