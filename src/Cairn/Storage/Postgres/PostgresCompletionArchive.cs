@@ -29,7 +29,7 @@ internal sealed class PostgresCompletionArchive(PostgresDataSources dataSources)
         if (rows.Count > 0)
         {
             await using var command = new NpgsqlCommand("SELECT seq, body FROM completion_messages WHERE seq = ANY($1) ORDER BY seq, idx", connection);
-            PostgresCompletionStore.Add(command, rows.Select(r => r.Seq).ToArray());
+            command.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Seq).ToArray() });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -52,7 +52,7 @@ internal sealed class PostgresCompletionArchive(PostgresDataSources dataSources)
         await using var command = dataSources.Prepared.CreateCommand("""
             SELECT id FROM completions WHERE id = ANY($1) UNION SELECT id FROM deleted_completions WHERE id = ANY($1)
             """);
-        PostgresCompletionStore.Add(command, byEncoded.Keys.ToArray());
+        command.Parameters.Add(new NpgsqlParameter { Value = byEncoded.Keys.ToArray() });
         var taken = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
