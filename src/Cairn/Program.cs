@@ -2,6 +2,7 @@ using Cairn;
 using Cairn.Access;
 using Cairn.Backends;
 using Cairn.Dashboard;
+using Cairn.Export;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
@@ -13,6 +14,14 @@ try
     if (args is ["migrate", .. var migrateArgs])
     {
         return await MigrateCommand.RunAsync(migrateArgs);
+    }
+    if (args is ["export", .. var exportArgs])
+    {
+        return await ExportCommand.RunAsync(exportArgs, Console.Error);
+    }
+    if (args is ["import", .. var importArgs])
+    {
+        return await ImportCommand.RunAsync(importArgs, Console.Error);
     }
     if (args is [("keys" or "projects") and var noun, .. var rest])
     {
@@ -90,6 +99,7 @@ namespace Cairn
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models);
             builder.Services.AddCairnDashboard();
+            builder.Services.AddCairnExport();
 
             var app = builder.Build();
             app.UseMiddleware<OpenAIMiddleware>();
