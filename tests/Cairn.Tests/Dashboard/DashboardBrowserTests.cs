@@ -236,4 +236,25 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         await page.WaitForURLAsync("**range=24h**");
         Assert.Equal(2, await page.Locator("svg.chart").CountAsync());
     }
+
+    [Fact]
+    public async Task TheExportButton_DownloadsTheCurrentFilterAsJsonl()
+    {
+        var page = await SignedInAsync(fixture.KeyA);
+        await page.FillAsync("#filter-key", "topic");
+        await page.FillAsync("#filter-value", "billing");
+        await page.ClickAsync("#apply-filters");
+        await page.WaitForURLAsync("**key=topic**");
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#export-raw"));
+        Assert.StartsWith("cairn-team-a-raw-", download.SuggestedFilename, StringComparison.Ordinal);
+        var lines = (await File.ReadAllLinesAsync((await download.PathAsync())!)).Where(l => l.Length > 0).ToList();
+        Assert.Equal(fixture.A.Where(a => a.Topic == "billing").Select(a => a.Id).Order(StringComparer.Ordinal),
+            lines.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+
+        download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#export-finetune"));
+        Assert.Contains("-finetune-", download.SuggestedFilename, StringComparison.Ordinal);
+        Assert.All((await File.ReadAllLinesAsync((await download.PathAsync())!)).Where(l => l.Length > 0),
+            l => Assert.NotNull(System.Text.Json.Nodes.JsonNode.Parse(l)!["messages"]));
+    }
 }
