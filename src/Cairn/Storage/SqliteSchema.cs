@@ -74,9 +74,10 @@ internal static class SqliteSchema
             answer TEXT,
             prompt_tokens INTEGER NOT NULL,
             completion_tokens INTEGER NOT NULL);
-        -- Text search over prompts and answers, rowid = seq. Contentless: the text is already in the bodies.
+        -- Text search over prompts and answers, rowid = seq. Contentless: the text is already in the bodies. Accents
+        -- count (as in PostgreSQL's simple configuration), so both stores find the same words.
         CREATE VIRTUAL TABLE completion_search USING fts5(
-            prompt, answer, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+            prompt, answer, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0');
         -- Requests and tokens per hour, project and model, kept in the transaction of each write, so the overview
         -- never scans completions. first_seq and last_seq bound where the hour's completions lie in storage order,
         -- which turns a time range into a seq range for the list.
