@@ -1,4 +1,8 @@
 using System.Net;
+using System.Text;
+using Cairn.Access;
+using Cairn.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
 using Cairn.Tests.Infrastructure;
 using OpenAI.Chat;
@@ -49,10 +53,40 @@ public class DashboardFixture : IAsyncLifetime
             B.Add(completion.Value.Id);
         }
         Rich = await CreateRawAsync(KeyA, RichBody);
+        await SeedHistoryAsync();
     }
 
-    /// <summary>A 1×1 PNG as a data URL.</summary>
-    public const string Pixel = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    /// <summary>
+    /// A week of traffic in a project of its own, stored through the store with past <c>created</c> times (a client
+    /// cannot set them), so that the overview has something to chart.
+    /// </summary>
+    private async Task SeedHistoryAsync()
+    {
+        var project = await Cairn.Services.GetRequiredService<IAccessStore>().EnsureProjectAsync("analytics", default);
+        var store = Cairn.Services.GetRequiredService<ICompletionStore>();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        string[] models = ["gpt-4o-mini", "llama-3.1-8b", "echo"];
+        var random = new Random(8);
+        for (var hour = 0; hour < 7 * 24; hour += 2)
+        {
+            var busy = 1 + (int)(3 * (1 + Math.Sin(hour * Math.PI / 12)));
+            for (var i = 0; i < busy; i++)
+            {
+                var id = global::Cairn.OpenAI.Ids.Completion();
+                var model = models[random.Next(i == 0 ? 1 : 3)];
+                var created = now - (hour * 3600) - random.Next(3600);
+                var (prompt, completion) = (40 + random.Next(400), 20 + random.Next(300));
+                var body = Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","object":"chat.completion","model":"{{model}}","created":{{created}},"usage":{"total_tokens":{{prompt + completion}},"completion_tokens":{{completion}},"prompt_tokens":{{prompt}}},"metadata":{"source":"history"},"choices":[{"index":0,"message":{"content":"Report {{hour}}-{{i}} is ready.","role":"assistant"},"finish_reason":"stop","logprobs":null}]}""");
+                byte[][] messages = [Encoding.UTF8.GetBytes($$"""{"id":"{{id}}-0","role":"user","content":"Summarise report {{hour}}-{{i}}","content_parts":null,"name":null}""")];
+                await store.AddAsync(new StoredCompletion(project.Id, id, model, created, body, new Dictionary<string, string> { ["source"] = "history" }, messages), default);
+            }
+        }
+    }
+
+    /// <summary>A small picture (a fjord, in SVG) as a data URL.</summary>
+    public static readonly string Pixel = "data:image/svg+xml;base64," + Convert.ToBase64String(Encoding.UTF8.GetBytes("""
+        <svg xmlns="http://www.w3.org/2000/svg" width="240" height="140" viewBox="0 0 240 140"><defs><linearGradient id="s" x1="0" y1="0" x2="0" y2="1"><stop offset="0" stop-color="#93c5fd"/><stop offset="1" stop-color="#e0f2fe"/></linearGradient></defs><rect width="240" height="140" fill="url(#s)"/><path d="M0 110 L50 40 L90 95 L130 30 L180 100 L210 60 L240 90 L240 140 L0 140 Z" fill="#475569"/><path d="M120 42 L130 30 L140 44 Z" fill="#f8fafc"/><rect y="112" width="240" height="28" fill="#1d4ed8" opacity="0.75"/></svg>
+        """));
 
     private static readonly string RichBody = """
         {"model":"echo","store":true,"metadata":{"topic":"weather","user":"alice"},"temperature":0.2,"seed":7,

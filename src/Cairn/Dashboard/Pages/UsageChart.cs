@@ -14,7 +14,7 @@ internal static class UsageChart
     /// <summary>Colours for models in legend order; more models than colours reuse them.</summary>
     public static readonly string[] Palette = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#db2777", "#4b5563"];
 
-    private const int Width = 960, Height = 260, Left = 56, Right = 12, Top = 12, Bottom = 40;
+    private const int Width = 960, Height = 260, Left = 56, Right = 40, Top = 12, Bottom = 40;
 
     public static string Svg(IReadOnlyList<UsagePoint> points, IReadOnlyList<string> models, long start, long bucketSeconds, int buckets,
         Func<UsagePoint, long> measure, string title)
@@ -80,7 +80,7 @@ internal static class UsageChart
         return svg.Append("</svg>").ToString();
     }
 
-    /// <summary>A round number at or above <paramref name="value"/> (1, 2 or 5 times a power of ten), for the axis.</summary>
+    /// <summary>A round number at or above <paramref name="value"/> whose quarters are round too, for the axis.</summary>
     private static double NiceCeiling(double value)
     {
         if (value <= 0)
@@ -88,7 +88,7 @@ internal static class UsageChart
             return 1;
         }
         var power = Math.Pow(10, Math.Floor(Math.Log10(value)));
-        foreach (var step in (double[])[1, 2, 2.5, 5, 10])
+        foreach (var step in (double[])[1, 2, 4, 8, 10])
         {
             if (step * power >= value)
             {
