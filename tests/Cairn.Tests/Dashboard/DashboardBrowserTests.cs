@@ -53,7 +53,6 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
     public async Task SigningInWithTheAdminKey_ShowsEveryProject_AndTheProjectFilterNarrowsIt()
     {
         var page = await SignedInAsync(fixture.AdminKey);
-        await Browser.ScreenshotAsync(page, "list-admin");
         await page.GotoAsync("/dashboard?key=topic&value=billing");
         var ids = await RowIdsAsync(page);
         Assert.Contains(fixture.B[0], ids);

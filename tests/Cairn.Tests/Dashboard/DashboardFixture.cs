@@ -67,7 +67,7 @@ public class DashboardFixture : IAsyncLifetime
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string[] models = ["gpt-4o-mini", "llama-3.1-8b", "echo"];
         var random = new Random(8);
-        for (var hour = 0; hour < 7 * 24; hour += 2)
+        for (var hour = 7 * 24; hour > 0; hour -= 2)
         {
             var busy = 1 + (int)(3 * (1 + Math.Sin(hour * Math.PI / 12)));
             for (var i = 0; i < busy; i++)

@@ -73,7 +73,10 @@ internal static class UsageChart
             if (b % labelEvery == 0)
             {
                 var label = bucketSeconds >= 86400 ? time.ToString("MMM d", CultureInfo.InvariantCulture) : time.ToString(bucketSeconds >= 6 * 3600 ? "MMM d HH:mm" : "HH:mm", CultureInfo.InvariantCulture);
-                svg.Append(CultureInfo.InvariantCulture, $"<text class=\"axis\" x=\"{x + (bar / 2):0.#}\" y=\"{Height - Bottom + 18}\" text-anchor=\"middle\">{label}</text>");
+                // The last labels end at their bar rather than run off the chart.
+                var anchor = x + (bar / 2) + 40 > Width ? "end" : "middle";
+                var at = anchor == "end" ? x + bar : x + (bar / 2);
+                svg.Append(CultureInfo.InvariantCulture, $"<text class=\"axis\" x=\"{at:0.#}\" y=\"{Height - Bottom + 18}\" text-anchor=\"{anchor}\">{label}</text>");
             }
         }
         svg.Append(CultureInfo.InvariantCulture, $"<line class=\"baseline\" x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{Top + plotHeight}\" y2=\"{Top + plotHeight}\"/>");
