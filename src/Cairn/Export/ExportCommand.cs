@@ -99,7 +99,7 @@ internal static class ExportCommand
                 : await WriteToFileAsync(exporter, filter, format, output, progress, cancel.Token);
             bar?.Finish(written, progress!.Text(written));
             await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"cairn export: wrote {written:N0} completions{(output is null ? "" : $" to {output}")}"));
+                $"cairn export: wrote {written:N0} completion{(written == 1 ? "" : "s")}{(output is null ? "" : $" to {output}")}"));
             return 0;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)

@@ -73,7 +73,7 @@ internal static class ImportCommand
         var result = await store.Services.GetRequiredService<CompletionImporter>().ImportAsync(input, project, progress, CancellationToken.None);
         bar?.Finish(result.Bytes, progress!.Text(result));
         var counts = string.Create(CultureInfo.InvariantCulture,
-            $"imported {result.Imported:N0} completions, skipped {result.Skipped:N0} whose ids were already in the store (or deleted from it)");
+            $"imported {result.Imported:N0} completion{(result.Imported == 1 ? "" : "s")}, skipped {result.Skipped:N0} whose ids were already in the store (or deleted from it)");
         if (result.Failure is { } failure)
         {
             await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"cairn import: line {failure.Line}: {failure.Problem}"));
