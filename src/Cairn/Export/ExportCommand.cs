@@ -107,6 +107,17 @@ internal static class ExportCommand
             await errors.WriteLineAsync($"{Environment.NewLine}cairn export: interrupted; no file was written");
             return 130;
         }
+        catch (IOException e)
+        {
+            // A full disk, or standard output closed by its reader (cairn export | head).
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn export: cannot write the export: {e.Message}");
+            return 1;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn export: the store failed: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
         finally
         {
             Console.CancelKeyPress -= onCancel;
