@@ -140,6 +140,11 @@ internal static class ExportCommand
         {
             throw new OptionsException($"--output: the folder {folder} does not exist.");
         }
+        if (IsSpecial(path))
+        {
+            await using var device = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16, useAsync: false);
+            return await exporter.WriteAsync(filter, format, device, progress, cancellationToken);
+        }
         var partial = $"{path}.partial-{Environment.ProcessId}";
         try
         {
@@ -158,6 +163,10 @@ internal static class ExportCommand
             throw;
         }
     }
+
+    /// <summary>A device or a process's descriptor (/dev/null, /dev/stdout, /proc/self/fd/3): written in place, never replaced by a rename.</summary>
+    private static bool IsSpecial(string path) =>
+        path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
 
     private static void RequireExistingFile(StorageOptions options)
     {
