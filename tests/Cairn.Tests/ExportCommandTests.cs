@@ -67,7 +67,7 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Import_StopsAtAMalformedLine_NamingIt_WithExitCode1_AndKeepsTheLinesBeforeIt()
+    public async Task Import_StopsAtAMalformedLine_NamingIt_WithExitCode1_KeepsTheLinesBeforeIt_AndARunFromStandardInputGoesOn()
     {
         var (source, target, file) = (folder.File("source.db"), folder.File("target.db"), folder.File("broken.jsonl"));
         var run = Guid.NewGuid().ToString();
@@ -82,11 +82,14 @@ public sealed class ExportCommandTests : IDisposable
 
         var broken = await CairnCommand.RunAsync("import", "--db", target, file);
         var kept = await CairnCommand.RunAsync("export", "--db", target, "--format", "raw");
+        var fromStdin = await CairnCommand.RunWithInputAsync(export.Stdout, "import", "--db", target, "-");
 
         Assert.Equal(1, broken.Exit);
         Assert.Contains("cairn import: line 2: 'id' must be a string.", broken.Stderr, StringComparison.Ordinal);
         Assert.Contains("imported 1 completion, skipped 0", broken.Stderr, StringComparison.Ordinal);
         Assert.Equal([lines[0]], Lines(kept.Stdout));
+        Assert.True(fromStdin.Exit == 0, fromStdin.Stderr);
+        Assert.Contains("imported 1 completion, skipped 1", fromStdin.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]
