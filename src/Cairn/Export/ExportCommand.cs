@@ -22,6 +22,11 @@ internal static class ExportCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter errors)
     {
+        if (args is ["--help" or "-h"])
+        {
+            await errors.WriteLineAsync(Usage);
+            return 0;
+        }
         try
         {
             return await ExportAsync(args, errors);

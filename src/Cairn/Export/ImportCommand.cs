@@ -20,6 +20,11 @@ internal static class ImportCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter errors)
     {
+        if (args is ["--help" or "-h"])
+        {
+            await errors.WriteLineAsync(Usage);
+            return 0;
+        }
         try
         {
             return await ImportAsync(args, errors);
