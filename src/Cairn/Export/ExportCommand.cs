@@ -22,6 +22,11 @@ internal static class ExportCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter errors)
     {
+        if (args is ["--help" or "-h"])
+        {
+            await errors.WriteLineAsync(Usage);
+            return 0;
+        }
         try
         {
             return await ExportAsync(args, errors);
@@ -99,13 +104,24 @@ internal static class ExportCommand
                 : await WriteToFileAsync(exporter, filter, format, output, progress, cancel.Token);
             bar?.Finish(written, progress!.Text(written));
             await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"cairn export: wrote {written:N0} completions{(output is null ? "" : $" to {output}")}"));
+                $"cairn export: wrote {written:N0} completion{(written == 1 ? "" : "s")}{(output is null ? "" : $" to {output}")}"));
             return 0;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             await errors.WriteLineAsync($"{Environment.NewLine}cairn export: interrupted; no file was written");
             return 130;
+        }
+        catch (IOException e)
+        {
+            // A full disk, or standard output closed by its reader (cairn export | head).
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn export: cannot write the export: {e.Message}");
+            return 1;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn export: the store failed: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
         }
         finally
         {
@@ -129,6 +145,11 @@ internal static class ExportCommand
         {
             throw new OptionsException($"--output: the folder {folder} does not exist.");
         }
+        if (IsSpecial(path))
+        {
+            await using var device = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16, useAsync: false);
+            return await exporter.WriteAsync(filter, format, device, progress, cancellationToken);
+        }
         var partial = $"{path}.partial-{Environment.ProcessId}";
         try
         {
@@ -147,6 +168,10 @@ internal static class ExportCommand
             throw;
         }
     }
+
+    /// <summary>A device or a process's descriptor (/dev/null, /dev/stdout, /proc/self/fd/3): written in place, never replaced by a rename.</summary>
+    private static bool IsSpecial(string path) =>
+        path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
 
     private static void RequireExistingFile(StorageOptions options)
     {

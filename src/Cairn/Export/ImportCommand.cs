@@ -20,6 +20,11 @@ internal static class ImportCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter errors)
     {
+        if (args is ["--help" or "-h"])
+        {
+            await errors.WriteLineAsync(Usage);
+            return 0;
+        }
         try
         {
             return await ImportAsync(args, errors);
@@ -70,10 +75,20 @@ internal static class ImportCommand
             ? new ProgressLine("import", file == "-" ? null : input.Length, errors)
             : null;
         var progress = bar is null ? null : new Progress(bar);
-        var result = await store.Services.GetRequiredService<CompletionImporter>().ImportAsync(input, project, progress, CancellationToken.None);
+        ImportResult result;
+        try
+        {
+            result = await store.Services.GetRequiredService<CompletionImporter>().ImportAsync(input, project, progress, CancellationToken.None);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException)
+        {
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn import: {e.Message.ReplaceLineEndings(" ")} " +
+                "Every chunk imported before this is committed; run the import again to go on: what is already imported is skipped.");
+            return 1;
+        }
         bar?.Finish(result.Bytes, progress!.Text(result));
         var counts = string.Create(CultureInfo.InvariantCulture,
-            $"imported {result.Imported:N0} completions, skipped {result.Skipped:N0} whose ids were already in the store (or deleted from it)");
+            $"imported {result.Imported:N0} completion{(result.Imported == 1 ? "" : "s")}, skipped {result.Skipped:N0} whose ids were already in the store (or deleted from it)");
         if (result.Failure is { } failure)
         {
             await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"cairn import: line {failure.Line}: {failure.Problem}"));
