@@ -14,6 +14,7 @@ internal sealed partial class OpenAIMiddleware(RequestDelegate next, ILogger<Ope
         var started = Stopwatch.GetTimestamp();
         var requestId = Ids.Request();
         RequestIds.Set(context, requestId);
+        RequestIds.SetStarted(context, started);
         var response = context.Response;
         response.Headers["x-request-id"] = requestId;
         response.Headers["openai-version"] = "2020-10-01";

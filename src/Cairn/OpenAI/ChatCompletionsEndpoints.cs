@@ -49,7 +49,8 @@ internal static class ChatCompletionsEndpoints
         if (request.Store)
         {
             // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
-            await store.AddAsync(StoredCompletionWriter.Build(caller.ProjectId, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
+            await store.AddAsync(StoredCompletionWriter.Build(caller.ProjectId, id, RequestIds.Get(context), created, request, outcome)
+                with { LatencyMs = RequestIds.ElapsedMilliseconds(context) }, CancellationToken.None);
         }
         await JsonResponse.WriteAsync(context.Response, (id, created, outcome),
             static (writer, s) => ChatCompletionWriter.WriteCompletion(writer, s.id, s.created, s.outcome));
@@ -150,7 +151,8 @@ internal static class ChatCompletionsEndpoints
             }
             var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint);
             await pipe.FlushAsync(aborted);
-            await store.AddAsync(StoredCompletionWriter.Build(Caller.Get(context).ProjectId, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
+            await store.AddAsync(StoredCompletionWriter.Build(Caller.Get(context).ProjectId, id, RequestIds.Get(context), created, request, outcome)
+                with { LatencyMs = RequestIds.ElapsedMilliseconds(context) }, CancellationToken.None);
         }
         pipe.Write(Sse.Done);
         await pipe.FlushAsync(aborted);

@@ -9,11 +9,11 @@ internal sealed partial class SqliteCompletionStore
     private static void InsertSummary(SqliteWriter w, long seq, StoredCompletion completion, CompletionSummary summary)
     {
         var preview = w.Command("""
-            INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens)
-            VALUES ($seq, $prompt, $answer, $promptTokens, $completionTokens)
+            INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms)
+            VALUES ($seq, $prompt, $answer, $promptTokens, $completionTokens, $latency)
             """);
         Bind(preview, ("$seq", seq), ("$prompt", (object?)summary.Prompt ?? DBNull.Value), ("$answer", (object?)summary.Answer ?? DBNull.Value),
-            ("$promptTokens", summary.PromptTokens), ("$completionTokens", summary.CompletionTokens));
+            ("$promptTokens", summary.PromptTokens), ("$completionTokens", summary.CompletionTokens), ("$latency", (object?)completion.LatencyMs ?? DBNull.Value));
         preview.ExecuteNonQuery();
 
         var search = w.Command("INSERT INTO completion_search(rowid, prompt, answer) VALUES ($seq, $prompt, $answer)");

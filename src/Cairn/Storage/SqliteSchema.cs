@@ -73,7 +73,8 @@ internal static class SqliteSchema
             prompt TEXT,
             answer TEXT,
             prompt_tokens INTEGER NOT NULL,
-            completion_tokens INTEGER NOT NULL);
+            completion_tokens INTEGER NOT NULL,
+            latency_ms INTEGER);
         -- Text search over prompts and answers, rowid = seq. Contentless: the text is already in the bodies. Accents
         -- count (as in PostgreSQL's simple configuration), so both stores find the same words.
         CREATE VIRTUAL TABLE completion_search USING fts5(

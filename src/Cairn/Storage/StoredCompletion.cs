@@ -11,4 +11,8 @@ internal sealed record StoredCompletion(
     long Created,
     byte[] Body,
     IReadOnlyDictionary<string, string> Metadata,
-    byte[][] Messages);
+    byte[][] Messages)
+{
+    /// <summary>Milliseconds from the request's arrival to its answer being stored (null when unknown, as for imports); shown by the dashboard.</summary>
+    public long? LatencyMs { get; init; }
+}

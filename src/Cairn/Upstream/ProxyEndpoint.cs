@@ -65,7 +65,8 @@ internal static partial class ProxyEndpoint
                 origin = Origin with { Tokenizer = counter.Encoding };
             }
             var stored = StoredCompletionWriter.BuildProxied(
-                Caller.Get(Context).ProjectId, Id, RequestIds.Get(Context), Created, Request, completion, origin, counted);
+                Caller.Get(Context).ProjectId, Id, RequestIds.Get(Context), Created, Request, completion, origin, counted)
+                with { LatencyMs = RequestIds.ElapsedMilliseconds(Context) };
             // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
             return Store.AddAsync(stored, CancellationToken.None);
         }

@@ -180,6 +180,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         Assert.Contains("0.2", parameters, StringComparison.Ordinal);
         Assert.Contains("7", parameters, StringComparison.Ordinal);
         Assert.Contains("prompt tokens", (await page.InnerTextAsync("#usage")).ToLowerInvariant(), StringComparison.Ordinal);
+        Assert.Matches("^[0-9,]+ ms$", await page.InnerTextAsync("#latency"));
         await Browser.ScreenshotAsync(page, "completion");
     }
 

@@ -166,6 +166,10 @@ public abstract class DashboardStoreContract(CairnServer server)
         Assert.NotNull(detail);
         Assert.Equal(project, detail.ProjectId);
         Assert.Equal(2, detail.Messages.Count);
+        Assert.Null(detail.LatencyMs);
+        var timed = rows[0] with { Id = Cairn.OpenAI.Ids.Completion() };
+        await store.AddAsync(Completion(timed) with { LatencyMs = 1234 }, default);
+        Assert.Equal(1234, (await dashboard.GetAsync(project, timed.Id, default))!.LatencyMs);
         Assert.Null(await dashboard.GetAsync(project + 1000, rows[1].Id, default));
         Assert.Equal(project, (await dashboard.GetAsync(null, rows[1].Id, default))!.ProjectId);
         Assert.Null(await dashboard.GetAsync(null, "chatcmpl-unknown", default));

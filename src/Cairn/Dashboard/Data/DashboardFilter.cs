@@ -36,7 +36,7 @@ internal sealed record CompletionRow(
 internal sealed record CompletionRows(IReadOnlyList<CompletionRow> Rows, bool HasOlder, bool HasNewer);
 
 /// <summary>A stored completion with its project and its input messages, as stored.</summary>
-internal sealed record CompletionDetail(long ProjectId, string Id, byte[] Body, IReadOnlyList<byte[]> Messages);
+internal sealed record CompletionDetail(long ProjectId, string Id, byte[] Body, IReadOnlyList<byte[]> Messages, long? LatencyMs);
 
 /// <summary>One hour of one model in the rollup.</summary>
 internal sealed record UsagePoint(long Hour, string Model, long Requests, long PromptTokens, long CompletionTokens);

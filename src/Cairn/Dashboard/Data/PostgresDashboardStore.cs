@@ -123,8 +123,8 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
     {
         await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
         await using var find = new NpgsqlCommand(projectId is null
-            ? "SELECT seq, project_id, body FROM completions WHERE id = $1"
-            : "SELECT seq, project_id, body FROM completions WHERE id = $1 AND project_id = $2", connection);
+            ? "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1"
+            : "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1 AND c.project_id = $2", connection);
         PostgresCompletionStore.Add(find, PostgresText.Encode(id));
         if (projectId is { } project)
         {
@@ -132,13 +132,14 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
         }
         long seq, owner;
         byte[] body;
+        long? latency;
         await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
             {
                 return null;
             }
-            (seq, owner, body) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
+            (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
         }
         await using var messages = new NpgsqlCommand("SELECT body FROM completion_messages WHERE seq = $1 ORDER BY idx LIMIT $2", connection);
         PostgresCompletionStore.Add(messages, seq, (long)SqliteDashboardStore.MaxMessages);
@@ -150,7 +151,7 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
                 items.Add(reader.GetFieldValue<byte[]>(0));
             }
         }
-        return new CompletionDetail(owner, id, body, items);
+        return new CompletionDetail(owner, id, body, items, latency);
     }
 
     public async Task<IReadOnlyList<UsagePoint>> UsageAsync(long? projectId, long from, long to, CancellationToken cancellationToken)

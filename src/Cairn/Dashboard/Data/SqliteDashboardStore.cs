@@ -156,8 +156,8 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardSt
         Task.FromResult(readers.Read(session =>
         {
             var find = session.Command(projectId is null
-                ? "SELECT seq, project_id, body FROM completions WHERE id = $id"
-                : "SELECT seq, project_id, body FROM completions WHERE id = $id AND project_id = $project");
+                ? "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id"
+                : "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id AND c.project_id = $project");
             find.Parameters.Clear();
             find.Parameters.AddWithValue("$id", id);
             if (projectId is { } project)
@@ -166,13 +166,14 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardSt
             }
             long seq, owner;
             byte[] body;
+            long? latency;
             using (var reader = find.ExecuteReader())
             {
                 if (!reader.Read())
                 {
                     return null;
                 }
-                (seq, owner, body) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2));
+                (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
             }
             var messages = session.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx LIMIT $limit");
             messages.Parameters.Clear();
@@ -186,7 +187,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardSt
                     items.Add((byte[])reader.GetValue(0));
                 }
             }
-            return new CompletionDetail(owner, id, body, items);
+            return new CompletionDetail(owner, id, body, items, latency);
         }));
 
     public Task<IReadOnlyList<UsagePoint>> UsageAsync(long? projectId, long from, long to, CancellationToken cancellationToken) =>

@@ -91,6 +91,7 @@ internal static class PostgresSchema
             answer text,
             prompt_tokens bigint NOT NULL,
             completion_tokens bigint NOT NULL,
+            latency_ms bigint,
             search tsvector NOT NULL);
         CREATE INDEX completion_previews_search ON completion_previews USING gin(search);
         -- Requests and tokens per hour, project and model, kept in the transaction of each write, so the overview
