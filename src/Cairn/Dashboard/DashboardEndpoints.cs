@@ -22,8 +22,8 @@ internal static class DashboardEndpoints
         {
             return Results.NotFound();
         }
-        DashboardHeaders.Set(response);
         response.Headers.CacheControl = "public, max-age=300";
+        DashboardHeaders.Set(response);
         return Results.Bytes(asset.Bytes, asset.Type);
     }
 

@@ -13,6 +13,15 @@ internal static class DashboardHeaders
         response.Headers.ContentSecurityPolicy = Policy;
         response.Headers.XContentTypeOptions = "nosniff";
         response.Headers["Referrer-Policy"] = "no-referrer";
-        response.Headers.CacheControl = "no-store";
+        // Pages with a form get no-store from antiforgery, which warns when it has to override a value set here.
+        response.OnStarting(static state =>
+        {
+            var headers = ((HttpResponse)state).Headers;
+            if (string.IsNullOrEmpty(headers.CacheControl))
+            {
+                headers.CacheControl = "no-store";
+            }
+            return Task.CompletedTask;
+        }, response);
     }
 }
