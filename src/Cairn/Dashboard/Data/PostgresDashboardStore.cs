@@ -72,7 +72,10 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
 
         var sql = new StringBuilder("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata::text, p.prompt, p.answer, ")
             .Append("coalesce(p.prompt_tokens, 0), coalesce(p.completion_tokens, 0) FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq");
-        for (var i = 0; i < filter.Metadata.Count; i++)
+        // The metadata index starts with the project: across every project (the admin's view) the first pair's rows
+        // are found project by project and the planner chooses how to meet storage order.
+        var first = filter.ProjectId is null ? 1 : 0;
+        for (var i = first; i < filter.Metadata.Count; i++)
         {
             var m = "m" + i.ToString(CultureInfo.InvariantCulture);
             sql.Append(CultureInfo.InvariantCulture, $" JOIN completion_metadata {m} ON {m}.project_id = c.project_id")
@@ -80,6 +83,12 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
                .Append(CultureInfo.InvariantCulture, $" AND {m}.value = {Parameter(PostgresText.Encode(filter.Metadata[i].Value))} AND {m}.seq = c.seq");
         }
         sql.Append(" WHERE true");
+        if (first == 1 && filter.Metadata.Count > 0)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq IN (SELECT m.seq FROM projects x JOIN completion_metadata m ON m.project_id = x.id")
+               .Append(CultureInfo.InvariantCulture, $" AND m.key = {Parameter(PostgresText.Encode(filter.Metadata[0].Key))}")
+               .Append(CultureInfo.InvariantCulture, $" AND m.value = {Parameter(PostgresText.Encode(filter.Metadata[0].Value))})");
+        }
         if (filter.ProjectId is { } project)
         {
             sql.Append(CultureInfo.InvariantCulture, $" AND c.project_id = {Parameter(project)}");

@@ -24,7 +24,8 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardSt
                 }
             }
             var parameters = new List<(string Name, object Value)>();
-            var command = session.Command(ListSql(parameters, filter, cursor, range, limit));
+            var rareEverywhere = filter.ProjectId is null && filter.Metadata.Count > 0 && filter.Words.Count == 0 && IsRareEverywhere(session, filter);
+            var command = session.Command(ListSql(parameters, filter, cursor, range, limit, rareEverywhere));
             command.Parameters.Clear();
             foreach (var (name, value) in parameters)
             {
@@ -71,12 +72,33 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardSt
         return reader.Read() && !reader.IsDBNull(0) ? new SeqRange(reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
 
+    private const int ProbeLimit = 50_000;
+
+    /// <summary>
+    /// Whether the first metadata pair matches fewer than <see cref="ProbeLimit"/> rows over every project (counted in
+    /// the index, a few milliseconds). The
+    /// metadata index starts with the project, so the admin's view cannot walk it in storage order; a rare pair's
+    /// rows are then looked up project by project and sorted, and a common one is met soon enough walking storage order.
+    /// </summary>
+    private static bool IsRareEverywhere(PreparedConnection session, DashboardFilter filter)
+    {
+        var probe = session.Command($"""
+            SELECT count(*) FROM (SELECT 1 FROM projects x CROSS JOIN completion_metadata m
+                WHERE m.project_id = x.id AND m.key = $key AND m.value = $value LIMIT {ProbeLimit})
+            """);
+        probe.Parameters.Clear();
+        probe.Parameters.AddWithValue("$key", filter.Metadata[0].Key);
+        probe.Parameters.AddWithValue("$value", filter.Metadata[0].Value);
+        return (long)probe.ExecuteScalar()! < ProbeLimit;
+    }
+
     /// <summary>
     /// The list query. One index drives the walk in storage order and the other filters are checked per row: the
     /// search index when there are words (FTS5 walks its matches by rowid), else the first metadata pair's index
     /// within a project, else the completions' own (by project and model, or by seq for every project).
     /// </summary>
-    private static string ListSql(List<(string Name, object Value)> parameters, DashboardFilter filter, PageCursor cursor, SeqRange? range, int limit)
+    private static string ListSql(
+        List<(string Name, object Value)> parameters, DashboardFilter filter, PageCursor cursor, SeqRange? range, int limit, bool rareEverywhere)
     {
         var ascending = cursor.After is not null;
         var sql = new StringBuilder("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata, p.prompt, p.answer, ")
@@ -98,6 +120,15 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardSt
             parameters.Add(("$v0", filter.Metadata[0].Value));
             pairs = 1;
             seq = "m0.seq";
+        }
+        else if (rareEverywhere)
+        {
+            sql.Append("completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.seq IN (")
+               .Append("SELECT m0.seq FROM projects x CROSS JOIN completion_metadata m0 WHERE m0.project_id = x.id AND m0.key = $k0 AND m0.value = $v0)");
+            parameters.Add(("$k0", filter.Metadata[0].Key));
+            parameters.Add(("$v0", filter.Metadata[0].Value));
+            pairs = 1;
+            seq = "c.seq";
         }
         else
         {
