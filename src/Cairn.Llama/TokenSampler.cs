@@ -64,14 +64,15 @@ internal sealed unsafe class TokenSampler : IDisposable
         var logZ = settings.TopLogprobs is null ? 0f : LogSumExp(working);
         IReadOnlyList<TokenLogprob> top = settings.TopLogprobs is { } k && k > 0 ? Top(working, k, logZ) : [];
         float[] source = working;
+        if (settings.TopLogprobs is not null)
+        {
+            // Masking and drawing overwrite the working logits; the chosen token's logprob is read from a copy.
+            unmasked ??= new float[working.Length];
+            working.CopyTo(unmasked, 0);
+            source = unmasked;
+        }
         if (grammar != IntPtr.Zero)
         {
-            if (settings.TopLogprobs is not null)
-            {
-                unmasked ??= new float[working.Length];
-                working.CopyTo(unmasked, 0);
-                source = unmasked;
-            }
             Mask();
         }
         var chosen = settings.Temperature <= 0 ? ArgMax(working) : Draw();

@@ -156,5 +156,8 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, ILogger<L
     private static List<ChatLogprob> Convert(IReadOnlyList<TokenLogprob>? entries) =>
         entries is null ? [] : entries.Select(e => new ChatLogprob(e.Token, e.Logprob, e.Bytes, e.TopLogprobs.Select(t => new ChatLogprob(t.Token, t.Logprob, t.Bytes, [])).ToList())).ToList();
 
+    /// <summary>Sequences generating or waiting (for tests and diagnostics).</summary>
+    internal int Busy => engine?.Busy ?? 0;
+
     public void Dispose() => engine?.Dispose();
 }

@@ -36,13 +36,6 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
 
         var tools = ToolMode.From(request);
         var turns = LlamaPrompt.Turns(request.Messages, tools.Offered ? request.Tools : null);
-        var prompt = engine.Vocab.Tokenize(engine.Render(turns), special: true);
-        if (prompt.Length >= engine.ContextSize)
-        {
-            throw OpenAIException.InvalidRequest("messages",
-                $"This model's maximum context length is {engine.ContextSize} tokens. However, your messages resulted in {prompt.Length} tokens. Please reduce the length of the messages.",
-                "context_length_exceeded");
-        }
 
         var grammar = ResponseGrammar(request, engine);
         if (grammar is not null && tools.Offered)
@@ -63,6 +56,14 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
         catch (GrammarException e)
         {
             throw OpenAIException.InvalidRequest(e.At, $"Invalid schema for function: {e.Message}", "invalid_function_parameters");
+        }
+        // Checked last, so that a bad parameter is named before the prompt is measured.
+        var prompt = engine.Vocab.Tokenize(engine.Render(turns), special: true);
+        if (prompt.Length >= engine.ContextSize)
+        {
+            throw OpenAIException.InvalidRequest("messages",
+                $"This model's maximum context length is {engine.ContextSize} tokens. However, your messages resulted in {prompt.Length} tokens. Please reduce the length of the messages.",
+                "context_length_exceeded");
         }
         var seed = request.Seed is { } given ? unchecked((ulong)given) : (ulong)Random.Shared.NextInt64();
         var bias = LogitBias(request, engine);

@@ -1,0 +1,37 @@
+namespace Cairn.Tests.Infrastructure;
+
+/// <summary>
+/// A Cairn with two tiny local models written by <see cref="GgufWriter"/>: <c>scripted</c> (answers exactly
+/// <see cref="GgufWriter.ScriptedAnswer"/>) and <c>random</c> (random weights: random text, fixed per seed).
+/// </summary>
+public sealed class LlamaModels : IAsyncLifetime
+{
+    private readonly TempFolder folder = new();
+
+    public CairnServer Server { get; private set; } = null!;
+
+    public string ScriptedPath => folder.File("scripted.gguf");
+
+    public string RandomPath => folder.File("random.gguf");
+
+    public const int ContextSize = 1024;
+
+    public async Task InitializeAsync()
+    {
+        GgufWriter.WriteScripted(ScriptedPath);
+        GgufWriter.WriteRandom(RandomPath);
+        Server = await CairnServer.StartAsync([.. Entry(0, "scripted", ScriptedPath), .. Entry(1, "random", RandomPath)]);
+    }
+
+    public static string[] Entry(int index, string id, string path, int parallel = 4) =>
+    [
+        $"--Models:{index}:Id={id}", $"--Models:{index}:Provider=llama", $"--Models:{index}:ModelPath={path}",
+        $"--Models:{index}:Threads=1", $"--Models:{index}:ContextSize={ContextSize}", $"--Models:{index}:ParallelSequences={parallel}",
+    ];
+
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        folder.Dispose();
+    }
+}

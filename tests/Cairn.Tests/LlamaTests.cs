@@ -1,0 +1,371 @@
+using System.Net;
+using System.Text.Json;
+using Cairn.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using OpenAI.Chat;
+
+namespace Cairn.Tests;
+
+/// <summary>
+/// Local GGUF models run in-process (provider <c>llama</c>), through the official OpenAI client and raw HTTP:
+/// content, stop, length, usage, logprobs, n, streaming, storage, structured output, tools and refusals.
+/// </summary>
+public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
+{
+    private static readonly string Answer = GgufWriter.ScriptedAnswer;
+
+    private CairnServer Server => models.Server;
+
+    private static ChatMessage[] Hi => [new UserChatMessage("Hi")];
+
+    [Fact]
+    public async Task ScriptedModel_AnswersItsScript_WithUsageFromItsOwnTokenizer()
+    {
+        var completion = (await Server.Chat("scripted").CompleteChatAsync(Hi)).Value;
+
+        Assert.Equal(Answer, completion.Content[0].Text);
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+        Assert.Equal("scripted", completion.Model);
+        Assert.Equal(GgufWriter.ScriptedPieces.Length, completion.Usage.OutputTokenCount);
+        // "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n": 3 control tokens, the rest one byte a token.
+        Assert.Equal(3 + "user\nHi\nassistant\n".Length, completion.Usage.InputTokenCount);
+        Assert.StartsWith("fp_", completion.SystemFingerprint, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("o, w", "Hell")] // spans three tokens: "lo", ",", " wor"
+    [InlineData("!", "Hello, world")]
+    [InlineData("Hel", "")]
+    [InlineData("xyz", "Hello, world!")]
+    public async Task StopSequences_AreNeverReturned_EvenSplitAcrossTokens(string stop, string expected)
+    {
+        var options = new ChatCompletionOptions { StopSequences = { stop } };
+        var completion = (await Server.Chat("scripted").CompleteChatAsync(Hi, options)).Value;
+        Assert.Equal(expected, completion.Content.Count == 0 ? "" : completion.Content[0].Text);
+        Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+
+        var streamed = new System.Text.StringBuilder();
+        await foreach (var update in Server.Chat("scripted").CompleteChatStreamingAsync(Hi, options))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                streamed.Append(part.Text);
+            }
+        }
+        Assert.Equal(expected, streamed.ToString());
+    }
+
+    [Fact]
+    public async Task MaxTokens_CutsTheAnswer_WithFinishReasonLength()
+    {
+        var completion = (await Server.Chat("scripted").CompleteChatAsync(Hi, new ChatCompletionOptions { MaxOutputTokenCount = 3 })).Value;
+        Assert.Equal("Hello,", completion.Content[0].Text);
+        Assert.Equal(ChatFinishReason.Length, completion.FinishReason);
+        Assert.Equal(3, completion.Usage.OutputTokenCount);
+
+        using var legacy = await Server.PostJsonAsync("/v1/chat/completions", """{"model":"scripted","max_tokens":2,"messages":[{"role":"user","content":"Hi"}]}""");
+        using var body = JsonDocument.Parse(await legacy.Content.ReadAsStringAsync());
+        Assert.Equal("Hello", body.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("length", body.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+    }
+
+    [Fact]
+    public async Task Logprobs_AreTheModelsOwn()
+    {
+        var options = new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 2 };
+        var completion = (await Server.Chat("scripted").CompleteChatAsync(Hi, options)).Value;
+
+        var entries = completion.ContentTokenLogProbabilities;
+        Assert.Equal(GgufWriter.ScriptedPieces, entries.Select(e => e.Token));
+        foreach (var entry in entries)
+        {
+            // The scripted token has logit 22 and the other 265 tokens 0: logprob -265·e^-22 ≈ -7e-8.
+            Assert.InRange(entry.LogProbability, -1e-4f, 0f);
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(entry.Token), entry.Utf8Bytes!.Value.ToArray());
+            Assert.Equal(2, entry.TopLogProbabilities.Count);
+            Assert.Equal(entry.Token, entry.TopLogProbabilities[0].Token);
+            Assert.InRange(entry.TopLogProbabilities[1].LogProbability, -GgufWriter.ScriptedLogit - 0.1f, -GgufWriter.ScriptedLogit + 0.1f);
+        }
+
+        var streamed = new List<string>();
+        await foreach (var update in Server.Chat("scripted").CompleteChatStreamingAsync(Hi, options))
+        {
+            streamed.AddRange(update.ContentTokenLogProbabilities.Select(e => e.Token));
+        }
+        Assert.Equal(GgufWriter.ScriptedPieces, streamed);
+    }
+
+    [Fact]
+    public async Task Streaming_SendsTheAnswerInPieces_ThenUsage()
+    {
+        var text = new System.Text.StringBuilder();
+        var chunks = 0;
+        ChatTokenUsage? usage = null;
+        ChatFinishReason? finish = null;
+        await foreach (var update in Server.Chat("scripted").CompleteChatStreamingAsync(Hi))
+        {
+            chunks += update.ContentUpdate.Count;
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+            usage = update.Usage ?? usage;
+            finish = update.FinishReason ?? finish;
+        }
+        Assert.Equal(Answer, text.ToString());
+        Assert.True(chunks >= 2);
+        Assert.Equal(ChatFinishReason.Stop, finish);
+        Assert.Equal(GgufWriter.ScriptedPieces.Length, usage!.OutputTokenCount);
+    }
+
+    [Fact]
+    public async Task N_GivesThatManyChoices()
+    {
+        using var response = await Server.PostJsonAsync("/v1/chat/completions", """{"model":"scripted","n":3,"messages":[{"role":"user","content":"Hi"}]}""");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var choices = body.RootElement.GetProperty("choices");
+        Assert.Equal(3, choices.GetArrayLength());
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(i, choices[i].GetProperty("index").GetInt32());
+            Assert.Equal(Answer, choices[i].GetProperty("message").GetProperty("content").GetString());
+        }
+        Assert.Equal(3 * GgufWriter.ScriptedPieces.Length, body.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task StoredLlamaCompletions_AreServedByTheStoredCompletionsApi()
+    {
+        var options = new ChatCompletionOptions { StoredOutputEnabled = true, IncludeLogProbabilities = true, Metadata = { ["topic"] = "llama" } };
+        var chat = Server.Chat("scripted");
+        var whole = (await chat.CompleteChatAsync(Hi, options)).Value;
+        string? streamedId = null;
+        await foreach (var update in chat.CompleteChatStreamingAsync(Hi, options))
+        {
+            streamedId ??= update.CompletionId;
+        }
+
+        foreach (var id in new[] { whole.Id, streamedId! })
+        {
+            var stored = (await chat.GetChatCompletionAsync(id)).Value;
+            Assert.Equal(Answer, stored.Content[0].Text);
+            Assert.Equal(GgufWriter.ScriptedPieces, stored.ContentTokenLogProbabilities.Select(e => e.Token));
+            var messages = new List<ChatCompletionMessageListDatum>();
+            await foreach (var message in chat.GetChatCompletionMessagesAsync(id))
+            {
+                messages.Add(message);
+            }
+            Assert.Equal("Hi", Assert.Single(messages).Content);
+        }
+        using var raw = JsonDocument.Parse(await Server.Http.GetStringAsync($"/v1/chat/completions/{whole.Id}"));
+        Assert.Equal(
+            ["object", "id", "model", "created", "request_id", "tool_choice", "usage", "seed", "top_p", "temperature", "presence_penalty",
+             "frequency_penalty", "system_fingerprint", "input_user", "service_tier", "tools", "metadata", "choices", "response_format"],
+            raw.RootElement.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task SameSeed_SameOutput_OtherSeed_OtherOutput()
+    {
+        async Task<string> Run(long seed) =>
+            (await Server.Chat("random").CompleteChatAsync(Hi, new ChatCompletionOptions { Seed = seed, MaxOutputTokenCount = 24 })).Value.Content is { Count: > 0 } c ? c[0].Text : "";
+
+        var first = await Run(42);
+        Assert.Equal(first, await Run(42));
+        var others = new[] { await Run(1), await Run(2), await Run(3) };
+        Assert.Contains(others, o => o != first);
+    }
+
+    [Fact]
+    public async Task ParallelRequests_EachGetWhatTheyGetAlone()
+    {
+        var seeds = Enumerable.Range(100, 8).ToArray();
+        async Task<string> Run(int seed) =>
+            (await Server.Chat("random").CompleteChatAsync(Hi, new ChatCompletionOptions { Seed = seed, MaxOutputTokenCount = 20, Temperature = 0.9f })).Value
+                .Content is { Count: > 0 } c ? c[0].Text : "";
+
+        var alone = new List<string>();
+        foreach (var seed in seeds)
+        {
+            alone.Add(await Run(seed));
+        }
+        var together = await Task.WhenAll(seeds.Select(Run));
+        Assert.Equal(alone, together);
+    }
+
+    [Fact]
+    public async Task JsonSchema_OutputParsesAndMatches()
+    {
+        const string schema = """{"type":"object","properties":{"answer":{"type":"string","enum":["yes","no"]},"count":{"type":"integer"},"tags":{"type":"array","items":{"type":"boolean"},"maxItems":3}},"required":["answer","count","tags"],"additionalProperties":false}""";
+        var options = new ChatCompletionOptions
+        {
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("reply", BinaryData.FromString(schema), jsonSchemaIsStrict: true),
+            MaxOutputTokenCount = 200,
+            Seed = 5,
+        };
+        foreach (var model in new[] { "random", "scripted" })
+        {
+            var completion = (await Server.Chat(model).CompleteChatAsync(Hi, options)).Value;
+            Assert.Equal(ChatFinishReason.Stop, completion.FinishReason);
+            using var json = JsonDocument.Parse(completion.Content[0].Text);
+            Assert.Contains(json.RootElement.GetProperty("answer").GetString(), new[] { "yes", "no" });
+            Assert.Equal(JsonValueKind.Number, json.RootElement.GetProperty("count").ValueKind);
+            Assert.InRange(json.RootElement.GetProperty("tags").GetArrayLength(), 0, 3);
+            Assert.Equal(3, json.RootElement.EnumerateObject().Count());
+        }
+    }
+
+    [Fact]
+    public async Task JsonObject_OutputIsAnObject()
+    {
+        // The bias makes the scripted model close the object at once; the grammar makes the rest valid JSON.
+        using var response = await Server.PostJsonAsync("/v1/chat/completions",
+            """{"model":"scripted","seed":3,"max_tokens":50,"response_format":{"type":"json_object"},"logit_bias":{"125":100},"messages":[{"role":"user","content":"Hi"}]}""");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var content = body.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        using var json = JsonDocument.Parse(content);
+        Assert.Equal(JsonValueKind.Object, json.RootElement.ValueKind);
+    }
+
+    [Fact]
+    public async Task RequiredToolChoice_GivesOpenAIShapedToolCalls_ThatAreStored()
+    {
+        var tool = ChatTool.CreateFunctionTool("get_weather", "The weather in a city",
+            BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string","enum":["Paris","Oslo"]},"days":{"type":"integer","enum":[1,2,3]}},"required":["city","days"],"additionalProperties":false}"""));
+        var options = new ChatCompletionOptions { Tools = { tool }, ToolChoice = ChatToolChoice.CreateRequiredChoice(), AllowParallelToolCalls = false, StoredOutputEnabled = true, MaxOutputTokenCount = 400, Seed = 9 };
+        var completion = (await Server.Chat("random").CompleteChatAsync(Hi, options)).Value;
+
+        Assert.Equal(ChatFinishReason.ToolCalls, completion.FinishReason);
+        var call = Assert.Single(completion.ToolCalls);
+        Assert.Equal("get_weather", call.FunctionName);
+        Assert.StartsWith("call_", call.Id, StringComparison.Ordinal);
+        using var arguments = JsonDocument.Parse(call.FunctionArguments);
+        Assert.Contains(arguments.RootElement.GetProperty("city").GetString(), new[] { "Paris", "Oslo" });
+        Assert.InRange(arguments.RootElement.GetProperty("days").GetInt32(), 1, 3);
+
+        var stored = (await Server.Chat("random").GetChatCompletionAsync(completion.Id)).Value;
+        Assert.Equal(call.Id, Assert.Single(stored.ToolCalls).Id);
+        Assert.Equal(call.FunctionArguments.ToString(), stored.ToolCalls[0].FunctionArguments.ToString());
+
+        string? streamedName = null;
+        await foreach (var update in Server.Chat("random").CompleteChatStreamingAsync(Hi, options))
+        {
+            foreach (var part in update.ToolCallUpdates)
+            {
+                streamedName ??= part.FunctionName;
+            }
+        }
+        Assert.Equal("get_weather", streamedName);
+    }
+
+    [Theory]
+    [InlineData("""{"logit_bias":{"99999":5}}""", "logit_bias", "invalid_value")]
+    [InlineData("""{"audio":{"voice":"alloy","format":"mp3"},"modalities":["text","audio"]}""", "audio", "unsupported_parameter")]
+    [InlineData("""{"top_k":5}""", "top_k", "unknown_parameter")]
+    [InlineData("""{"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","pattern":"^a+$"}}}}""", "response_format.json_schema.schema", "invalid_json_schema")]
+    [InlineData("""{"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"$ref":"#/$defs/missing"}}}}""", "response_format.json_schema.schema", "invalid_json_schema")]
+    [InlineData("""{"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{"n":{"type":"number","minimum":3}}}}}],"tool_choice":"required"}""", "tools[0].function.parameters.properties.n", "invalid_function_parameters")]
+    [InlineData("""{"response_format":{"type":"json_object"},"tools":[{"type":"function","function":{"name":"f"}}]}""", "response_format", "unsupported_parameter")]
+    public async Task WhatCannotBeHonoured_IsA400NamingIt(string extra, string param, string code)
+    {
+        var body = JsonDocument.Parse(extra).RootElement.EnumerateObject().Aggregate(
+            """{"model":"scripted","messages":[{"role":"user","content":"Hi"}]""", (json, p) => json + "," + JsonSerializer.Serialize(p.Name) + ":" + p.Value.GetRawText()) + "}";
+        using var response = await Server.PostJsonAsync("/v1/chat/completions", body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(param, error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        Assert.Equal(code, error.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task APromptLongerThanTheContext_IsContextLengthExceeded()
+    {
+        var words = string.Join(' ', Enumerable.Repeat("zq", LlamaModels.ContextSize));
+        using var response = await Server.PostJsonAsync("/v1/chat/completions", $$"""{"model":"scripted","messages":[{"role":"user","content":"{{words}}"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("context_length_exceeded", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("messages", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task ACancelledRequest_FreesItsSequenceAtOnce()
+    {
+        var backend = Server.Services.GetServices<Cairn.Backends.Llama.LlamaBackend>().Single(b => b.Entry == "Models:1");
+        using var cancel = new CancellationTokenSource();
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 100_000, Seed = 1, StopSequences = { "\u0001never" } };
+        var got = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var update in Server.Chat("random").CompleteChatStreamingAsync(Hi, options, cancel.Token))
+            {
+                if (++got == 3)
+                {
+                    Assert.Equal(1, backend.Busy);
+                    await cancel.CancelAsync();
+                }
+            }
+        });
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (backend.Busy > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, backend.Busy);
+    }
+}
+
+/// <summary>Bad local-model settings stop Cairn at start with one line naming the entry and key.</summary>
+public sealed class LlamaStartupTests : IDisposable
+{
+    private readonly TempFolder folder = new();
+
+    [Fact]
+    public async Task AMissingModelFile_StopsTheServer_WithOneLine()
+    {
+        var (code, line) = await StartAsync(LlamaModels.Entry(0, "local", folder.File("nowhere.gguf")));
+        Assert.Equal(2, code);
+        Assert.Contains("Models:0:ModelPath", line, StringComparison.Ordinal);
+        Assert.Contains("does not exist", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnUnknownChatTemplate_StopsTheServer_WithOneLine()
+    {
+        var path = folder.File("scripted.gguf");
+        GgufWriter.WriteScripted(path);
+        var (code, line) = await StartAsync([.. LlamaModels.Entry(0, "local", path), "--Models:0:ChatTemplate=no-such-template"]);
+        Assert.Equal(2, code);
+        Assert.Contains("Models:0:ChatTemplate", line, StringComparison.Ordinal);
+        Assert.Contains("no-such-template", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AFileThatIsNotAModel_StopsTheServer_WithOneLine()
+    {
+        var path = folder.File("text.gguf");
+        await File.WriteAllTextAsync(path, "not a model");
+        var (code, line) = await StartAsync(LlamaModels.Entry(0, "local", path));
+        Assert.Equal(2, code);
+        Assert.Contains("Models:0:ModelPath", line, StringComparison.Ordinal);
+    }
+
+    private async Task<(int Code, string Line)> StartAsync(string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Cairn.dll"), "--urls", "http://127.0.0.1:0", "--db", folder.File("x.db"), .. args])
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        await stdout;
+        var text = (await stderr).Trim();
+        Assert.Single(text.Split('\n'));
+        return (process.ExitCode, text);
+    }
+
+    public void Dispose() => folder.Dispose();
+}
