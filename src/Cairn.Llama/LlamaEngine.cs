@@ -58,6 +58,9 @@ internal sealed class LlamaEngine : IDisposable
             Threads = options.Threads,
             BatchThreads = options.Threads,
             GpuLayerCount = 0,
+            // One cache stream per sequence: attention then reads only the sequence's own cells, so a sequence's
+            // logits are bit for bit the same whatever shares the batch (a unified cache changes them by ~1e-3).
+            KVUnified = false,
         };
         LLamaWeights weights;
         try

@@ -62,7 +62,8 @@ internal sealed class LlamaScheduler : IDisposable
             foreach (var sequence in sequences)
             {
                 waiting.Enqueue(sequence);
-                sequence.CancellationToken.UnsafeRegister(static state => ((AutoResetEvent)state!).Set(), wake);
+                // A cancelled request wakes the loop, which frees its slot at once even when nothing else runs.
+                sequence.Registration = sequence.CancellationToken.UnsafeRegister(static state => ((AutoResetEvent)state!).Set(), wake);
             }
         }
         wake.Set();

@@ -36,6 +36,9 @@ internal sealed class Sequence : IDisposable
 
     public CancellationToken CancellationToken { get; }
 
+    /// <summary>The scheduler's wake-up on cancellation; removed when the sequence is done.</summary>
+    public CancellationTokenRegistration Registration { get; set; }
+
     public ChannelReader<GenerationEvent> Events => events.Reader;
 
     /// <summary>The KV-cache sequence id while it holds a slot, or -1.</summary>
@@ -149,5 +152,9 @@ internal sealed class Sequence : IDisposable
         events.Writer.TryComplete(new OperationCanceledException(CancellationToken));
     }
 
-    public void Dispose() => sampler?.Dispose();
+    public void Dispose()
+    {
+        Registration.Dispose();
+        sampler?.Dispose();
+    }
 }

@@ -58,7 +58,7 @@ internal sealed class StopFilter(IReadOnlyList<string> stops, string? trigger)
             released.Add((text[..(end - position)], logprob));
             held[0] = (text[(end - position)..], null);
         }
-        heldText.Remove(0, Math.Min(end, heldText.Length) is var cut && partial ? cut : position);
+        heldText.Remove(0, partial ? Math.Min(end, heldText.Length) : position);
         return released;
     }
 

@@ -258,6 +258,58 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
         Assert.Equal("get_weather", streamedName);
     }
 
+    [Fact]
+    public async Task AutoToolChoice_TheModelDecidesToCall_AndTheCallIsConstrained()
+    {
+        var tool = ChatTool.CreateFunctionTool("get_weather", "The weather in a city",
+            BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string","enum":["Paris","Oslo"]}},"required":["city"],"additionalProperties":false}"""));
+        var options = new ChatCompletionOptions { Tools = { tool }, MaxOutputTokenCount = 200, Seed = 4, AllowParallelToolCalls = false };
+        var completion = (await Server.Chat("tool-caller").CompleteChatAsync(Hi, options)).Value;
+
+        Assert.Equal(ChatFinishReason.ToolCalls, completion.FinishReason);
+        Assert.Equal("OK", completion.Content[0].Text);
+        var call = Assert.Single(completion.ToolCalls);
+        Assert.Equal("get_weather", call.FunctionName);
+        using var arguments = JsonDocument.Parse(call.FunctionArguments);
+        Assert.Contains(arguments.RootElement.GetProperty("city").GetString(), new[] { "Paris", "Oslo" });
+
+        var text = new System.Text.StringBuilder();
+        var calls = new List<string>();
+        ChatFinishReason? finish = null;
+        await foreach (var update in Server.Chat("tool-caller").CompleteChatStreamingAsync(Hi, options))
+        {
+            text.Append(string.Concat(update.ContentUpdate.Select(p => p.Text)));
+            calls.AddRange(update.ToolCallUpdates.Where(u => u.FunctionName is not null).Select(u => u.FunctionName));
+            finish = update.FinishReason ?? finish;
+        }
+        Assert.Equal("OK", text.ToString());
+        Assert.Equal(["get_weather"], calls);
+        Assert.Equal(ChatFinishReason.ToolCalls, finish);
+
+        // With tool_choice none the same model's tag is plain text: no tools are offered.
+        var none = (await Server.Chat("tool-caller").CompleteChatAsync(Hi, new ChatCompletionOptions { Tools = { tool }, ToolChoice = ChatToolChoice.CreateNoneChoice(), MaxOutputTokenCount = 5 })).Value;
+        Assert.Empty(none.ToolCalls);
+        Assert.StartsWith("OK<tool_call>", none.Content[0].Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ToolResults_GoBackToTheModel()
+    {
+        // A whole tool round trip in the prompt; the scripted model answers its script whatever the conversation.
+        using var response = await Server.PostJsonAsync("/v1/chat/completions", """
+            {"model":"scripted","messages":[
+              {"role":"user","content":"Weather?"},
+              {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},
+              {"role":"tool","tool_call_id":"call_1","content":"sunny"}],
+             "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}
+            """);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var body = JsonDocument.Parse(text);
+        Assert.Equal(Answer, body.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.True(body.RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32() > 100);
+    }
+
     [Theory]
     [InlineData("""{"logit_bias":{"99999":5}}""", "logit_bias", "invalid_value")]
     [InlineData("""{"audio":{"voice":"alloy","format":"mp3"},"modalities":["text","audio"]}""", "audio", "unsupported_parameter")]
@@ -293,7 +345,8 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
     {
         var backend = Server.Services.GetServices<Cairn.Backends.Llama.LlamaBackend>().Single(b => b.Entry == "Models:1");
         using var cancel = new CancellationTokenSource();
-        var options = new ChatCompletionOptions { MaxOutputTokenCount = 100_000, Seed = 1, StopSequences = { "\u0001never" } };
+        // The end tokens are banned, so only the cancellation ends this answer.
+        var options = new ChatCompletionOptions { Seed = 1, LogitBiases = { [263] = -100, [264] = -100, [265] = -100 } };
         var got = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {

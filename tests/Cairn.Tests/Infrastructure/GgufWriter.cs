@@ -31,6 +31,12 @@ public static class GgufWriter
 
     private static readonly string[] Controls = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
 
+    // Text tokens of their own (llama.cpp's "user defined" type), as Qwen2.5 has for its tool-call tags.
+    private static readonly string[] Tags = ["<tool_call>", "</tool_call>"];
+
+    /// <summary>A script that says "OK" and then starts a tool call, for <c>tool_choice: auto</c>.</summary>
+    public static readonly string[] ToolCallingPieces = ["O", "K", "<tool_call>"];
+
     private const string ChatMlTemplate =
         "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
@@ -38,7 +44,10 @@ public static class GgufWriter
     /// A model whose every next token depends only on the token before it: after the assistant prompt's newline it
     /// says <see cref="ScriptedAnswer"/> and then <c>&lt;|im_end|&gt;</c>, whatever the seed or temperature.
     /// </summary>
-    public static void WriteScripted(string path, int contextLength = 512)
+    public static void WriteScripted(string path, int contextLength = 512) => WriteScripted(path, ScriptedPieces, contextLength);
+
+    /// <summary>A scripted model that says <paramref name="pieces"/> (each a distinct token) and then ends.</summary>
+    public static void WriteScripted(string path, string[] pieces, int contextLength = 512)
     {
         var vocab = Vocabulary();
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -48,7 +57,7 @@ public static class GgufWriter
         }
         // The chain: '\n' (the prompt's last token) -> pieces... -> <|im_end|>.
         var chain = new List<int> { index["Ċ"] };
-        chain.AddRange(ScriptedPieces.Select(p => index[p.Replace(' ', 'Ġ')]));
+        chain.AddRange(pieces.Select(p => index[p.Replace(' ', 'Ġ')]));
         chain.Add(index["<|im_end|>"]);
 
         var embed = new float[vocab.Count * Embedding];
@@ -94,6 +103,7 @@ public static class GgufWriter
             tokens.Add(merge.Replace(" ", "", StringComparison.Ordinal));
         }
         tokens.AddRange(Controls);
+        tokens.AddRange(Tags);
         return tokens;
     }
 
@@ -172,7 +182,7 @@ public static class GgufWriter
             w.Write((ulong)vocab.Count);
             for (var i = 0; i < vocab.Count; i++)
             {
-                w.Write(Controls.Contains(vocab[i]) ? 3 : 1);
+                w.Write(Controls.Contains(vocab[i]) ? 3 : Tags.Contains(vocab[i]) ? 4 : 1);
             }
         });
         kv.Add(() =>

@@ -2,7 +2,8 @@ namespace Cairn.Tests.Infrastructure;
 
 /// <summary>
 /// A Cairn with two tiny local models written by <see cref="GgufWriter"/>: <c>scripted</c> (answers exactly
-/// <see cref="GgufWriter.ScriptedAnswer"/>) and <c>random</c> (random weights: random text, fixed per seed).
+/// <see cref="GgufWriter.ScriptedAnswer"/>), <c>random</c> (random weights: random text, fixed per seed) and
+/// <c>tool-caller</c> (says "OK", then writes <c>&lt;tool_call&gt;</c>).
 /// </summary>
 public sealed class LlamaModels : IAsyncLifetime
 {
@@ -14,13 +15,17 @@ public sealed class LlamaModels : IAsyncLifetime
 
     public string RandomPath => folder.File("random.gguf");
 
+    public string ToolCallingPath => folder.File("tools.gguf");
+
     public const int ContextSize = 1024;
 
     public async Task InitializeAsync()
     {
         GgufWriter.WriteScripted(ScriptedPath);
         GgufWriter.WriteRandom(RandomPath);
-        Server = await CairnServer.StartAsync([.. Entry(0, "scripted", ScriptedPath), .. Entry(1, "random", RandomPath)]);
+        GgufWriter.WriteScripted(ToolCallingPath, GgufWriter.ToolCallingPieces);
+        Server = await CairnServer.StartAsync(
+            [.. Entry(0, "scripted", ScriptedPath), .. Entry(1, "random", RandomPath), .. Entry(2, "tool-caller", ToolCallingPath)]);
     }
 
     public static string[] Entry(int index, string id, string path, int parallel = 4) =>
