@@ -12,39 +12,54 @@ using LLama.Sampling;
 // time), then through Cairn on 127.0.0.1 with 1, 4 and 8 concurrent requests. Every answer is made the same length
 // by banning the end tokens with logit_bias, so the counts compare. Bounded: a few seconds per point.
 const int Tokens = 200;
-const int Rounds = 5;
+const int Rounds = 4;
+const int Trials = 3;
 var folder = Directory.CreateTempSubdirectory("cairn-bench-llama-").FullName;
 var model = Path.Combine(folder, "random.gguf");
 GgufWriter.WriteRandom(model);
 
 NativeLibraryConfig.All.WithLogCallback((_, _) => { });
-var raw = RawTokensPerSecond(model);
-Console.WriteLine($"raw LLamaSharp, 1 sequence: {raw:F0} tokens/s");
-
 var cairn = StartCairn(model, folder);
 try
 {
     using var http = new HttpClient { BaseAddress = await cairn.Listening, Timeout = TimeSpan.FromMinutes(5) };
     await CompleteAsync(http, 0); // warm
-    var results = new Dictionary<int, double>();
-    foreach (var concurrency in new[] { 1, 4, 8 })
+    // The points are interleaved and each is the best of its trials, so that load from elsewhere on a shared
+    // machine (which comes and goes) weighs on all of them alike.
+    var best = new Dictionary<string, double>();
+    for (var trial = 0; trial < Trials; trial++)
     {
-        var clock = Stopwatch.StartNew();
-        var produced = 0;
-        for (var round = 0; round < Rounds; round++)
+        Keep(best, "raw", RawTokensPerSecond(model));
+        foreach (var concurrency in new[] { 1, 4, 8 })
         {
-            var counts = await Task.WhenAll(Enumerable.Range(0, concurrency).Select(i => CompleteAsync(http, round * 100 + i)));
-            produced += counts.Sum();
+            Keep(best, concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), await CairnTokensPerSecondAsync(http, concurrency));
         }
-        results[concurrency] = produced / clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"Cairn, {concurrency} concurrent: {results[concurrency]:F0} tokens/s aggregate");
     }
-    Console.WriteLine($"Cairn / raw at 1: {results[1] / raw:P0}; 4 vs 1: {results[4] / results[1]:F2}x; 8 vs 1: {results[8] / results[1]:F2}x");
+    Console.WriteLine($"raw LLamaSharp, 1 sequence:  {best["raw"],6:F0} tokens/s");
+    foreach (var concurrency in new[] { "1", "4", "8" })
+    {
+        Console.WriteLine($"Cairn, {concurrency} concurrent:     {best[concurrency],6:F0} tokens/s aggregate");
+    }
+    Console.WriteLine($"Cairn / raw at 1: {best["1"] / best["raw"]:P0}; 4 vs 1: {best["4"] / best["1"]:F2}x; 8 vs 1: {best["8"] / best["1"]:F2}x");
 }
 finally
 {
     cairn.Process.Kill(entireProcessTree: true);
     Directory.Delete(folder, recursive: true);
+}
+
+static void Keep(Dictionary<string, double> best, string key, double value) => best[key] = Math.Max(best.GetValueOrDefault(key), value);
+
+static async Task<double> CairnTokensPerSecondAsync(HttpClient http, int concurrency)
+{
+    var clock = Stopwatch.StartNew();
+    var produced = 0;
+    for (var round = 0; round < Rounds; round++)
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, concurrency).Select(i => CompleteAsync(http, round * 100 + i)));
+        produced += counts.Sum();
+    }
+    return produced / clock.Elapsed.TotalSeconds;
 }
 
 static double RawTokensPerSecond(string path)
@@ -58,7 +73,7 @@ static double RawTokensPerSecond(string path)
     for (var round = 0; round <= Rounds; round++)
     {
         context.NativeHandle.MemorySequenceRemove(LLamaSeqId.Zero, -1, -1);
-        using var pipeline = new DefaultSamplingPipeline { Seed = (uint)round, LogitBias = { [263] = -100, [264] = -100, [265] = -100 } };
+        using var pipeline = new DefaultSamplingPipeline { Seed = (uint)round, LogitBias = new Dictionary<LLamaToken, float> { [263] = -100, [264] = -100, [265] = -100 } };
         var batch = new LLamaBatch();
         if (round == 1)
         {
