@@ -422,3 +422,37 @@ public sealed class LlamaStartupTests : IDisposable
 
     public void Dispose() => folder.Dispose();
 }
+
+/// <summary>A full queue refuses new work with a 503 instead of letting requests pile up.</summary>
+public sealed class LlamaBackpressureTests : IDisposable
+{
+    private readonly TempFolder folder = new();
+
+    [Fact]
+    public async Task WhenEverySequenceIsBusyAndTheQueueFull_ARequestGets503WithRetryAfter()
+    {
+        var path = folder.File("random.gguf");
+        GgufWriter.WriteRandom(path);
+        // A long context keeps the first answer going for seconds even on a fast machine.
+        await using var server = await CairnServer.StartAsync([.. LlamaModels.Entry(0, "random", path, parallel: 1), "--Models:0:MaxQueue=0", "--Models:0:ContextSize=65536"]);
+        using var cancel = new CancellationTokenSource();
+        // One endless answer (end tokens banned) holds the only sequence.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent("""{"model":"random","stream":true,"logit_bias":{"263":-100,"264":-100,"265":-100},"messages":[{"role":"user","content":"Hi"}]}""",
+                System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var first = await server.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel.Token);
+        using var stream = await first.Content.ReadAsStreamAsync();
+        using var reader = new StreamReader(stream);
+        Assert.StartsWith("data: ", await reader.ReadLineAsync());
+
+        using var refused = await server.PostJsonAsync("/v1/chat/completions", """{"model":"random","messages":[{"role":"user","content":"Hi"}]}""");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+        using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Equal("server_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
+    }
+
+    public void Dispose() => folder.Dispose();
+}
