@@ -215,6 +215,85 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
         }
     }
 
+    [Theory]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"boolean"},"b":{"type":"null"}}}""")] // both optional
+    [InlineData("""{"type":"object","properties":{"k":{"type":["integer","null"]},"o":{"type":"boolean"}},"required":["k"]}""")]
+    [InlineData("""{"anyOf":[{"type":"boolean"},{"const":"fixed"}]}""")]
+    [InlineData("""{"type":"array","items":{"enum":[1,"two",null]},"minItems":2,"maxItems":4}""")]
+    [InlineData("""{"$defs":{"leaf":{"type":"object","properties":{"on":{"type":"boolean"}},"required":["on"]}},"type":"object","properties":{"left":{"$ref":"#/$defs/leaf"},"right":{"$ref":"#/$defs/leaf"}},"required":["left","right"]}""")]
+    [InlineData("""{"type":"object","properties":{"code":{"type":"string","minLength":2,"maxLength":3}},"required":["code"]}""")]
+    public async Task JsonSchema_Features_GiveJsonThatMatches(string schema)
+    {
+        using var response = await Server.PostJsonAsync("/v1/chat/completions",
+            """{"model":"scripted","seed":11,"max_tokens":300,"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"s","strict":true,"schema":"""
+            + schema + "}}}");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        using var body = JsonDocument.Parse(text);
+        var choice = body.RootElement.GetProperty("choices")[0];
+        Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+        using var output = JsonDocument.Parse(choice.GetProperty("message").GetProperty("content").GetString()!);
+        Assert.True(Matches(JsonDocument.Parse(schema).RootElement, output.RootElement, JsonDocument.Parse(schema).RootElement), output.RootElement.GetRawText());
+    }
+
+    /// <summary>A small validator for the keywords these schemas use.</summary>
+    private static bool Matches(JsonElement schema, JsonElement value, JsonElement root)
+    {
+        if (schema.TryGetProperty("$ref", out var reference))
+        {
+            return Matches(root.GetProperty("$defs").GetProperty(reference.GetString()!["#/$defs/".Length..]), value, root);
+        }
+        if (schema.TryGetProperty("const", out var constant))
+        {
+            return constant.GetRawText() == value.GetRawText();
+        }
+        if (schema.TryGetProperty("enum", out var options))
+        {
+            return options.EnumerateArray().Any(o => o.GetRawText() == value.GetRawText());
+        }
+        if (schema.TryGetProperty("anyOf", out var any))
+        {
+            return any.EnumerateArray().Any(s => Matches(s, value, root));
+        }
+        if (schema.TryGetProperty("type", out var type))
+        {
+            var types = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()).ToList() : [type.GetString()];
+            var kind = value.ValueKind switch
+            {
+                JsonValueKind.Object => "object",
+                JsonValueKind.Array => "array",
+                JsonValueKind.String => "string",
+                JsonValueKind.Number => value.TryGetInt64(out _) ? "integer" : "number",
+                JsonValueKind.True or JsonValueKind.False => "boolean",
+                _ => "null",
+            };
+            if (!types.Contains(kind) && !(kind == "integer" && types.Contains("number")))
+            {
+                return false;
+            }
+        }
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var properties = schema.TryGetProperty("properties", out var p) ? p : default;
+                var required = schema.TryGetProperty("required", out var r) ? r.EnumerateArray().Select(x => x.GetString()).ToList() : [];
+                return required.All(name => value.TryGetProperty(name!, out _))
+                    && value.EnumerateObject().All(field => properties.ValueKind == JsonValueKind.Object
+                        && properties.TryGetProperty(field.Name, out var sub) && Matches(sub, field.Value, root));
+            case JsonValueKind.Array:
+                var count = value.GetArrayLength();
+                return (!schema.TryGetProperty("minItems", out var min) || count >= min.GetInt32())
+                    && (!schema.TryGetProperty("maxItems", out var max) || count <= max.GetInt32())
+                    && (!schema.TryGetProperty("items", out var items) || value.EnumerateArray().All(v => Matches(items, v, root)));
+            case JsonValueKind.String:
+                var length = value.GetString()!.Length;
+                return (!schema.TryGetProperty("minLength", out var least) || length >= least.GetInt32())
+                    && (!schema.TryGetProperty("maxLength", out var most) || length <= most.GetInt32());
+            default:
+                return true;
+        }
+    }
+
     [Fact]
     public async Task JsonObject_OutputIsAnObject()
     {
