@@ -134,37 +134,6 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
     }
 
     [Fact]
-    public async Task StoredLlamaCompletions_AreServedByTheStoredCompletionsApi()
-    {
-        var options = new ChatCompletionOptions { StoredOutputEnabled = true, IncludeLogProbabilities = true, Metadata = { ["topic"] = "llama" } };
-        var chat = Server.Chat("scripted");
-        var whole = (await chat.CompleteChatAsync(Hi, options)).Value;
-        string? streamedId = null;
-        await foreach (var update in chat.CompleteChatStreamingAsync(Hi, options))
-        {
-            streamedId ??= update.CompletionId;
-        }
-
-        foreach (var id in new[] { whole.Id, streamedId! })
-        {
-            var stored = (await chat.GetChatCompletionAsync(id)).Value;
-            Assert.Equal(Answer, stored.Content[0].Text);
-            Assert.Equal(GgufWriter.ScriptedPieces, stored.ContentTokenLogProbabilities.Select(e => e.Token));
-            var messages = new List<ChatCompletionMessageListDatum>();
-            await foreach (var message in chat.GetChatCompletionMessagesAsync(id))
-            {
-                messages.Add(message);
-            }
-            Assert.Equal("Hi", Assert.Single(messages).Content);
-        }
-        using var raw = JsonDocument.Parse(await Server.Http.GetStringAsync($"/v1/chat/completions/{whole.Id}"));
-        Assert.Equal(
-            ["object", "id", "model", "created", "request_id", "tool_choice", "usage", "seed", "top_p", "temperature", "presence_penalty",
-             "frequency_penalty", "system_fingerprint", "input_user", "service_tier", "tools", "metadata", "choices", "response_format"],
-            raw.RootElement.EnumerateObject().Select(p => p.Name));
-    }
-
-    [Fact]
     public async Task SameSeed_SameOutput_OtherSeed_OtherOutput()
     {
         async Task<string> Run(long seed) =>

@@ -1,7 +1,10 @@
 namespace Cairn.Backends;
 
-/// <summary>A whole answer from a backend: the model that answered, one choice per <c>n</c>, and token usage.</summary>
-internal sealed record ChatOutcome(string Model, IReadOnlyList<ChatChoice> Choices, ChatUsage Usage, string? SystemFingerprint);
+/// <summary>
+/// A whole answer from a backend: the model that answered, one choice per <c>n</c>, and token usage; with the seed
+/// it drew when the request gave none (recorded, so the stored seed reproduces the answer).
+/// </summary>
+internal sealed record ChatOutcome(string Model, IReadOnlyList<ChatChoice> Choices, ChatUsage Usage, string? SystemFingerprint, long? Seed = null);
 
 /// <summary>One choice of an answer: its text or tool calls, and the logprobs of its tokens when they were asked for.</summary>
 internal sealed record ChatChoice(
@@ -20,7 +23,7 @@ internal readonly record struct ChatUsage(int PromptTokens, int CompletionTokens
 }
 
 /// <summary>A streamed answer: who answers, then its pieces as they come.</summary>
-internal sealed record ChatStream(string Model, string? SystemFingerprint, IAsyncEnumerable<ChatDelta> Deltas, bool Logprobs = false);
+internal sealed record ChatStream(string Model, string? SystemFingerprint, IAsyncEnumerable<ChatDelta> Deltas, bool Logprobs = false, long? Seed = null);
 
 /// <summary>
 /// One piece of a streamed answer: text for a choice (with its tokens' logprobs when asked for), a choice's tool

@@ -161,7 +161,7 @@ internal static class ChatCompletionsEndpoints
                 choices[i] = new ChatChoice(i, calls[i] is not null && text?.Length == 0 ? null : text, finishes[i] ?? "stop", calls[i],
                     header.Logprobs ? logprobs[i] ?? [] : null);
             }
-            var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint);
+            var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint, stream.Seed);
             await pipe.FlushAsync(aborted);
             await store.AddAsync(StoredCompletionWriter.Build(Caller.Get(context).ProjectId, id, RequestIds.Get(context), created, request, outcome), CancellationToken.None);
         }

@@ -43,7 +43,7 @@ internal static class StoredCompletionWriter
         writer.WriteNumber("completion_tokens"u8, outcome.Usage.CompletionTokens);
         writer.WriteNumber("prompt_tokens"u8, outcome.Usage.PromptTokens);
         writer.WriteEndObject();
-        writer.WriteNumber("seed"u8, request.Seed ?? Ids.Seed());
+        writer.WriteNumber("seed"u8, request.Seed ?? outcome.Seed ?? Ids.Seed());
         writer.Decimal("top_p"u8, request.TopP ?? 1.0);
         writer.Decimal("temperature"u8, request.Temperature ?? 1.0);
         writer.Decimal("presence_penalty"u8, request.PresencePenalty ?? 0.0);

@@ -5,7 +5,7 @@ namespace Cairn.Tests.Infrastructure;
 /// <see cref="GgufWriter.ScriptedAnswer"/>), <c>random</c> (random weights: random text, fixed per seed) and
 /// <c>tool-caller</c> (says "OK", then writes <c>&lt;tool_call&gt;</c>).
 /// </summary>
-public sealed class LlamaModels : IAsyncLifetime
+public class LlamaModels : IAsyncLifetime
 {
     private readonly TempFolder folder = new();
 
@@ -24,9 +24,12 @@ public sealed class LlamaModels : IAsyncLifetime
         GgufWriter.WriteScripted(ScriptedPath);
         GgufWriter.WriteRandom(RandomPath);
         GgufWriter.WriteScripted(ToolCallingPath, GgufWriter.ToolCallingPieces);
-        Server = await CairnServer.StartAsync(
-            [.. Entry(0, "scripted", ScriptedPath), .. Entry(1, "random", RandomPath), .. Entry(2, "tool-caller", ToolCallingPath)]);
+        Server = CreateServer([.. Entry(0, "scripted", ScriptedPath), .. Entry(1, "random", RandomPath), .. Entry(2, "tool-caller", ToolCallingPath)]);
+        await Server.InitializeAsync();
     }
+
+    /// <summary>The server, on SQLite here; <see cref="LlamaModelsOnPostgres"/> stores in PostgreSQL.</summary>
+    protected virtual CairnServer CreateServer(string[] args) => new() { MoreArgs = args };
 
     public static string[] Entry(int index, string id, string path, int parallel = 4) =>
     [
@@ -39,4 +42,10 @@ public sealed class LlamaModels : IAsyncLifetime
         await Server.DisposeAsync();
         folder.Dispose();
     }
+}
+
+/// <summary>The same models with Cairn storing in PostgreSQL.</summary>
+public sealed class LlamaModelsOnPostgres : LlamaModels
+{
+    protected override CairnServer CreateServer(string[] args) => new PostgresCairnServer { MoreArgs = args };
 }

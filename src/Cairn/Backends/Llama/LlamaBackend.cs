@@ -78,14 +78,14 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, ILogger<L
             var (content, calls, finalFinish) = Finish(text.ToString(), toolText, finish);
             choices[i] = new ChatChoice(i, content, finalFinish, calls, logprobs);
         }
-        return new ChatOutcome(request.Model, choices, new ChatUsage(plan.Prompt.Length, tokens), Fingerprint);
+        return new ChatOutcome(request.Model, choices, new ChatUsage(plan.Prompt.Length, tokens), Fingerprint, plan.Seed);
     }
 
     public Task<ChatStream> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
     {
         var plan = LlamaRequest.Plan(request, Engine, options);
         var sequences = Start(plan, cancellationToken);
-        return Task.FromResult(new ChatStream(request.Model, Fingerprint, Deltas(plan, sequences, cancellationToken), request.Logprobs));
+        return Task.FromResult(new ChatStream(request.Model, Fingerprint, Deltas(plan, sequences, cancellationToken), request.Logprobs, plan.Seed));
     }
 
     private static async IAsyncEnumerable<ChatDelta> Deltas(LlamaRequest plan, IReadOnlyList<Sequence> sequences, [EnumeratorCancellation] CancellationToken cancellationToken)

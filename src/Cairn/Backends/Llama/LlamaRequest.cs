@@ -10,7 +10,7 @@ namespace Cairn.Backends.Llama;
 /// What one request asks of a local model, checked against what the engine can honour: the prompt's tokens and
 /// one <see cref="SamplingSettings"/> per choice. Anything it cannot honour is a 400 naming the parameter.
 /// </summary>
-internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings> Choices, bool ToolsOffered)
+internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings> Choices, long Seed)
 {
     // Parameters of the Chat Completions API that a local model cannot honour.
     private static readonly string[] Unsupported = ["audio", "web_search_options", "prediction", "functions", "function_call", "reasoning_effort", "verbosity"];
@@ -65,7 +65,8 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
                 $"This model's maximum context length is {engine.ContextSize} tokens. However, your messages resulted in {prompt.Length} tokens. Please reduce the length of the messages.",
                 "context_length_exceeded");
         }
-        var seed = request.Seed is { } given ? unchecked((ulong)given) : (ulong)Random.Shared.NextInt64();
+        var drawn = request.Seed ?? Random.Shared.NextInt64();
+        var seed = unchecked((ulong)drawn);
         var bias = LogitBias(request, engine);
         var choices = new SamplingSettings[request.N];
         for (var i = 0; i < choices.Length; i++)
@@ -88,7 +89,7 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
                 TriggerGrammar = tools.Offered && !tools.Forced ? triggerGrammar : null,
             };
         }
-        return new LlamaRequest(prompt, choices, tools.Offered);
+        return new LlamaRequest(prompt, choices, drawn);
     }
 
     private static string? ResponseGrammar(ChatCompletionRequest request, LlamaEngine engine)
