@@ -191,6 +191,7 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
     [InlineData("""{"type":"array","items":{"enum":[1,"two",null]},"minItems":2,"maxItems":4}""")]
     [InlineData("""{"$defs":{"leaf":{"type":"object","properties":{"on":{"type":"boolean"}},"required":["on"]}},"type":"object","properties":{"left":{"$ref":"#/$defs/leaf"},"right":{"$ref":"#/$defs/leaf"}},"required":["left","right"]}""")]
     [InlineData("""{"type":"object","properties":{"code":{"type":"string","minLength":2,"maxLength":3}},"required":["code"]}""")]
+    [InlineData("""{"enum":["a\"b","line\nbreak","ünï 🦙","back\\slash"]}""")]
     public async Task JsonSchema_Features_GiveJsonThatMatches(string schema)
     {
         using var response = await Server.PostJsonAsync("/v1/chat/completions",
@@ -449,6 +450,40 @@ public sealed class LlamaStartupTests : IDisposable
         var (code, line) = await StartAsync(LlamaModels.Entry(0, "local", path));
         Assert.Equal(2, code);
         Assert.Contains("Models:0:ModelPath", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AtDebug_TheLogHoldsNoPromptOrAnswerText()
+    {
+        var path = folder.File("scripted.gguf");
+        GgufWriter.WriteScripted(path);
+        using var server = await CairnProcess.StartAsync(folder.File("log.db"), [.. LlamaModels.Entry(0, "local", path), "--Logging:LogLevel:Default=Debug"]);
+        using var http = new HttpClient { BaseAddress = server.BaseUrl };
+        using var content = new StringContent("""{"model":"local","stream":true,"messages":[{"role":"user","content":"zebra-marker-31"}]}""", System.Text.Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync("/v1/chat/completions", content);
+        Assert.Contains("\" wor\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await Task.Delay(200);
+
+        Assert.Contains("llama.cpp", server.Output, StringComparison.Ordinal); // the native log is routed here
+        Assert.DoesNotContain("zebra-marker-31", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(GgufWriter.ScriptedAnswer, server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AGrammarLlamaCppRejects_IsCaught_NotRunAndNotACrash()
+    {
+        var path = folder.File("scripted.gguf");
+        GgufWriter.WriteScripted(path);
+        using var engine = Cairn.Llama.LlamaEngine.Load(new Cairn.Llama.LlamaEngineOptions { ModelPath = path, ContextSize = 128, ParallelSequences = 1 },
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        Assert.True(engine.Vocab.Accepts("root ::= \"yes\" | \"no\""));
+        Assert.False(engine.Vocab.Accepts("root ::= yes | "));
+        Assert.False(engine.Vocab.Accepts("root ::= [a-"));
+        var error = Assert.Throws<Cairn.OpenAI.OpenAIException>(() => Cairn.Backends.Llama.LlamaRequest.Checked(engine, "root ::= (", "response_format"));
+        Assert.Equal(400, error.Error.Status);
+        Assert.Equal("invalid_grammar", error.Error.Code);
+        Assert.Equal("response_format", error.Error.Param);
     }
 
     private async Task<(int Code, string Line)> StartAsync(string[] args)
