@@ -530,6 +530,9 @@ public sealed class LlamaBackpressureTests : IDisposable
         using var reader = new StreamReader(stream);
         Assert.StartsWith("data: ", await reader.ReadLineAsync());
 
+        using var tooMany = await server.PostJsonAsync("/v1/chat/completions", """{"model":"random","n":2,"messages":[{"role":"user","content":"Hi"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode); // more choices than could ever be queued
+
         using var refused = await server.PostJsonAsync("/v1/chat/completions", """{"model":"random","messages":[{"role":"user","content":"Hi"}]}""");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());

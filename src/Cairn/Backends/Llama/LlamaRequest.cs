@@ -34,6 +34,13 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
             throw CannotHonour(request.Model, "modalities", "audio output");
         }
 
+        if (request.N > engine.Options.ParallelSequences + engine.Options.MaxQueue)
+        {
+            // Retrying would never help: the choices could not all be queued even on an idle model.
+            throw OpenAIException.InvalidRequest("n",
+                $"This model serves at most {engine.Options.ParallelSequences + engine.Options.MaxQueue} choices per request (ParallelSequences plus MaxQueue); got n = {request.N}.",
+                "invalid_value");
+        }
         var tools = ToolMode.From(request);
         var turns = LlamaPrompt.Turns(request.Messages, tools.Offered ? request.Tools : null);
 
