@@ -1,6 +1,7 @@
 using Cairn;
 using Cairn.Access;
 using Cairn.Backends;
+using Cairn.Export;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
@@ -12,6 +13,14 @@ try
     if (args is ["migrate", .. var migrateArgs])
     {
         return await MigrateCommand.RunAsync(migrateArgs);
+    }
+    if (args is ["export", .. var exportArgs])
+    {
+        return await ExportCommand.RunAsync(exportArgs, Console.Error);
+    }
+    if (args is ["import", .. var importArgs])
+    {
+        return await ImportCommand.RunAsync(importArgs, Console.Error);
     }
     if (args is [("keys" or "projects") and var noun, .. var rest])
     {
@@ -88,6 +97,7 @@ namespace Cairn
             builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models);
+            builder.Services.AddCairnExport();
 
             var app = builder.Build();
             app.UseMiddleware<OpenAIMiddleware>();

@@ -175,6 +175,7 @@ public sealed class ProxyTests(ProxyFixture fixture) : IClassFixture<ProxyFixtur
     [InlineData("answer", ""","logprobs":true""")]
     [InlineData("tools", "")]
     [InlineData("nousage", "")]
+    [InlineData("multiline", "")]
     public async Task AStreamedCompletion_IsStoredIdenticalToTheWholeOne(string behaviour, string extra)
     {
         var model = Unique(behaviour);
@@ -234,6 +235,21 @@ public sealed class ProxyTests(ProxyFixture fixture) : IClassFixture<ProxyFixtur
         var usageEvents = Events(withUsage);
         Assert.Equal(5, usageEvents.Count);
         Assert.Equal(15, usageEvents[^1]["usage"]!["total_tokens"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task AnEventSentOverSeveralDataLinesWithCrLf_IsRelayedOnOneLine()
+    {
+        var model = Unique("multiline");
+
+        var (_, streamed, _) = await PostAsync(Request(model, ""","stream":true"""));
+
+        Assert.DoesNotContain("\r", streamed, StringComparison.Ordinal);
+        var events = streamed.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, events.Length);
+        Assert.All(events, e => Assert.Matches("^data: [^\n]+$", e));
+        Assert.Equal("[DONE]", events[^1]["data: ".Length..]);
+        Assert.All(Events(streamed), e => Assert.Equal("h100", e["x_vendor"]!["gpu"]!.GetValue<string>()));
     }
 
     [Fact]

@@ -41,7 +41,7 @@ internal sealed class AccessService(IAccessStore store, TimeProvider clock)
     public Task<bool> RevokeAsync(string keyId, CancellationToken cancellationToken) =>
         store.RevokeKeyAsync(keyId, clock.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
 
-    private static void CheckProjectName(string name, string param)
+    internal static void CheckProjectName(string name, string param)
     {
         if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
         {

@@ -18,14 +18,19 @@ internal static class JsonResponse
     }
 
     /// <summary>Builds the body with <paramref name="write"/> into a reused buffer, then sends it with its length.</summary>
-    public static Task WriteAsync<TState>(HttpResponse response, TState state, Action<Utf8JsonWriter, TState> write, int status = StatusCodes.Status200OK)
+    public static Task WriteAsync<TState>(HttpResponse response, TState state, Action<Utf8JsonWriter, TState> write, int status = StatusCodes.Status200OK) =>
+        WriteBytesAsync(response, (state, write), static (bytes, s) =>
+        {
+            using var writer = new Utf8JsonWriter(bytes, Cairn.OpenAI.JsonWriting.Options);
+            s.write(writer, s.state);
+        }, status);
+
+    /// <summary>Builds the body's bytes with <paramref name="write"/> into a reused buffer, then sends them with their length.</summary>
+    public static Task WriteBytesAsync<TState>(HttpResponse response, TState state, Action<IBufferWriter<byte>, TState> write, int status = StatusCodes.Status200OK)
     {
         var bytes = buffer ??= new ArrayBufferWriter<byte>(4096);
         bytes.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(bytes, Cairn.OpenAI.JsonWriting.Options))
-        {
-            write(writer, state);
-        }
+        write(bytes, state);
         response.StatusCode = status;
         response.ContentType = "application/json";
         response.ContentLength = bytes.WrittenCount;

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace Cairn.OpenAI;
 
 /// <summary>Makes identifiers in OpenAI's formats.</summary>
@@ -15,7 +13,7 @@ internal static class Ids
     public static string Completion() => string.Create(38, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), static (span, millis) =>
     {
         WriteTimePrefix(span, millis);
-        RandomNumberGenerator.GetItems(Base62, span[16..]);
+        RandomPool.FillFrom(Base62, span[16..]);
     });
 
     /// <summary>
@@ -36,7 +34,17 @@ internal static class Ids
     }
 
     /// <summary><c>req_</c> and 32 hex characters.</summary>
-    public static string Request() => "req_" + RandomNumberGenerator.GetHexString(32, lowercase: true);
+    public static string Request()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        RandomPool.Fill(bytes);
+        return "req_" + Convert.ToHexStringLower(bytes);
+    }
 
-    public static long Seed() => BitConverter.ToInt64(RandomNumberGenerator.GetBytes(8));
+    public static long Seed()
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        RandomPool.Fill(bytes);
+        return BitConverter.ToInt64(bytes);
+    }
 }

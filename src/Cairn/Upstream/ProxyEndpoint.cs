@@ -74,6 +74,10 @@ internal static partial class ProxyEndpoint
     private static async Task RelayWholeAsync(Exchange exchange, HttpResponseMessage response)
     {
         var bytes = await response.Content.ReadAsByteArrayAsync(exchange.Aborted);
+        if (bytes.AsSpan().StartsWith("\uFEFF"u8))
+        {
+            bytes = bytes[3..];
+        }
         JsonDocument document;
         try
         {
@@ -99,8 +103,8 @@ internal static partial class ProxyEndpoint
             {
                 await exchange.StoreAsync(root, JsonCheck.Get(root, "usage") is { ValueKind: JsonValueKind.Object });
             }
-            await JsonResponse.WriteAsync(exchange.Context.Response, (root, exchange.Id, exchange.Created),
-                static (writer, s) => WriteRewritten(writer, s.root, s.Id, s.Created, dropUsage: false));
+            await JsonResponse.WriteBytesAsync(exchange.Context.Response, (bytes, exchange.Id, exchange.Created),
+                static (output, s) => JsonSplice.WriteRewritten(output, s.bytes, s.Id, s.Created, dropUsage: false));
         }
     }
 
@@ -121,7 +125,6 @@ internal static partial class ProxyEndpoint
         response.Headers.CacheControl = "no-cache";
         context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
         var pipe = response.BodyWriter;
-        using var json = new Utf8JsonWriter(pipe, JsonWriting.Options);
         var hideUsage = UpstreamBody.AddsUsage(exchange.Request, exchange.Deployment.Options);
         var assembler = new StreamAssembler();
         var wrote = false;
@@ -132,6 +135,13 @@ internal static partial class ProxyEndpoint
             if (data.Span.SequenceEqual("[DONE]"u8))
             {
                 return Step.Done;
+            }
+            if (data.Span.Contains((byte)'\r'))
+            {
+                // A lone carriage return ends a line for SSE readers; in valid JSON it is whitespace, so it goes.
+                var copy = data.ToArray();
+                copy.AsSpan().Replace((byte)'\r', (byte)' ');
+                data = copy;
             }
             JsonDocument document;
             try
@@ -165,9 +175,7 @@ internal static partial class ProxyEndpoint
                     return Step.Next;
                 }
                 pipe.Write(Sse.DataPrefix);
-                json.Reset(pipe);
-                WriteRewritten(json, chunk, exchange.Id, exchange.Created, hideUsage);
-                json.Flush();
+                JsonSplice.WriteRewritten(pipe, data.Span, exchange.Id, exchange.Created, hideUsage);
                 pipe.Write(Sse.EventEnd);
                 wrote = true;
             }
@@ -208,7 +216,9 @@ internal static partial class ProxyEndpoint
                         }
                         if (data.WrittenCount > 0)
                         {
-                            data.Write("\n"u8);
+                            // SSE joins an event's data lines with a newline; in JSON that newline can only be
+                            // whitespace, and a space keeps the relayed event on one line.
+                            data.Write(" "u8);
                         }
                         data.Write(value);
                     }
@@ -284,28 +294,6 @@ internal static partial class ProxyEndpoint
     private static bool IsUsageOnly(JsonElement chunk) =>
         JsonCheck.Get(chunk, "usage") is { ValueKind: JsonValueKind.Object }
         && (JsonCheck.Get(chunk, "choices") is not { ValueKind: JsonValueKind.Array } choices || choices.GetArrayLength() == 0);
-
-    /// <summary>The upstream's object, property by property, with Cairn's id and creation time (and without usage when hidden).</summary>
-    private static void WriteRewritten(Utf8JsonWriter writer, JsonElement source, string id, long created, bool dropUsage)
-    {
-        writer.WriteStartObject();
-        foreach (var property in source.EnumerateObject())
-        {
-            if (property.NameEquals("id"u8))
-            {
-                writer.WriteString("id"u8, id);
-            }
-            else if (property.NameEquals("created"u8))
-            {
-                writer.WriteNumber("created"u8, created);
-            }
-            else if (!(dropUsage && property.NameEquals("usage"u8)))
-            {
-                property.WriteTo(writer);
-            }
-        }
-        writer.WriteEndObject();
-    }
 
     /// <summary>Usage the upstream did not give, counted in o200k_base tokens: the prompt as sent, and every choice's text and calls.</summary>
     private static ChatUsage CountUsage(TokenCounter tokens, ChatCompletionRequest request, JsonElement completion)

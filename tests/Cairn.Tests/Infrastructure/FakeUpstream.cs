@@ -153,7 +153,16 @@ public sealed class FakeUpstream : IAsyncLifetime
                 }
                 return;
             }
-            await response.WriteAsync($"data: {chunks[i]}\n\n");
+            if (model.StartsWith("multiline", StringComparison.Ordinal))
+            {
+                // SSE allows an event's data over several lines (joined by newlines) and CRLF line ends.
+                var indented = JsonNode.Parse(chunks[i])!.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+                await response.WriteAsync(string.Concat(indented.Split('\n').Select(line => $"data: {line.TrimEnd('\r')}\r\n")) + "\r\n");
+            }
+            else
+            {
+                await response.WriteAsync($"data: {chunks[i]}\n\n");
+            }
             await response.Body.FlushAsync();
         }
         await response.WriteAsync("data: [DONE]\n\n");

@@ -1,0 +1,215 @@
+using System.Globalization;
+using Cairn.Access;
+using Cairn.Http;
+using Cairn.Storage;
+
+namespace Cairn.Export;
+
+/// <summary>
+/// <c>cairn export</c>: writes the stored completions matching its filters as JSONL to a file or standard output,
+/// with a progress bar on standard error when that is a terminal (or when asked).
+/// </summary>
+internal static class ExportCommand
+{
+    public const string Usage = """
+        usage: cairn export [--db PATH | --postgres "CONNECTION"] [--project NAME] [--model MODEL] [--metadata KEY=VALUE ...]
+                            [--from TIME] [--to TIME] [--format finetune|raw] [--output FILE] [--progress]
+          TIME is ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or Unix seconds; --from is inclusive, --to exclusive.
+          finetune (the default): OpenAI's chat fine-tuning JSONL. raw: stored objects that 'cairn import' loads.
+        """;
+
+    private static readonly string[] Own = ["project", "model", "metadata", "from", "to", "format", "output", "progress"];
+
+    public static async Task<int> RunAsync(string[] args, TextWriter errors)
+    {
+        if (args is ["--help" or "-h"])
+        {
+            await errors.WriteLineAsync(Usage);
+            return 0;
+        }
+        try
+        {
+            return await ExportAsync(args, errors);
+        }
+        catch (OptionsException e)
+        {
+            await errors.WriteLineAsync($"cairn export: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static async Task<int> ExportAsync(string[] args, TextWriter errors)
+    {
+        CommandLine line;
+        ExportFormat format;
+        List<KeyValuePair<string, string>> metadata;
+        DateTimeOffset? from, to;
+        try
+        {
+            line = CommandLine.Parse(args, Own, flags: ["progress"], lists: ["metadata"]);
+            if (line.Positional.Count > 0)
+            {
+                throw new OptionsException($"unexpected argument '{line.Positional[0]}'.");
+            }
+            format = line.Single("format") switch
+            {
+                null or "finetune" => ExportFormat.FineTune,
+                "raw" => ExportFormat.Raw,
+                var other => throw new OptionsException($"--format must be finetune or raw, not '{other}'."),
+            };
+            metadata = [.. line.Options.GetValueOrDefault("metadata", []).Select(Pair)];
+            from = Time(line.Single("from"), "from");
+            to = Time(line.Single("to"), "to");
+            if (from is not null && to is not null && from >= to)
+            {
+                throw new OptionsException("--from must be before --to.");
+            }
+        }
+        catch (OptionsException e)
+        {
+            await errors.WriteLineAsync($"cairn export: {e.Message}");
+            await errors.WriteLineAsync(Usage);
+            return 2;
+        }
+
+        await using var store = await CommandStore.OpenAsync(line.Others, RequireExistingFile);
+        long? projectId = null;
+        if (line.Single("project") is { } name)
+        {
+            projectId = (await store.Services.GetRequiredService<IAccessStore>().FindProjectAsync(name, CancellationToken.None))?.Id
+                ?? throw new OptionsException($"--project: there is no project named '{name}'.");
+        }
+        var filter = new ExportFilter(projectId, line.Single("model"), metadata, from, to);
+        var exporter = store.Services.GetRequiredService<CompletionExporter>();
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            ProgressLine? bar = null;
+            if (line.Flag("progress") || !Console.IsErrorRedirected)
+            {
+                var total = await store.Services.GetRequiredService<ICompletionArchive>().CountAsync(
+                    new ArchiveQuery(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds), cancel.Token);
+                bar = new ProgressLine("export", total, errors);
+            }
+            var progress = bar is null ? null : new Progress(bar);
+            var output = line.Single("output");
+            var written = output is null
+                ? await WriteToStandardOutputAsync(exporter, filter, format, progress, cancel.Token)
+                : await WriteToFileAsync(exporter, filter, format, output, progress, cancel.Token);
+            bar?.Finish(written, progress!.Text(written));
+            await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"cairn export: wrote {written:N0} completion{(written == 1 ? "" : "s")}{(output is null ? "" : $" to {output}")}"));
+            return 0;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn export: interrupted; no file was written");
+            return 130;
+        }
+        catch (IOException e)
+        {
+            // A full disk, or standard output closed by its reader (cairn export | head).
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn export: cannot write the export: {e.Message}");
+            return 1;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            await errors.WriteLineAsync($"{Environment.NewLine}cairn export: the store failed: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static async Task<long> WriteToStandardOutputAsync(
+        CompletionExporter exporter, ExportFilter filter, ExportFormat format, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        await using var stdout = Console.OpenStandardOutput();
+        return await exporter.WriteAsync(filter, format, stdout, progress, cancellationToken);
+    }
+
+    /// <summary>Writes beside the file and renames it when done, so a file of that name is always a whole export.</summary>
+    private static async Task<long> WriteToFileAsync(
+        CompletionExporter exporter, ExportFilter filter, ExportFormat format, string output, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var path = Path.GetFullPath(output, Environment.CurrentDirectory);
+        if (Path.GetDirectoryName(path) is { } folder && !Directory.Exists(folder))
+        {
+            throw new OptionsException($"--output: the folder {folder} does not exist.");
+        }
+        if (IsSpecial(path))
+        {
+            await using var device = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16, useAsync: false);
+            return await exporter.WriteAsync(filter, format, device, progress, cancellationToken);
+        }
+        var partial = $"{path}.partial-{Environment.ProcessId}";
+        try
+        {
+            long written;
+            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            {
+                written = await exporter.WriteAsync(filter, format, file, progress, cancellationToken);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(partial, path, overwrite: true);
+            return written;
+        }
+        catch
+        {
+            File.Delete(partial);
+            throw;
+        }
+    }
+
+    /// <summary>A device or a process's descriptor (/dev/null, /dev/stdout, /proc/self/fd/3): written in place, never replaced by a rename.</summary>
+    private static bool IsSpecial(string path) =>
+        path.StartsWith("/dev/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
+
+    private static void RequireExistingFile(StorageOptions options)
+    {
+        var path = Path.GetFullPath(options.Path, Environment.CurrentDirectory);
+        if (options.Postgres is null && !File.Exists(path))
+        {
+            throw new OptionsException($"--db: {path} does not exist.");
+        }
+    }
+
+    private static KeyValuePair<string, string> Pair(string text)
+    {
+        var eq = text.IndexOf('=', StringComparison.Ordinal);
+        return eq > 0 ? new(text[..eq], text[(eq + 1)..]) : throw new OptionsException($"--metadata takes KEY=VALUE, not '{text}'.");
+    }
+
+    private static DateTimeOffset? Time(string? text, string name)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return seconds is >= -62_135_596_800 and <= 253_402_300_799
+                ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+                : throw new OptionsException($"--{name}: {text} is out of range.");
+        }
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
+            ? time
+            : throw new OptionsException($"--{name} must be an ISO 8601 time (2026-03-01T12:00:00Z) or Unix seconds, not '{text}'.");
+    }
+
+    /// <summary>Redraws the bar as the exporter reports completions written.</summary>
+    private sealed class Progress(ProgressLine bar) : IProgress<long>
+    {
+        public void Report(long value) => bar.Show(value, Text(value));
+
+        public string Text(long written) => string.Create(CultureInfo.InvariantCulture, $"{written:N0} completions, {bar.Rate(written)}");
+    }
+}

@@ -1,0 +1,145 @@
+using System.Buffers;
+using System.Text.Json;
+using Cairn.OpenAI;
+using Cairn.Storage;
+
+namespace Cairn.Export;
+
+/// <summary>
+/// A line of OpenAI's chat fine-tuning format: <c>{"messages":[…the input messages…, the answer],"tools":[…]}</c>.
+/// Input messages are written back in the request's shape (content parts as parts, so images stay images as in
+/// vision fine-tuning; tool calls and tool call ids kept). The answer is the first choice (<c>index</c> 0, the one
+/// an SDK's <c>Content</c> reads), with its text and tool calls; <c>tools</c> comes from the request when it had any.
+/// </summary>
+internal static class FineTuneLine
+{
+    /// <summary>Writes the line; false when the first choice has neither text nor tool calls (nothing to learn from).</summary>
+    public static bool TryWrite(ArrayBufferWriter<byte> line, ArchivedCompletion completion)
+    {
+        using var stored = JsonDocument.Parse(completion.Body);
+        if (Answer(stored.RootElement) is not { } answer)
+        {
+            return false;
+        }
+        using (var json = new Utf8JsonWriter(line, JsonWriting.Options))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("messages"u8);
+            foreach (var item in completion.Messages)
+            {
+                using var message = JsonDocument.Parse(item);
+                WriteInput(json, message.RootElement);
+            }
+            WriteAnswer(json, answer);
+            json.WriteEndArray();
+            if (JsonCheck.Get(stored.RootElement, "tools") is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+            {
+                json.WritePropertyName("tools"u8);
+                tools.WriteTo(json);
+            }
+            json.WriteEndObject();
+        }
+        line.Write("\n"u8);
+        return true;
+    }
+
+    /// <summary>The first choice's message, when it has text or tool calls.</summary>
+    private static JsonElement? Answer(JsonElement stored)
+    {
+        if (JsonCheck.Get(stored, "choices") is not { ValueKind: JsonValueKind.Array } choices)
+        {
+            return null;
+        }
+        foreach (var choice in choices.EnumerateArray())
+        {
+            if (JsonCheck.Get(choice, "index") is { ValueKind: JsonValueKind.Number } index && index.GetInt64() == 0
+                && JsonCheck.Get(choice, "message") is { ValueKind: JsonValueKind.Object } message)
+            {
+                var hasText = JsonCheck.Get(message, "content") is { ValueKind: JsonValueKind.String };
+                var hasTools = JsonCheck.Get(message, "tool_calls") is { ValueKind: JsonValueKind.Array } calls && calls.GetArrayLength() > 0;
+                return hasText || hasTools ? message : null;
+            }
+        }
+        return null;
+    }
+
+    private static void WriteAnswer(Utf8JsonWriter json, JsonElement message)
+    {
+        json.WriteStartObject();
+        json.WriteString("role"u8, "assistant"u8);
+        if (JsonCheck.Get(message, "content") is { ValueKind: JsonValueKind.String } content)
+        {
+            json.WritePropertyName("content"u8);
+            content.WriteTo(json);
+        }
+        if (JsonCheck.Get(message, "tool_calls") is { ValueKind: JsonValueKind.Array } calls && calls.GetArrayLength() > 0)
+        {
+            json.WritePropertyName("tool_calls"u8);
+            calls.WriteTo(json);
+        }
+        json.WriteEndObject();
+    }
+
+    /// <summary>A stored message item (<c>id, role, content, content_parts, name, …</c>) as the request had it.</summary>
+    private static void WriteInput(Utf8JsonWriter json, JsonElement item)
+    {
+        json.WriteStartObject();
+        json.WritePropertyName("role"u8);
+        item.GetProperty("role").WriteTo(json);
+        if (JsonCheck.Get(item, "content_parts") is { ValueKind: JsonValueKind.Array } parts)
+        {
+            json.WriteStartArray("content"u8);
+            foreach (var part in parts.EnumerateArray())
+            {
+                WritePart(json, part);
+            }
+            json.WriteEndArray();
+        }
+        else if (JsonCheck.Get(item, "content") is { } content)
+        {
+            json.WritePropertyName("content"u8);
+            content.WriteTo(json);
+        }
+        foreach (var name in (string[])["name", "tool_calls", "tool_call_id"])
+        {
+            if (JsonCheck.Get(item, name) is { } value)
+            {
+                json.WritePropertyName(name);
+                value.WriteTo(json);
+            }
+        }
+        json.WriteEndObject();
+    }
+
+    /// <summary>A stored content part has every part type's key, null but its own; the request form has only its own.</summary>
+    private static void WritePart(Utf8JsonWriter json, JsonElement part)
+    {
+        json.WriteStartObject();
+        foreach (var property in part.EnumerateObject())
+        {
+            if (property.Value.ValueKind != JsonValueKind.Null)
+            {
+                WriteWithoutNulls(json, property);
+            }
+        }
+        json.WriteEndObject();
+    }
+
+    private static void WriteWithoutNulls(Utf8JsonWriter json, JsonProperty property)
+    {
+        if (property.Value.ValueKind != JsonValueKind.Object)
+        {
+            property.WriteTo(json);
+            return;
+        }
+        json.WriteStartObject(property.Name);
+        foreach (var inner in property.Value.EnumerateObject())
+        {
+            if (inner.Value.ValueKind != JsonValueKind.Null)
+            {
+                inner.WriteTo(json);
+            }
+        }
+        json.WriteEndObject();
+    }
+}

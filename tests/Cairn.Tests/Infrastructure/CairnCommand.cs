@@ -1,0 +1,34 @@
+using System.Diagnostics;
+
+namespace Cairn.Tests.Infrastructure;
+
+/// <summary>Runs a <c>cairn</c> command (the built Cairn.dll under <c>dotnet</c>) as its own process, as an operator would.</summary>
+public static class CairnCommand
+{
+    public sealed record Outcome(int Exit, string Stdout, string Stderr);
+
+    public static Task<Outcome> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    /// <summary>Runs the command with <paramref name="input"/> as its standard input (none: an empty one).</summary>
+    public static async Task<Outcome> RunWithInputAsync(string? input, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Cairn.dll"), .. args])
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        await process.StandardInput.WriteAsync(input ?? "");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        return new Outcome(process.ExitCode, await stdout, await stderr);
+    }
+}
