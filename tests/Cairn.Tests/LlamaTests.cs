@@ -146,6 +146,35 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
     }
 
     [Fact]
+    public async Task SamplingParameters_AreHonoured()
+    {
+        // The end tokens are banned unless a test bans another, so every answer is 40 tokens long.
+        async Task<string> Run(string model, string extra, string bias = """{"263":-100,"264":-100,"265":-100}""")
+        {
+            using var response = await Server.PostJsonAsync("/v1/chat/completions",
+                $$"""{"model":"{{model}}","max_tokens":40,"logit_bias":{{bias}},"messages":[{"role":"user","content":"Hi"}]{{extra}}}""");
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+            using var body = JsonDocument.Parse(text);
+            return body.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        }
+
+        // temperature 0 is greedy: the seed does not matter.
+        var greedy = await Run("random", ""","temperature":0,"seed":1""");
+        Assert.Equal(greedy, await Run("random", ""","temperature":0,"seed":2"""));
+        // A nucleus this small holds only the most likely token: greedy again, at temperature 1.
+        Assert.Equal(greedy, await Run("random", ""","temperature":1,"top_p":0.000001,"seed":3"""));
+        Assert.NotEqual(greedy, await Run("random", ""","temperature":1,"seed":3"""));
+        // Penalties push greedy decoding off the tokens it has already written.
+        var penalized = await Run("random", ""","temperature":0,"frequency_penalty":2,"presence_penalty":2""");
+        Assert.NotEqual(greedy, penalized);
+        Assert.True(penalized.Distinct().Count() >= greedy.Distinct().Count(), $"{penalized} / {greedy}");
+        // logit_bias -100 bans a token: the scripted model cannot start with "Hel" (token 257).
+        var banned = await Run("scripted", ""","seed":5""", """{"257":-100}""");
+        Assert.False(banned.StartsWith("Hel", StringComparison.Ordinal), banned);
+    }
+
+    [Fact]
     public async Task ParallelRequests_EachGetWhatTheyGetAlone()
     {
         var seeds = Enumerable.Range(100, 8).ToArray();
