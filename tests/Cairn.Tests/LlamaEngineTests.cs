@@ -73,6 +73,17 @@ public sealed class LlamaEngineTests
     }
 
     [Fact]
+    public void ToolCallText_ReadsEveryCompleteCall_WithItsOwnId()
+    {
+        var calls = Cairn.Backends.Llama.ToolCallText.Parse(
+            "<tool_call>\n{\"name\": \"a\", \"arguments\": {\"x\": 1}}\n</tool_call>\n<tool_call>\n{\"name\": \"b\", \"arguments\": {}}\n</tool_call>\n<tool_call>\n{\"name\": \"cut");
+        Assert.Equal(["a", "b"], calls.Select(c => c.Name));
+        Assert.Equal("{\"x\":1}", calls[0].Arguments);
+        Assert.NotEqual(calls[0].Id, calls[1].Id);
+        Assert.All(calls, c => Assert.Matches("^call_[0-9A-Za-z]{24}$", c.Id));
+    }
+
+    [Fact]
     public void JsonSchemaGrammar_Literals_EscapeWhatGbnfNeedsEscaped() =>
         Assert.Equal("\"a\\\"b\\\\c\\n\"", JsonSchemaGrammar.Literal("a\"b\\c\n"));
 }

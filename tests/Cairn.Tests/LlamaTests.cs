@@ -337,6 +337,40 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
     }
 
     [Fact]
+    public async Task ParallelToolCalls_AreEachValid_AndANamedChoiceCallsOnlyThatTool()
+    {
+        var weather = ChatTool.CreateFunctionTool("get_weather", null,
+            BinaryData.FromString("""{"type":"object","properties":{"city":{"enum":["Paris","Oslo"]}},"required":["city"],"additionalProperties":false}"""));
+        var time = ChatTool.CreateFunctionTool("get_time", null,
+            BinaryData.FromString("""{"type":"object","properties":{"zone":{"enum":["UTC","CET"]}},"required":["zone"],"additionalProperties":false}"""));
+        var finished = 0;
+        for (var seed = 1; seed <= 4; seed++)
+        {
+            var options = new ChatCompletionOptions { Tools = { weather, time }, ToolChoice = ChatToolChoice.CreateRequiredChoice(), MaxOutputTokenCount = 600, Seed = seed };
+            var completion = (await Server.Chat("random").CompleteChatAsync(Hi, options)).Value;
+            if (completion.FinishReason == ChatFinishReason.Length)
+            {
+                continue; // the random model may keep adding calls until the limit; the finished ones are checked
+            }
+            Assert.Equal(ChatFinishReason.ToolCalls, completion.FinishReason);
+            Assert.NotEmpty(completion.ToolCalls);
+            finished++;
+            Assert.Equal(completion.ToolCalls.Count, completion.ToolCalls.Select(c => c.Id).Distinct().Count());
+            foreach (var call in completion.ToolCalls)
+            {
+                using var arguments = JsonDocument.Parse(call.FunctionArguments);
+                var (key, allowed) = call.FunctionName == "get_weather" ? ("city", new[] { "Paris", "Oslo" }) : ("zone", new[] { "UTC", "CET" });
+                Assert.Contains(arguments.RootElement.GetProperty(key).GetString(), allowed);
+            }
+        }
+        Assert.True(finished > 0, "no answer finished within the limit");
+
+        var named = new ChatCompletionOptions { Tools = { weather, time }, ToolChoice = ChatToolChoice.CreateFunctionChoice("get_time"), MaxOutputTokenCount = 300, Seed = 2 };
+        var only = (await Server.Chat("random").CompleteChatAsync(Hi, named)).Value;
+        Assert.Equal("get_time", Assert.Single(only.ToolCalls).FunctionName);
+    }
+
+    [Fact]
     public async Task AutoToolChoice_TheModelDecidesToCall_AndTheCallIsConstrained()
     {
         var tool = ChatTool.CreateFunctionTool("get_weather", "The weather in a city",
