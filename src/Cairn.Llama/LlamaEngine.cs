@@ -99,7 +99,7 @@ internal sealed class LlamaEngine : IDisposable
         {
             throw new LlamaLoadException(name is null
                 ? "the model has no chat template llama.cpp recognises; name one of llama.cpp's built-in templates (chatml, llama3, llama2, mistral-v7, phi3, gemma, …) in ChatTemplate."
-                : $"'{name}' is not one of llama.cpp's built-in chat templates (chatml, llama3, llama2, mistral-v7, phi3, gemma, deepseek3, …).");
+                : $"'{name}' is not one of llama.cpp's built-in chat templates (chatml, llama3, llama2, mistral-v7, phi3, gemma, deepseek3, …).", template: true);
         }
     }
 
@@ -135,4 +135,8 @@ internal sealed class LlamaEngine : IDisposable
 }
 
 /// <summary>A model that cannot be served; the message is one line for the operator.</summary>
-internal sealed class LlamaLoadException(string message) : Exception(message);
+internal sealed class LlamaLoadException(string message, bool template = false) : Exception(message)
+{
+    /// <summary>Whether the chat template is at fault (not the model file).</summary>
+    public bool Template { get; } = template;
+}

@@ -39,7 +39,7 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, ILogger<L
         }
         catch (LlamaLoadException e)
         {
-            var key = e.Message.Contains("chat template", StringComparison.Ordinal) ? "ChatTemplate" : "ModelPath";
+            var key = e.Template ? "ChatTemplate" : "ModelPath";
             throw new Http.OptionsException($"{entry}:{key}: {e.Message}");
         }
         var info = new FileInfo(path);
@@ -119,11 +119,15 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, ILogger<L
                 }
             }
         }, cancellationToken)).ToArray();
-        _ = Task.WhenAll(pumps).ContinueWith(t => merged.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        _ = Task.WhenAll(pumps).ContinueWith(
+            t => merged.Writer.TryComplete(t.IsCanceled ? new OperationCanceledException(cancellationToken) : t.Exception?.InnerException),
+            TaskScheduler.Default);
         await foreach (var delta in merged.Reader.ReadAllAsync(cancellationToken))
         {
             yield return delta;
         }
+        // A cancelled answer never ends with totals: what ends with them is stored.
+        cancellationToken.ThrowIfCancellationRequested();
         yield return ChatDelta.Totals(new ChatUsage(plan.Prompt.Length, tokens));
     }
 

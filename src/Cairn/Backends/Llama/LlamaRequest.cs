@@ -64,6 +64,7 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
         {
             throw OpenAIException.InvalidRequest(e.At, $"Invalid schema for function: {e.Message}", "invalid_function_parameters");
         }
+        var bias = LogitBias(request, engine);
         // Checked last, so that a bad parameter is named before the prompt is measured.
         var prompt = engine.Vocab.Tokenize(engine.Render(turns), special: true);
         if (prompt.Length >= engine.ContextSize)
@@ -74,7 +75,6 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
         }
         var drawn = request.Seed ?? Random.Shared.NextInt64();
         var seed = unchecked((ulong)drawn);
-        var bias = LogitBias(request, engine);
         var choices = new SamplingSettings[request.N];
         for (var i = 0; i < choices.Length; i++)
         {
