@@ -43,7 +43,7 @@ public sealed class ConfigurationTests : IDisposable
 
     [Theory]
     [InlineData("--Models:0:Provider=openai|--Models:0:BaseUrl=http://127.0.0.1:9/v1", "Models:0:Id is required")]
-    [InlineData("--Models:0:Id=m|--Models:0:Provider=vllm", "Models:0:Provider must be openai, azure or echo")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=vllm", "Models:0:Provider must be openai, azure, echo or llama")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=not a url", "Models:0:BaseUrl must be an absolute http or https URL")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:ApiKey=sk-123", "Models:0:ApiKey is not allowed")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:ApiKeyEnv=CAIRN_TEST_UNSET_VARIABLE", "Models:0:ApiKeyEnv names the environment variable CAIRN_TEST_UNSET_VARIABLE")]

@@ -1,3 +1,4 @@
+using Cairn.Backends.Llama;
 using Cairn.Upstream;
 
 namespace Cairn.Backends;
@@ -9,16 +10,24 @@ internal static class BackendsServiceCollectionExtensions
     {
         services.AddSingleton<TokenCounter>();
         services.AddSingleton<EchoBackend>();
+        foreach (var model in configured.Where(m => m.Local is not null))
+        {
+            services.AddSingleton(sp => new LlamaBackend(model.Entry, model.Local!, sp.GetRequiredService<ILogger<LlamaBackend>>()));
+        }
+        services.AddHostedService<LlamaLoader>();
         services.AddSingleton(sp =>
         {
             var echo = sp.GetRequiredService<EchoBackend>();
             var started = sp.GetRequiredService<TimeProvider>().GetUtcNow().ToUnixTimeSeconds();
+            var local = sp.GetServices<LlamaBackend>().ToDictionary(b => b.Entry);
             var cards = new List<ModelCard>();
             foreach (var model in configured)
             {
                 cards.Add(model.Route is { } route
                     ? new ModelCard(model.Id, started, route.Deployments[0].Provider, null, route)
-                    : new ModelCard(model.Id, started, "cairn", echo));
+                    : model.Local is not null
+                        ? new ModelCard(model.Id, started, "cairn", local[model.Entry])
+                        : new ModelCard(model.Id, started, "cairn", echo));
             }
             // The built-in model stays reachable unless the list names "echo" itself.
             cards.Add(new ModelCard(EchoBackend.ModelId, EchoBackend.Created, "cairn", echo));

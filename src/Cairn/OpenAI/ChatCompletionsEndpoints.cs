@@ -61,7 +61,7 @@ internal static class ChatCompletionsEndpoints
     {
         var aborted = context.RequestAborted;
         var stream = await backend.StreamAsync(request, aborted);
-        var header = new StreamHeader(id, created, stream.Model, stream.SystemFingerprint, request.IncludeUsage);
+        var header = new StreamHeader(id, created, stream.Model, stream.SystemFingerprint, request.IncludeUsage, request.Logprobs && stream.Logprobs);
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -72,6 +72,8 @@ internal static class ChatCompletionsEndpoints
         using var json = new Utf8JsonWriter(pipe, Cairn.OpenAI.JsonWriting.Options);
         var texts = new StringBuilder?[request.N];
         var finishes = new string?[request.N];
+        var calls = new IReadOnlyList<ChatToolCall>?[request.N];
+        var logprobs = new List<ChatLogprob>?[request.N];
         ChatUsage usage = default;
 
         void Write(ChunkKind kind, ChatDelta delta)
@@ -116,7 +118,16 @@ internal static class ChatCompletionsEndpoints
                 if (delta.Content is not null)
                 {
                     texts[delta.Index]!.Append(delta.Content);
+                    if (delta.Logprobs is { } entries)
+                    {
+                        (logprobs[delta.Index] ??= []).AddRange(entries);
+                    }
                     Write(ChunkKind.Content, delta);
+                }
+                if (delta.ToolCalls is { Count: > 0 } toolCalls)
+                {
+                    calls[delta.Index] = toolCalls;
+                    Write(ChunkKind.ToolCalls, delta);
                 }
                 if (delta.FinishReason is not null)
                 {
@@ -147,9 +158,11 @@ internal static class ChatCompletionsEndpoints
             var choices = new ChatChoice[request.N];
             for (var i = 0; i < choices.Length; i++)
             {
-                choices[i] = new ChatChoice(i, texts[i]?.ToString(), finishes[i] ?? "stop");
+                var text = texts[i]?.ToString();
+                choices[i] = new ChatChoice(i, calls[i] is not null && text?.Length == 0 ? null : text, finishes[i] ?? "stop", calls[i],
+                    header.Logprobs ? logprobs[i] ?? [] : null);
             }
-            var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint);
+            var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint, stream.Seed);
             await pipe.FlushAsync(aborted);
             await store.AddAsync(StoredCompletionWriter.Build(Caller.Get(context).ProjectId, id, RequestIds.Get(context), created, request, outcome)
                 with { LatencyMs = RequestIds.ElapsedMilliseconds(context) }, CancellationToken.None);

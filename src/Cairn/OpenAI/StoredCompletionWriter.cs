@@ -43,7 +43,7 @@ internal static class StoredCompletionWriter
         writer.WriteNumber("completion_tokens"u8, outcome.Usage.CompletionTokens);
         writer.WriteNumber("prompt_tokens"u8, outcome.Usage.PromptTokens);
         writer.WriteEndObject();
-        writer.WriteNumber("seed"u8, request.Seed ?? Ids.Seed());
+        writer.WriteNumber("seed"u8, request.Seed ?? outcome.Seed ?? Ids.Seed());
         writer.Decimal("top_p"u8, request.TopP ?? 1.0);
         writer.Decimal("temperature"u8, request.Temperature ?? 1.0);
         writer.Decimal("presence_penalty"u8, request.PresencePenalty ?? 0.0);
@@ -62,11 +62,19 @@ internal static class StoredCompletionWriter
             writer.StringOrNull("content"u8, choice.Content);
             writer.WriteNull("refusal"u8);
             writer.WriteString("role"u8, "assistant"u8);
-            writer.WriteNull("tool_calls"u8);
+            if (choice.ToolCalls is { Count: > 0 } calls)
+            {
+                writer.WritePropertyName("tool_calls"u8);
+                ChatCompletionWriter.WriteToolCalls(writer, calls, withIndex: false);
+            }
+            else
+            {
+                writer.WriteNull("tool_calls"u8);
+            }
             writer.WriteNull("function_call"u8);
             writer.WriteEndObject();
             writer.WriteString("finish_reason"u8, choice.FinishReason);
-            writer.WriteNull("logprobs"u8);
+            ChatCompletionWriter.WriteLogprobs(writer, choice.Logprobs);
             writer.WriteEndObject();
         }
         writer.WriteEndArray();

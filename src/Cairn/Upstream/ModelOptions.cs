@@ -64,9 +64,74 @@ internal sealed record ModelOptions
     /// <summary>Open connections to this upstream, at most.</summary>
     public int MaxConnections { get; init; } = 256;
 
+    /// <summary><c>llama</c>: the GGUF file to load (relative paths from the working directory).</summary>
+    public string? ModelPath { get; init; }
+
+    /// <summary><c>llama</c>: tokens each request may hold, prompt and answer together.</summary>
+    public int ContextSize { get; init; } = 4096;
+
+    /// <summary><c>llama</c>: CPU threads llama.cpp decodes with.</summary>
+    public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount / 2);
+
+    /// <summary><c>llama</c>: sequences decoded together (concurrent requests and choices of <c>n</c>).</summary>
+    public int ParallelSequences { get; init; } = 4;
+
+    /// <summary><c>llama</c>: sequences that may wait for a free one; beyond that requests get 503.</summary>
+    public int MaxQueue { get; init; } = 64;
+
+    /// <summary><c>llama</c>: a llama.cpp built-in chat template (<c>chatml</c>, <c>llama3</c>, …); by default the model's own.</summary>
+    public string? ChatTemplate { get; init; }
+
+    /// <summary><c>llama</c>: the temperature when a request gives none.</summary>
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary><c>llama</c>: the top_p when a request gives none.</summary>
+    public double TopP { get; init; } = 1.0;
+
     public const string OpenAI = "openai";
+    public const string Llama = "llama";
     public const string Azure = "azure";
     public const string Echo = "echo";
+
+    private IEnumerable<string> ValidateLlama(string name)
+    {
+        if (string.IsNullOrWhiteSpace(ModelPath))
+        {
+            yield return $"{name}:ModelPath is required for a llama model (the path of a GGUF file).";
+        }
+        if (Id?.Contains('*', StringComparison.Ordinal) == true)
+        {
+            yield return $"{name}:Id must be a plain name for a llama model, not a pattern.";
+        }
+        if (ContextSize is < 16 or > 1_048_576)
+        {
+            yield return $"{name}:ContextSize must be between 16 and 1048576, not {ContextSize}.";
+        }
+        if (Threads is < 1 or > 512)
+        {
+            yield return $"{name}:Threads must be between 1 and 512, not {Threads}.";
+        }
+        if (ParallelSequences is < 1 or > 256)
+        {
+            yield return $"{name}:ParallelSequences must be between 1 and 256, not {ParallelSequences}.";
+        }
+        if (MaxQueue is < 0 or > 100_000)
+        {
+            yield return $"{name}:MaxQueue must be between 0 and 100000, not {MaxQueue}.";
+        }
+        if (ChatTemplate is not null && string.IsNullOrWhiteSpace(ChatTemplate))
+        {
+            yield return $"{name}:ChatTemplate must not be empty.";
+        }
+        if (Temperature is < 0 or > 2 || double.IsNaN(Temperature))
+        {
+            yield return $"{name}:Temperature must be between 0 and 2, not {Temperature}.";
+        }
+        if (TopP is <= 0 or > 1 || double.IsNaN(TopP))
+        {
+            yield return $"{name}:TopP must be above 0 and at most 1, not {TopP}.";
+        }
+    }
 
     /// <summary>Problems with this entry, each naming <paramref name="name"/> (e.g. <c>Models:2</c>) and the key.</summary>
     public IEnumerable<string> Validate(string name, Func<string, string?> environment)
@@ -75,9 +140,17 @@ internal sealed record ModelOptions
         {
             yield return $"{name}:Id is required (the model name clients send).";
         }
-        if (Provider is not (OpenAI or Azure or Echo))
+        if (Provider is not (OpenAI or Azure or Echo or Llama))
         {
-            yield return $"{name}:Provider must be openai, azure or echo, not '{Provider}'.";
+            yield return $"{name}:Provider must be openai, azure, echo or llama, not '{Provider}'.";
+            yield break;
+        }
+        if (Provider == Llama)
+        {
+            foreach (var problem in ValidateLlama(name))
+            {
+                yield return problem;
+            }
             yield break;
         }
         if (ApiKey is not null)

@@ -41,9 +41,14 @@ internal static class UpstreamServiceCollectionExtensions
         foreach (var group in entries.GroupBy(e => e.Options.Id!, StringComparer.Ordinal))
         {
             var providers = group.Select(e => e.Options.Provider).Distinct().ToList();
-            if (providers.Contains(ModelOptions.Echo) && group.Count() > 1)
+            if ((providers.Contains(ModelOptions.Echo) || providers.Contains(ModelOptions.Llama)) && group.Count() > 1)
             {
-                throw new OptionsException($"{group.First().Name}: '{group.Key}' is given as echo and again; an echo entry cannot have other deployments.");
+                throw new OptionsException($"{group.First().Name}: '{group.Key}' is given as {providers[0]} and again; an {providers[0]} entry cannot have other deployments.");
+            }
+            if (providers[0] == ModelOptions.Llama)
+            {
+                models.Add(new ConfiguredModel(group.Key, group.First().Name, null, group.First().Options));
+                continue;
             }
             if (providers[0] == ModelOptions.Echo)
             {
@@ -123,8 +128,11 @@ internal static class UpstreamServiceCollectionExtensions
     }
 }
 
-/// <summary>A model id (or pattern) from the model list: an upstream route, or <c>echo</c> under that name when <see cref="Route"/> is null.</summary>
-internal sealed record ConfiguredModel(string Id, string Entry, ModelRoute? Route);
+/// <summary>
+/// A model id (or pattern) from the model list: an upstream route, a local llama.cpp model (<see cref="Local"/>),
+/// or <c>echo</c> under that name when both are null.
+/// </summary>
+internal sealed record ConfiguredModel(string Id, string Entry, ModelRoute? Route, ModelOptions? Local = null);
 
 /// <summary>
 /// Reads a whole (non-streaming) answer inside the retry pipeline, so that a body cut off or late is retried and
