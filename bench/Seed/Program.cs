@@ -30,9 +30,12 @@ if (Convert.ToInt64(Scalar(connection, "SELECT count(*) FROM completions"), Cult
 // by Cairn beside each store. Rows inserted here have none, so the store goes back to version 2 and Cairn's own
 // migration 3 fills them for the seeded rows at its next start (bench/run starts it once for that), as it does for
 // a real store upgraded with completions in it: the scenarios then run on a store whose every table is full.
-if (Convert.ToInt64(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture) == 3)
+if (Convert.ToInt64(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture) >= 3)
 {
-    Exec(connection, "DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup; PRAGMA user_version = 2");
+    Exec(connection, """
+        DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup;
+        DROP TABLE IF EXISTS completion_search_pending; PRAGMA user_version = 2
+        """);
 }
 // Bulk load without a journal; the file goes back to WAL (what Cairn runs with) at the end.
 Exec(connection, "PRAGMA journal_mode = DELETE");

@@ -16,7 +16,7 @@ internal static class DashboardServiceCollectionExtensions
     {
         services.AddSingleton<IDashboardStore>(sp => sp.GetService<PostgresDataSources>() is { } postgres
             ? new PostgresDashboardStore(postgres)
-            : new SqliteDashboardStore(sp.GetRequiredService<SqliteReaders>()));
+            : new SqliteDashboardStore(sp.GetRequiredService<SqliteReaders>(), sp.GetRequiredService<SqliteCompletionStore>()));
         services.AddSingleton<DashboardSessions>();
         services.AddSingleton<DashboardAccessFilter>();
         services.AddAuthentication().AddCookie(DashboardSessions.Scheme, options =>

@@ -2,11 +2,12 @@ namespace Cairn.Storage;
 
 /// <summary>
 /// The dashboard's rows, written in the same transaction as the completion they describe: its preview, its search
-/// text and its share of the hourly rollup. A delete (or a purge) takes all three back.
+/// text and its share of the hourly rollup. A delete (or a purge) takes all three back. The search text waits in
+/// <c>completion_search_pending</c> until <see cref="FlushSearchAsync"/> moves it into the full-text index in bulk.
 /// </summary>
 internal sealed partial class SqliteCompletionStore
 {
-    private static void InsertSummary(SqliteWriter w, long seq, StoredCompletion completion, CompletionSummary summary)
+    private void InsertSummary(SqliteWriter w, long seq, StoredCompletion completion, CompletionSummary summary)
     {
         var preview = w.Command("""
             INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms)
@@ -16,9 +17,10 @@ internal sealed partial class SqliteCompletionStore
             ("$promptTokens", summary.PromptTokens), ("$completionTokens", summary.CompletionTokens), ("$latency", (object?)completion.LatencyMs ?? DBNull.Value));
         preview.ExecuteNonQuery();
 
-        var search = w.Command("INSERT INTO completion_search(rowid, prompt, answer) VALUES ($seq, $prompt, $answer)");
+        var search = w.Command("INSERT INTO completion_search_pending(seq, prompt, answer) VALUES ($seq, $prompt, $answer)");
         Bind(search, ("$seq", seq), ("$prompt", summary.PromptText), ("$answer", summary.AnswerText));
         search.ExecuteNonQuery();
+        Interlocked.Increment(ref pendingSearch);
 
         var rollup = w.Command("""
             INSERT INTO completion_rollup(project_id, hour, model, requests, prompt_tokens, completion_tokens, first_seq, last_seq)
@@ -51,8 +53,57 @@ internal sealed partial class SqliteCompletionStore
         var preview = w.Command("DELETE FROM completion_previews WHERE seq = $seq");
         Bind(preview, ("$seq", seq));
         preview.ExecuteNonQuery();
-        var search = w.Command("DELETE FROM completion_search WHERE rowid = $seq");
-        Bind(search, ("$seq", seq));
-        search.ExecuteNonQuery();
+        // Words still waiting never reached the index; only indexed ones are taken out of it.
+        var pending = w.Command("DELETE FROM completion_search_pending WHERE seq = $seq");
+        Bind(pending, ("$seq", seq));
+        if (pending.ExecuteNonQuery() == 0)
+        {
+            var search = w.Command("DELETE FROM completion_search WHERE rowid = $seq");
+            Bind(search, ("$seq", seq));
+            search.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>How many rows a flush moves into the full-text index per transaction.</summary>
+    internal const int SearchFlushBatch = 5_000;
+
+    // Search rows written since the last flush began, as far as this process knows; 1 at start so that rows left
+    // by a previous run are moved by the first flush. The pending table is the truth; this only saves empty flushes.
+    private long pendingSearch = 1;
+
+    /// <summary>Moves waiting search rows into the full-text index when some may be waiting (the background flush).</summary>
+    public Task FlushSearchIfPendingAsync() =>
+        Interlocked.Exchange(ref pendingSearch, 0) == 0 ? Task.CompletedTask : FlushSearchAsync();
+
+    /// <summary>
+    /// Moves every waiting search row into the full-text index, a batch per write through the group commit. The
+    /// writes queue behind every write already queued, so a text search that follows finds all stored before.
+    /// </summary>
+    public async Task FlushSearchAsync()
+    {
+        int moved;
+        do
+        {
+            moved = await writer.WriteAsync(MoveSearchBatch);
+        }
+        while (moved == SearchFlushBatch);
+    }
+
+    private static int MoveSearchBatch(SqliteWriter w)
+    {
+        var move = w.Command($"""
+            INSERT INTO completion_search(rowid, prompt, answer)
+            SELECT seq, prompt, answer FROM completion_search_pending ORDER BY seq LIMIT {SearchFlushBatch}
+            """);
+        var moved = move.ExecuteNonQuery();
+        if (moved > 0)
+        {
+            var drop = w.Command($"""
+                DELETE FROM completion_search_pending WHERE seq IN
+                    (SELECT seq FROM completion_search_pending ORDER BY seq LIMIT {SearchFlushBatch})
+                """);
+            drop.ExecuteNonQuery();
+        }
+        return moved;
     }
 }

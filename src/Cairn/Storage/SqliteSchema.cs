@@ -112,6 +112,15 @@ internal static class SqliteSchema
         FROM completions c JOIN completion_previews p ON p.seq = c.seq
         GROUP BY 1, 2, 3;
         """,
+        """
+        -- Search words wait here, written in the transaction of their completion, and go into completion_search in
+        -- large batches (SqliteCompletionStore.FlushSearchAsync). FTS5 makes a segment per transaction and merges
+        -- segments as they pile up; one per group commit made stored creates 5x slower at a million rows.
+        CREATE TABLE completion_search_pending(
+            seq INTEGER PRIMARY KEY,
+            prompt TEXT NOT NULL,
+            answer TEXT NOT NULL);
+        """,
     ];
 
     public static int Version => Migrations.Length;

@@ -33,6 +33,7 @@ internal static class StorageServiceCollectionExtensions
         services.AddSingleton<SqliteCompletionStore>();
         services.AddSingleton<ICompletionStore>(sp => sp.GetRequiredService<SqliteCompletionStore>());
         services.AddSingleton<ICompletionRetention>(sp => sp.GetRequiredService<SqliteCompletionStore>());
+        services.AddHostedService<SqliteSearchFlusher>();
         services.AddSingleton<Cairn.Access.IAccessStore, Cairn.Access.SqliteAccessStore>();
         services.AddHostedService<StorageLifetime>();
         return services;

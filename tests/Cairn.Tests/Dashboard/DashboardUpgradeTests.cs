@@ -53,7 +53,7 @@ public sealed class DashboardUpgradeTests : IDisposable
         {
             sqlite.Open();
             using var downgrade = sqlite.CreateCommand();
-            downgrade.CommandText = "DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup; PRAGMA user_version = 2;";
+            downgrade.CommandText = "DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup; DROP TABLE completion_search_pending; PRAGMA user_version = 2;";
             downgrade.ExecuteNonQuery();
         }
 

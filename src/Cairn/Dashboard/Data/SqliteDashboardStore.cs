@@ -6,13 +6,23 @@ using Microsoft.Data.Sqlite;
 namespace Cairn.Dashboard.Data;
 
 /// <summary>The dashboard's reads on SQLite, from the pooled read connections.</summary>
-internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardStore
+internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompletionStore store) : IDashboardStore
 {
     /// <summary>The most input messages a completion's page shows.</summary>
     public const int MaxMessages = 2_000;
 
-    public Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
+    public async Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken)
+    {
+        if (filter.Words.Count > 0)
+        {
+            // Search words reach the full-text index in batches; move the waiting ones first so the search sees all.
+            await store.FlushSearchAsync();
+        }
+        return List(filter, cursor, limit);
+    }
+
+    private CompletionRows List(DashboardFilter filter, PageCursor cursor, int limit) =>
+        readers.Read(session =>
         {
             SeqRange? range = null;
             if (filter.From is not null || filter.To is not null)
@@ -42,7 +52,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers) : IDashboardSt
                 }
             }
             return DashboardPages.Page(rows, cursor, limit);
-        }));
+        });
 
     private static SeqRange? Range(PreparedConnection session, DashboardFilter filter)
     {
