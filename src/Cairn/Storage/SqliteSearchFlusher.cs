@@ -1,12 +1,12 @@
 namespace Cairn.Storage;
 
 /// <summary>
-/// Moves the search words of newly stored completions into SQLite's full-text index twice a second, in one batch,
+/// Moves the search words of newly stored completions into SQLite's full-text index five times a second, in batches,
 /// instead of one small index segment per group commit. A text search flushes first, so nothing is missed.
 /// </summary>
 internal sealed partial class SqliteSearchFlusher(SqliteCompletionStore store, ILogger<SqliteSearchFlusher> logger) : BackgroundService
 {
-    internal static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
