@@ -1,3 +1,5 @@
+using static Cairn.Storage.SqliteBinding;
+
 namespace Cairn.Storage;
 
 /// <summary>Retention on SQLite: each batch is one write in the group commit, so a purge never holds the writer for long.</summary>

@@ -1,3 +1,5 @@
+using static Cairn.Storage.SqliteBinding;
+
 namespace Cairn.Storage;
 
 /// <summary>

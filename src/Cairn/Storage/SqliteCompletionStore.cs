@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using static Cairn.Storage.SqliteBinding;
 
 namespace Cairn.Storage;
 
@@ -385,36 +386,6 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
         {
             Bind(delete, ("$project", projectId), ("$key", pair.Name), ("$value", pair.Value.GetString()!), ("$seq", seq));
             delete.ExecuteNonQuery();
-        }
-    }
-
-    private static void Bind(SqliteCommand command, params ReadOnlySpan<(string Name, object Value)> parameters)
-    {
-        for (var i = 0; i < parameters.Length; i++)
-        {
-            Set(command, i, parameters[i].Name, parameters[i].Value);
-        }
-        Trim(command, parameters.Length);
-    }
-
-    /// <summary>Gives the command's <paramref name="index"/>th parameter a value, reusing the parameter a cached command already has.</summary>
-    private static void Set(SqliteCommand command, int index, string name, object value)
-    {
-        var parameters = command.Parameters;
-        if (index < parameters.Count && parameters[index].ParameterName == name)
-        {
-            parameters[index].Value = value;
-            return;
-        }
-        Trim(command, index);
-        parameters.AddWithValue(name, value);
-    }
-
-    private static void Trim(SqliteCommand command, int count)
-    {
-        while (command.Parameters.Count > count)
-        {
-            command.Parameters.RemoveAt(command.Parameters.Count - 1);
         }
     }
 }

@@ -36,11 +36,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
             var parameters = new List<(string Name, object Value)>();
             var rareEverywhere = filter.ProjectId is null && filter.Metadata.Count > 0 && filter.Words.Count == 0 && IsRareEverywhere(session, filter);
             var command = session.Command(ListSql(parameters, filter, cursor, range, limit, rareEverywhere));
-            command.Parameters.Clear();
-            foreach (var (name, value) in parameters)
-            {
-                command.Parameters.AddWithValue(name, value);
-            }
+            SqliteBinding.Bind(command, [.. parameters]);
             var rows = new List<CompletionRow>(limit + 1);
             using (var reader = command.ExecuteReader())
             {
@@ -96,9 +92,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
             SELECT count(*) FROM (SELECT 1 FROM projects x CROSS JOIN completion_metadata m
                 WHERE m.project_id = x.id AND m.key = $key AND m.value = $value LIMIT {ProbeLimit})
             """);
-        probe.Parameters.Clear();
-        probe.Parameters.AddWithValue("$key", filter.Metadata[0].Key);
-        probe.Parameters.AddWithValue("$value", filter.Metadata[0].Value);
+        SqliteBinding.Bind(probe, ("$key", filter.Metadata[0].Key), ("$value", filter.Metadata[0].Value));
         return (long)probe.ExecuteScalar()! < ProbeLimit;
     }
 
@@ -217,9 +211,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                 (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
             }
             var messages = session.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx LIMIT $limit");
-            messages.Parameters.Clear();
-            messages.Parameters.AddWithValue("$seq", seq);
-            messages.Parameters.AddWithValue("$limit", MaxMessages);
+            SqliteBinding.Bind(messages, ("$seq", seq), ("$limit", MaxMessages));
             var items = new List<byte[]>();
             using (var reader = messages.ExecuteReader())
             {
