@@ -90,14 +90,7 @@ internal static class AdminEndpoints
     private static async Task<JsonDocument> ParseAsync(HttpContext context, ApiOptions options)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
-        try
-        {
-            return JsonDocument.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            throw OpenAIException.InvalidRequest(null, $"The request body is not valid JSON ({e.Message}).", "invalid_json");
-        }
+        return JsonBody.Parse(body);
     }
 
     private static void WriteList<T>(Utf8JsonWriter writer, IEnumerable<T> items, Action<Utf8JsonWriter, T> write)
