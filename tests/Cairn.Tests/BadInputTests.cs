@@ -32,7 +32,7 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
     private static string X(params int[] bytes) => string.Concat(bytes.Select(b => (char)(0xF800 + b)));
 
     /// <summary>A table body as sent: UTF-8, but each <see cref="X"/> character as its raw byte.</summary>
-    internal static byte[] Bytes(string body)
+    public static byte[] Bytes(string body)
     {
         var bytes = new List<byte>(body.Length);
         foreach (var c in body)
