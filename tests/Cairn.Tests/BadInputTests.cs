@@ -558,6 +558,41 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
         Assert.Equal("/dashboard", response.Headers.Location?.OriginalString);
     }
 
+    [Theory]
+    [InlineData("utf-8", "key=k&value=%FF", "value")]
+    [InlineData("utf-8", "key=%C0%AF&value=v", "key")]
+    [InlineData("utf-8", "key=k&value=%ED%A0%80", "value")]
+    [InlineData("utf-16", "key=k&value=~", "value")]
+    [InlineData("utf-16", "key=~&value=v", "key")]
+    [InlineData("utf-8", "key=k&value=a%00b", "value")]
+    public async Task TheDashboardsMetadataForm_RefusesTextThatCannotBeDecoded_StoringNothing(string charset, string fields, string _)
+    {
+        var id = await StoreAsync();
+        using var dashboard = new Cairn.Tests.Dashboard.DashboardClient(server.BaseUrl);
+        var page = await dashboard.Http.GetStringAsync($"/dashboard/completions/{id}");
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        // Every name and value percent-encoded in the form's charset, byte by byte, lone surrogates included.
+        // In UTF-16, ~ stands for a lone high surrogate (the bytes 00 D8).
+        string Encode(string text) => string.Concat(text.SelectMany(c => charset == "utf-8" ? [(byte)c] : c == '~' ? new byte[] { 0x00, 0xD8 } : [(byte)(c & 0xFF), (byte)(c >> 8)])
+            .Select(b => charset == "utf-8" && b is not ((byte)'%' or (byte)'=' or (byte)'&') && b < 0x80 ? ((char)b).ToString() : $"%{b:X2}"));
+        var form = string.Join("&", $"{fields}&__RequestVerificationToken={token}".Split('&').Select(pair => pair.Split('=', 2))
+            .Select(p => charset == "utf-8" ? $"{p[0]}={p[1]}" : $"{Encode(p[0])}={Encode(p[1])}"));
+        using var content = new StringContent(form, Encoding.ASCII);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse($"application/x-www-form-urlencoded; charset={charset}");
+
+        using var response = await dashboard.Http.PostAsync($"/dashboard/completions/{id}?handler=Metadata", content);
+
+        // Refused with the form shown again, or (ASP.NET leaves an undecodable escape such as %FF as its literal
+        // text, and refuses some forms itself) stored as the literal text sent: never a 5xx, never U+FFFD or a lone surrogate.
+        Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        using var stored = JsonDocument.Parse(await server.Http.GetStringAsync($"/v1/chat/completions/{id}"));
+        foreach (var pair in stored.RootElement.GetProperty("metadata").EnumerateObject())
+        {
+            Assert.DoesNotContain('\uFFFD', pair.Name + pair.Value.GetString());
+            Assert.True(pair.Value.GetString()!.All(c => !char.IsSurrogate(c)) && pair.Name.All(c => !char.IsSurrogate(c)));
+        }
+    }
+
     [Fact]
     public async Task TheTextOfMixedParts_IsJoinedAsOpenAIJoinsIt()
     {
