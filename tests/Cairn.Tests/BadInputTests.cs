@@ -25,6 +25,39 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
     /// <summary>An echo request with one user message whose content is the array of <paramref name="parts"/>.</summary>
     private static string UserParts(string parts) => Messages($$"""{"role":"user","content":[{{parts}}]}""");
 
+    /// <summary>
+    /// Stands for the raw byte <paramref name="b"/> in a table body (a private-use character, which
+    /// <see cref="Bytes"/> sends as that one byte), so bodies that are not UTF-8 fit in the table.
+    /// </summary>
+    private static string X(params int[] bytes) => string.Concat(bytes.Select(b => (char)(0xF800 + b)));
+
+    /// <summary>A table body as sent: UTF-8, but each <see cref="X"/> character as its raw byte.</summary>
+    public static byte[] Bytes(string body)
+    {
+        var bytes = new List<byte>(body.Length);
+        foreach (var c in body)
+        {
+            if (c is >= '\uF800' and <= '\uF8FF')
+            {
+                bytes.Add((byte)(c - 0xF800));
+            }
+            else
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(c.ToString()));
+            }
+        }
+        return [.. bytes];
+    }
+
+    private static Task<HttpResponseMessage> PostBytesAsync(HttpClient http, string path, string body)
+    {
+        var content = new ByteArrayContent(Bytes(body));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return http.PostAsync(path, content);
+    }
+
+    private static string Deep(int levels) => new string('[', levels) + new string(']', levels);
+
     private static string Pairs(int count) =>
         "{" + string.Join(",", Enumerable.Range(0, count).Select(i => $"\"k{i}\":\"v\"")) + "}";
 
@@ -42,6 +75,73 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
         { "42", 400, null, "invalid_type" },
         { "null", 400, null, "invalid_type" },
         { new string('[', 200) + new string(']', 200), 400, null, "invalid_json" },
+
+        // Bytes that are not UTF-8, in every position: a value, a key, nested; overlong and surrogate encodings.
+        { With("\"user\":\"a" + X(0xFF) + "\""), 400, "user", "invalid_json" },
+        { With("\"service_tier\":\"" + X(0xFE) + "\""), 400, "service_tier", "invalid_json" },
+        { "{\"mo" + X(0xFF) + "del\":\"echo\",\"messages\":[" + Hi + "]}", 400, null, "invalid_json" },
+        { With("\"metadata\":{\"k" + X(0xFF) + "\":\"v\"}"), 400, "metadata", "invalid_json" },
+        { With("\"metadata\":{\"k\":\"" + X(0x80) + "\"}"), 400, "metadata.k", "invalid_json" },
+        { Messages("{\"role\":\"user\",\"content\":\"caf" + X(0xC3) + "\"}"), 400, "messages[0].content", "invalid_json" },
+        { UserParts("{\"type\":\"text\",\"text\":\"" + X(0xC0, 0xAF) + "\"}"), 400, "messages[0].content[0].text", "invalid_json" },
+        { With("\"user\":\"" + X(0xC0, 0x80) + "\""), 400, "user", "invalid_json" },
+        { With("\"user\":\"" + X(0xE0, 0x80, 0xAF) + "\""), 400, "user", "invalid_json" },
+        { With("\"user\":\"" + X(0xF0, 0x80, 0x80, 0xAF) + "\""), 400, "user", "invalid_json" },
+        { With("\"user\":\"" + X(0xED, 0xA0, 0x80) + "\""), 400, "user", "invalid_json" },
+        { With("\"user\":\"" + X(0xF4, 0x90, 0x80, 0x80) + "\""), 400, "user", "invalid_json" },
+        { With("\"stop\":[\"a\",\"" + X(0xE2, 0x82) + "\"]"), 400, "stop[1]", "invalid_json" },
+        { With("\"n\":1" + X(0xFF)), 400, null, "invalid_json" },
+        { X(0xFF) + With("\"n\":1"), 400, null, "invalid_json" },
+
+        // Lone surrogate escapes, high and low, in values and keys.
+        { With("\"service_tier\":\"\\ud800\""), 400, "service_tier", "invalid_json" },
+        { With("\"prompt_cache_key\":\"\\udc00\""), 400, "prompt_cache_key", "invalid_json" },
+        { Messages("{\"role\":\"user\",\"content\":\"hi \\ud83d\"}"), 400, "messages[0].content", "invalid_json" },
+        { UserParts("{\"type\":\"text\",\"text\":\"\\udfff\\ud800\"}"), 400, "messages[0].content[0].text", "invalid_json" },
+        { With("\"stop\":[\"a\",\"\\ud800x\"]"), 400, "stop[1]", "invalid_json" },
+        { With("\"metadata\":{\"\\ud800\":\"v\"}"), 400, "metadata", "invalid_json" },
+        { With("\"metadata\":{\"k\":\"\\udc00\"}"), 400, "metadata.k", "invalid_json" },
+        { With("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"description\":\"\\ud800\"}}]"), 400, "tools[0].function.description", "invalid_json" },
+        { With("\"\\udc00\":1"), 400, null, "invalid_json" },
+
+        // NUL: a raw byte is not JSON; the escape is refused where it would be stored in a text column.
+        { With("\"user\":\"a" + X(0x00) + "b\""), 400, null, "invalid_json" },
+        { With("\"metadata\":{\"k\":\"a\\u0000b\"}"), 400, "metadata.k", "invalid_value" },
+        { With("\"metadata\":{\"a\\u0000\":\"v\"}"), 400, "metadata.a\0", "invalid_value" },
+
+        // A byte order mark only at the very start is skipped (see TheBodyMayStartWithAByteOrderMark).
+        { X(0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF) + With("\"n\":1"), 400, null, "invalid_json" },
+        { With("\"user\":\"a\"," + X(0xEF, 0xBB, 0xBF) + "\"n\":1"), 400, null, "invalid_json" },
+
+        // Nesting: 10,000 levels of arrays and of objects, at the top and inside a message; one past the limit.
+        { Deep(10_000), 400, null, "invalid_json" },
+        { string.Concat(Enumerable.Repeat("{\"a\":", 10_000)) + "1" + new string('}', 10_000), 400, null, "invalid_json" },
+        { Messages("{\"role\":\"user\",\"content\":" + Deep(10_000) + "}"), 400, null, "invalid_json" },
+        { With("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":" + string.Concat(Enumerable.Repeat("{\"a\":", 125)) + "1" + new string('}', 125) + "}}]"), 400, null, "invalid_json" },
+
+        // Numbers out of range: beyond a double, beyond a long, for every integer and decimal.
+        { With("\"temperature\":-1e400"), 400, "temperature", "decimal_below_min_value" },
+        { With("\"top_p\":1e400"), 400, "top_p", "decimal_above_max_value" },
+        { With("\"n\":1e400"), 400, "n", "integer_above_max_value" },
+        { With("\"n\":-1e400"), 400, "n", "integer_below_min_value" },
+        { With("\"n\":99999999999999999999999999"), 400, "n", "integer_above_max_value" },
+        { With("\"max_tokens\":1e400"), 400, "max_tokens", "integer_above_max_value" },
+        { With("\"max_tokens\":18446744073709551616"), 400, "max_tokens", "integer_above_max_value" },
+        { With("\"max_completion_tokens\":2147483648"), 400, "max_completion_tokens", "integer_above_max_value" },
+        { With("\"seed\":1e30"), 400, "seed", "integer_above_max_value" },
+        { With("\"seed\":-99999999999999999999999"), 400, "seed", "integer_below_min_value" },
+        { With("\"seed\":1e400"), 400, "seed", "integer_above_max_value" },
+        { With("\"logit_bias\":{\"50256\":1e400}"), 400, "logit_bias.50256", "integer_above_max_value" },
+        { With("\"logit_bias\":{\"50256\":-99999999999999999999}"), 400, "logit_bias.50256", "integer_below_min_value" },
+        { With("\"logit_bias\":{\"99999999999999999999\":1}"), 400, "logit_bias", "invalid_value" },
+        { With("\"logprobs\":true,\"top_logprobs\":1e400"), 400, "top_logprobs", "integer_above_max_value" },
+
+        // Duplicate keys, named by their path (escaped spellings of one key are the same key).
+        { $$"""{"model":"echo","messages":[{{Hi}}],"messages":[{{Hi}}]}""", 400, "messages", "invalid_json" },
+        { $$"""{"model":"echo","model":"echo","messages":[{{Hi}}]}""", 400, "model", "invalid_json" },
+        { With("\"metadata\":{\"k\":\"a\",\"k\":\"b\"}"), 400, "metadata.k", "invalid_json" },
+        { Messages("""{"role":"user","content":"a","role":"user"}"""), 400, "messages[0].role", "invalid_json" },
+        { With("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"type\":\"string\"}}}]"), 400, "tools[0].function.parameters.type", "invalid_json" },
 
         // model and messages.
         { $$"""{"messages":[{{Hi}}]}""", 400, "model", "missing_required_parameter" },
@@ -219,9 +319,40 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
     [MemberData(nameof(MalformedCreates))]
     public async Task MalformedCreate_GetsTheErrorEnvelope_WithStatusParamAndCode(string body, int status, string? param, string code)
     {
-        using var response = await server.PostJsonAsync("/v1/chat/completions", body);
+        using var response = await PostBytesAsync(server.Http, "/v1/chat/completions", body);
 
         await AssertErrorAsync(response, status, param, code);
+    }
+
+    [Fact]
+    public async Task AnUnparseableBody_GetsOpenAIsMessage()
+    {
+        using var response = await server.PostJsonAsync("/v1/chat/completions", "{not json}");
+
+        var error = await AssertErrorAsync(response, 400, null, "invalid_json");
+        Assert.StartsWith("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.",
+            error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheBodyMayStartWithAByteOrderMark()
+    {
+        using var response = await PostBytesAsync(server.Http, "/v1/chat/completions", X(0xEF, 0xBB, 0xBF) + With("\"n\":1"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task AStringHoldingTheNulEscape_IsAnsweredAndStored()
+    {
+        using var response = await server.PostJsonAsync("/v1/chat/completions",
+            Messages("""{"role":"user","content":"a\u0000b"}""").Replace("\"echo\",", "\"echo\",\"store\":true,", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+
+        using var messages = JsonDocument.Parse(await server.Http.GetStringAsync($"/v1/chat/completions/{id}/messages"));
+
+        Assert.Equal("a\0b", messages.RootElement.GetProperty("data")[0].GetProperty("content").GetString());
     }
 
     [Theory]
@@ -247,6 +378,42 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
         using var response = await server.Http.PostAsync($"/v1/chat/completions/{id}", content);
 
         await AssertErrorAsync(response, 415, null, "unsupported_media_type");
+    }
+
+    [Fact]
+    public async Task CreateWithoutAContentType_Is415()
+    {
+        using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(With("\"n\":1")));
+        Assert.Null(content.Headers.ContentType);
+
+        using var response = await server.Http.PostAsync("/v1/chat/completions", content);
+
+        var error = await AssertErrorAsync(response, 415, null, "unsupported_media_type");
+        Assert.Contains("Missing Content-Type", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UpdateWithoutAContentType_Is415()
+    {
+        var id = await StoreAsync();
+        using var content = new ByteArrayContent("""{"metadata":{}}"""u8.ToArray());
+
+        using var response = await server.Http.PostAsync($"/v1/chat/completions/{id}", content);
+
+        await AssertErrorAsync(response, 415, null, "unsupported_media_type");
+    }
+
+    [Theory]
+    [InlineData("application/vnd.api+json")]
+    [InlineData("APPLICATION/JSON")]
+    public async Task JsonMediaTypes_AreAccepted(string contentType)
+    {
+        using var content = new StringContent(With("\"n\":1"));
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        using var response = await server.Http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]
@@ -313,6 +480,138 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
     }
 
     [Theory]
+    [InlineData("metadata[a=x", "metadata[a")]
+    [InlineData("metadata[]=x", "metadata[]")]
+    [InlineData("metadata[]", "metadata[]")]
+    [InlineData("metadata[a]b=x", "metadata[a]b")]
+    [InlineData("metadata[a][b]=x", "metadata[a][b]")]
+    [InlineData("metadata=x", "metadata")]
+    [InlineData("metadata%5Ba=x", "metadata[a")]
+    [InlineData("metadata[a]=x%00", "metadata[a]")]
+    [InlineData("model=%00", "model")]
+    [InlineData("after=%00", "after")]
+    public async Task AMalformedMetadataFilterOrANulValue_Is400_NamingTheQueryParameter(string query, string param)
+    {
+        using var response = await server.Http.GetAsync($"/v1/chat/completions?{query}");
+
+        await AssertErrorAsync(response, 400, param, "invalid_value");
+    }
+
+    [Theory]
+    [InlineData("GET", "/v1/chat/completions/")]
+    [InlineData("POST", "/v1/chat/completions/")]
+    [InlineData("DELETE", "/v1/chat/completions/")]
+    [InlineData("GET", "/v1/chat/completions//messages")]
+    [InlineData("GET", "/v1/models/")]
+    public async Task AnEmptyIdOrSegment_Is404_AsAnUnknownUrl(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "GET" ? null : new StringContent(With("\"n\":1"), Encoding.UTF8, "application/json"),
+        };
+
+        using var response = await server.Http.SendAsync(request);
+
+        await AssertErrorAsync(response, 404, null, "unknown_url");
+    }
+
+    [Theory]
+    [InlineData("/dashboard", "/dashboard")]
+    [InlineData("/dashboard/completions/chatcmpl-x?tab=raw", "/dashboard/completions/chatcmpl-x?tab=raw")]
+    [InlineData("/dashboard?q=a%20b", "/dashboard?q=a b")]
+    [InlineData("//evil.example", "/dashboard")]
+    [InlineData("/\\evil.example", "/dashboard")]
+    [InlineData("/dashboard/\\evil", "/dashboard")]
+    [InlineData("/dashboard//evil.example", "/dashboard")]
+    [InlineData("https://evil.example/dashboard", "/dashboard")]
+    [InlineData("/dashboardevil", "/dashboard")]
+    [InlineData("/dashboard/../admin/keys", "/dashboard")]
+    [InlineData("/dashboard/%2e%2e/admin", "/dashboard")]
+    [InlineData("%", "/dashboard")]
+    [InlineData("%zz", "/dashboard")]
+    [InlineData("/dashboard/%FF%FE", "/dashboard/%FF%FE")]
+    [InlineData("/dashboard/%0d%0aSet-Cookie:%20x=y", "/dashboard")]
+    [InlineData("/dashboard/%00", "/dashboard")]
+    [InlineData("/dashboard/caf%C3%A9", "/dashboard")]
+    [InlineData("/dashboard/%ED%A0%80", "/dashboard/%ED%A0%80")]
+    [InlineData("/dashboard/sign-in", "/dashboard")]
+    public async Task TheSignInReturnValue_IsFollowedOnlyWithinTheDashboard_NeverA500(string value, string location)
+    {
+        // With authentication off the sign-in page sends the viewer straight on to where they were going.
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseUrl };
+
+        using var response = await http.GetAsync("/dashboard/sign-in?return=" + value.Replace(" ", "%20", StringComparison.Ordinal).Replace("\\", "%5C", StringComparison.Ordinal)
+            .Replace("/dashboard?q=a%20b", "%2Fdashboard%3Fq%3Da%2520b", StringComparison.Ordinal).Replace("chatcmpl-x?tab=raw", "chatcmpl-x%3Ftab%3Draw", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(location.Replace(" ", "%20", StringComparison.Ordinal), response.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
+    public async Task AVeryLongReturnValue_GoesToTheDashboardHome()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseUrl };
+
+        using var response = await http.GetAsync("/dashboard/sign-in?return=/dashboard/" + new string('a', 5000));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/dashboard", response.Headers.Location?.OriginalString);
+    }
+
+    [Theory]
+    [InlineData("utf-8", "key=k&value=%FF", "value")]
+    [InlineData("utf-8", "key=%C0%AF&value=v", "key")]
+    [InlineData("utf-8", "key=k&value=%ED%A0%80", "value")]
+    [InlineData("utf-16", "key=k&value=~", "value")]
+    [InlineData("utf-16", "key=~&value=v", "key")]
+    [InlineData("utf-8", "key=k&value=a%00b", "value")]
+    public async Task TheDashboardsMetadataForm_RefusesTextThatCannotBeDecoded_StoringNothing(string charset, string fields, string _)
+    {
+        var id = await StoreAsync();
+        using var dashboard = new Cairn.Tests.Dashboard.DashboardClient(server.BaseUrl);
+        var page = await dashboard.Http.GetStringAsync($"/dashboard/completions/{id}");
+        var token = System.Text.RegularExpressions.Regex.Match(page, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
+        // Every name and value percent-encoded in the form's charset, byte by byte, lone surrogates included.
+        // In UTF-16, ~ stands for a lone high surrogate (the bytes 00 D8).
+        string Encode(string text) => string.Concat(text.SelectMany(c => charset == "utf-8" ? [(byte)c] : c == '~' ? new byte[] { 0x00, 0xD8 } : [(byte)(c & 0xFF), (byte)(c >> 8)])
+            .Select(b => charset == "utf-8" && b is not ((byte)'%' or (byte)'=' or (byte)'&') && b < 0x80 ? ((char)b).ToString() : $"%{b:X2}"));
+        var form = string.Join("&", $"{fields}&__RequestVerificationToken={token}".Split('&').Select(pair => pair.Split('=', 2))
+            .Select(p => charset == "utf-8" ? $"{p[0]}={p[1]}" : $"{Encode(p[0])}={Encode(p[1])}"));
+        using var content = new StringContent(form, Encoding.ASCII);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse($"application/x-www-form-urlencoded; charset={charset}");
+
+        using var response = await dashboard.Http.PostAsync($"/dashboard/completions/{id}?handler=Metadata", content);
+
+        // Refused with the form shown again, or (ASP.NET leaves an undecodable escape such as %FF as its literal
+        // text, and refuses some forms itself) stored as the literal text sent: never a 5xx, never U+FFFD or a lone surrogate.
+        Assert.True((int)response.StatusCode < 500, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        using var stored = JsonDocument.Parse(await server.Http.GetStringAsync($"/v1/chat/completions/{id}"));
+        foreach (var pair in stored.RootElement.GetProperty("metadata").EnumerateObject())
+        {
+            Assert.DoesNotContain('\uFFFD', pair.Name + pair.Value.GetString());
+            Assert.True(pair.Value.GetString()!.All(c => !char.IsSurrogate(c)) && pair.Name.All(c => !char.IsSurrogate(c)));
+        }
+    }
+
+    [Fact]
+    public async Task TheTextOfMixedParts_IsJoinedAsOpenAIJoinsIt()
+    {
+        // OpenAI's recorded /messages answer (spec §10, GetChatCompletionMessagesWithPagination): parts' texts joined by
+        // single spaces, a non-text part counting as an empty string: "Whose logo is this?: " + image = "Whose logo is this?:  ".
+        const string image = """{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}""";
+        using var response = await server.PostJsonAsync("/v1/chat/completions",
+            $$"""{"model":"echo","store":true,"messages":[{"role":"user","content":[{{image}},{"type":"text","text":"describe"},{{image}},{"type":"text","text":"both"}]},{"role":"user","content":[{"type":"text","text":"Whose logo is this?: "},{{image}}]}]}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var id = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString();
+
+        using var messages = JsonDocument.Parse(await server.Http.GetStringAsync($"/v1/chat/completions/{id}/messages"));
+
+        var data = messages.RootElement.GetProperty("data");
+        Assert.Equal(" describe  both", data[0].GetProperty("content").GetString());
+        Assert.Equal("Whose logo is this?:  ", data[1].GetProperty("content").GetString());
+    }
+
+    [Theory]
     [InlineData("after=garbage", "after", "invalid_value")]
     [InlineData("after=chatcmpl-Other-0", "after", "invalid_value")]
     [InlineData("limit=0", "limit", "integer_below_min_value")]
@@ -338,6 +637,13 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
         { "{\"metadata\":", null, "invalid_json" },
         { "", null, "invalid_json" },
         { """[{"metadata":{}}]""", null, "invalid_type" },
+        { "{\"metadata\":{\"k\":\"" + X(0xFF) + "\"}}", "metadata.k", "invalid_json" },
+        { "{\"metadata\":{\"k" + X(0xC0, 0xAF) + "\":\"v\"}}", "metadata", "invalid_json" },
+        { """{"metadata":{"k":"\ud800"}}""", "metadata.k", "invalid_json" },
+        { """{"metadata":{"k":"\u0000"}}""", "metadata.k", "invalid_value" },
+        { """{"metadata":{"k":"a","k":"b"}}""", "metadata.k", "invalid_json" },
+        { """{"metadata":{},"metadata":{"k":"v"}}""", "metadata", "invalid_json" },
+        { "{\"metadata\":" + Deep(10_000) + "}", null, "invalid_json" },
     };
 
     [Theory]
@@ -346,7 +652,7 @@ public sealed class BadInputTests(CairnServer server) : IClassFixture<CairnServe
     {
         var id = await StoreAsync();
 
-        using var response = await server.PostJsonAsync($"/v1/chat/completions/{id}", body);
+        using var response = await PostBytesAsync(server.Http, $"/v1/chat/completions/{id}", body);
 
         await AssertErrorAsync(response, 400, param, code);
     }

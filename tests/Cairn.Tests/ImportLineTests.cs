@@ -53,10 +53,37 @@ public sealed class ImportLineTests
     [InlineData("""{"object":"chat.completion","id":"x","created":1,"choices":[],"cairn_export":{"version":1,"model":"m","project":"no spaces"}}""", "a project name is 1 to 64")]
     [InlineData("""{"object":"chat.completion","id":"x","created":1,"choices":[],"cairn_export":{"version":1,"model":"m","project":"p"}}""", "'cairn_export.messages' must be an array")]
     [InlineData("""{"object":"chat.completion","id":"x","created":1,"choices":[],"cairn_export":{"version":1,"model":"m","project":"p","messages":[{"content":"x"}]}}""", "'cairn_export.messages[0]' must be a message object")]
+    [InlineData("""{"object":"chat.completion","id":"\ud800","created":1}""", "Invalid 'id'")]
+    [InlineData("""{"object":"chat.completion","id":"x","created":1,"choices":[],"metadata":{"k":"\udc00"}}""", "Invalid 'metadata.k'")]
+    [InlineData("""{"object":"chat.completion","id":"x","id":"y","created":1}""", "Invalid 'id': the key appears more than once")]
+    [InlineData("""{"object":"chat.completion","id":"x","created":1,"choices":[],"metadata":{"k":"\u0000"}}""", "metadata.k")]
     public void AMalformedLine_IsRejected_SayingWhy(string line, string reason)
     {
         var error = Assert.Throws<FormatException>(() => ImportLine.Parse(Encoding.UTF8.GetBytes(line), project: null));
 
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF })]
+    [InlineData(new byte[] { 0xC0, 0xAF })]
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })]
+    public void ALineThatIsNotUtf8_IsRejected_NamingWhere(byte[] bad)
+    {
+        var line = Encoding.UTF8.GetBytes(Line(Good.Replace("\"echo\"", "\"echo@\"", StringComparison.Ordinal)));
+        var at = Array.IndexOf(line, (byte)'@');
+        line = [.. line[..at], .. bad, .. line[(at + 1)..]];
+
+        var error = Assert.Throws<FormatException>(() => ImportLine.Parse(line, project: null));
+
+        Assert.Contains("Invalid 'model': the string is not valid UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALineStartingWithAByteOrderMark_IsRead()
+    {
+        var line = ImportLine.Parse([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Line(Good))], project: null);
+
+        Assert.Equal("{" + Good + "}", Encoding.UTF8.GetString(line.Body));
     }
 }

@@ -112,6 +112,28 @@ public abstract class ImportContract(ExportFixture fixture)
     }
 
     [Fact]
+    public async Task ALineThatIsNotUtf8_StopsTheImportWithItsNumber_KeepingTheLineBefore()
+    {
+        var run = Guid.NewGuid().ToString();
+        await CreateAsync(run);
+        var lines = Encoding.UTF8.GetString(await ExportAsync(server, run)).Split('\n')[..^1];
+        // The second line with its run id's first character replaced by a byte that is not UTF-8.
+        var second = Encoding.UTF8.GetBytes(lines[1]);
+        second[Encoding.UTF8.GetBytes(lines[1]).AsSpan().IndexOf(Encoding.UTF8.GetBytes(run))] = 0xFF;
+        byte[] file = [.. Encoding.UTF8.GetBytes(lines[0] + "\n"), .. second, (byte)'\n', .. Encoding.UTF8.GetBytes(lines[2] + "\n")];
+        await using var fresh = fixture.NewServer();
+        await fresh.InitializeAsync();
+
+        var result = await ImportAsync(fresh, file);
+
+        Assert.Equal(2, result.Failure?.Line);
+        Assert.StartsWith("not valid JSON", result.Failure!.Problem, StringComparison.Ordinal);
+        Assert.Contains("not valid UTF-8", result.Failure!.Problem, StringComparison.Ordinal);
+        Assert.Equal((1L, 0L), (result.Imported, result.Skipped));
+        Assert.Single(List(fresh.Chat(), run));
+    }
+
+    [Fact]
     public async Task AMalformedLine_StopsTheImportWithItsNumber_KeepingEveryLineBeforeIt_AndARerunGoesOn()
     {
         var run = Guid.NewGuid().ToString();

@@ -107,6 +107,22 @@ public sealed class ProxyTests(ProxyFixture fixture) : IClassFixture<ProxyFixtur
     }
 
     [Fact]
+    public async Task DuplicateKeys_AreRefusedNamingTheKey_AndNeverReachTheUpstream()
+    {
+        // Cairn would have stored one messages list while the upstream read the other.
+        var model = Unique("answer");
+
+        var (status, body, response) = await PostAsync(Request(model, ""","store":true,"messages":[{"role":"user","content":"Something else"}]"""));
+        response.Dispose();
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var error = JsonNode.Parse(body)!["error"]!;
+        Assert.Equal("messages", error["param"]!.GetValue<string>());
+        Assert.Equal("invalid_json", error["code"]!.GetValue<string>());
+        Assert.Empty(Upstream.For(model));
+    }
+
+    [Fact]
     public async Task TheOfficialClient_Completes_AndStreams_ThroughCairn()
     {
         var client = Cairn.Chat(Unique("answer"));

@@ -25,6 +25,8 @@ internal static class AdminEndpoints
             var body = JsonCheck.RequireBodyObject(document.RootElement);
             JsonCheck.OnlyKnown(body, "", "name", "requests_per_minute", "tokens_per_minute");
             var name = JsonCheck.RequireString(body, "name", "");
+            // Checked before the look-up: a name the store cannot hold (U+0000 in PostgreSQL) must not reach it.
+            AccessService.CheckProjectName(name, "name");
             var existing = await store.FindProjectAsync(name, context.RequestAborted);
             // A limit left out keeps its value; null removes it.
             var rpm = body.TryGetProperty("requests_per_minute", out _)
@@ -90,14 +92,7 @@ internal static class AdminEndpoints
     private static async Task<JsonDocument> ParseAsync(HttpContext context, ApiOptions options)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
-        try
-        {
-            return JsonDocument.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            throw OpenAIException.InvalidRequest(null, $"The request body is not valid JSON ({e.Message}).", "invalid_json");
-        }
+        return JsonBody.Parse(body);
     }
 
     private static void WriteList<T>(Utf8JsonWriter writer, IEnumerable<T> items, Action<Utf8JsonWriter, T> write)

@@ -16,7 +16,7 @@ internal static class FineTuneLine
     /// <summary>Writes the line; false when the first choice has neither text nor tool calls (nothing to learn from).</summary>
     public static bool TryWrite(ArrayBufferWriter<byte> line, ArchivedCompletion completion)
     {
-        using var stored = JsonDocument.Parse(completion.Body);
+        using var stored = JsonDocument.Parse(completion.Body, Cairn.OpenAI.JsonBody.Stored);
         if (Answer(stored.RootElement) is not { } answer)
         {
             return false;
@@ -27,7 +27,7 @@ internal static class FineTuneLine
             json.WriteStartArray("messages"u8);
             foreach (var item in completion.Messages)
             {
-                using var message = JsonDocument.Parse(item);
+                using var message = JsonDocument.Parse(item, Cairn.OpenAI.JsonBody.Stored);
                 WriteInput(json, message.RootElement);
             }
             WriteAnswer(json, answer);

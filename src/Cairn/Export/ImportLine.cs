@@ -12,17 +12,17 @@ internal sealed record ImportLine(string Id, string Project, string Model, long 
     /// <summary>Parses a line; a line that is not a complete raw export line throws <see cref="FormatException"/> saying why.</summary>
     public static ImportLine Parse(ReadOnlySpan<byte> line, string? project)
     {
+        if (line.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            line = line[3..];
+        }
         JsonDocument document;
-        var reader = new Utf8JsonReader(line);
         try
         {
-            document = JsonDocument.ParseValue(ref reader);
-            if (reader.Read())
-            {
-                throw new FormatException("more than one JSON value on the line.");
-            }
+            // Read as a request body is (encoding, duplicate keys), with room for the depth export adds around a completion.
+            document = JsonBody.Read(line.ToArray(), JsonBody.StoredMaxDepth);
         }
-        catch (JsonException e)
+        catch (BadJsonException e)
         {
             throw new FormatException($"not valid JSON ({e.Message})");
         }

@@ -24,6 +24,12 @@ internal sealed partial class OpenAIMiddleware(RequestDelegate next, ILogger<Ope
             response.Headers["openai-processing-ms"] = ((long)elapsed.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Task.CompletedTask;
         });
+        if (!IsRoutable(context))
+        {
+            // Routing ignores an empty last segment, so /v1/chat/completions/ (an SDK's retrieve('')) would be served as
+            // the list: such a path, or one holding control characters, is no route (a 404, after authentication).
+            context.SetEndpoint(null);
+        }
         try
         {
             await next(context);
@@ -60,6 +66,10 @@ internal sealed partial class OpenAIMiddleware(RequestDelegate next, ILogger<Ope
             }
         }
     }
+
+    private static bool IsRoutable(HttpContext context) =>
+        context.Request.Path.Value is not { } path
+        || (!path.Any(char.IsControl) && (!IsApi(context) || (!path.EndsWith('/') && !path.Contains("//", StringComparison.Ordinal))));
 
     private static bool IsApi(HttpContext context) => context.Request.Path.StartsWithSegments("/v1");
 

@@ -11,10 +11,14 @@ internal static class RequestBody
     public static async Task<ReadOnlyMemory<byte>> ReadJsonAsync(HttpContext context, ApiOptions options)
     {
         var request = context.Request;
-        if (request.ContentType is { } contentType && !IsJson(contentType))
+        // Required, not assumed: a page of another origin can send a body without Content-Type (or as text/plain)
+        // without a CORS preflight, and must not be able to post completions to a server without keys.
+        if (request.ContentType is not { } contentType || !IsJson(contentType))
         {
             throw new OpenAIException(new OpenAIError(StatusCodes.Status415UnsupportedMediaType,
-                $"Unsupported Content-Type '{contentType}'. Send the body as JSON with Content-Type: application/json.",
+                request.ContentType is null
+                    ? "Missing Content-Type. Send the body as JSON with Content-Type: application/json."
+                    : $"Unsupported Content-Type '{request.ContentType}'. Send the body as JSON with Content-Type: application/json.",
                 OpenAIError.InvalidRequestType, null, "unsupported_media_type"));
         }
         var limit = options.MaxRequestBodyBytes;

@@ -19,21 +19,9 @@ internal static class ChatCompletionRequestParser
         "prediction", "web_search_options", "moderation",
     ];
 
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 128 };
-
     public static ChatCompletionRequest Parse(ReadOnlyMemory<byte> body)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body, DocumentOptions);
-        }
-        catch (JsonException e)
-        {
-            throw OpenAIException.InvalidRequest(null,
-                $"The request body is not valid JSON ({e.Message}). Send a JSON object with Content-Type: application/json.",
-                "invalid_json");
-        }
+        var document = JsonBody.Parse(body);
         try
         {
             return Parse(document);

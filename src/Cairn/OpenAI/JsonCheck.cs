@@ -142,14 +142,25 @@ internal static class JsonCheck
         }
         if (!value.TryGetInt64(out var number))
         {
-            // 1.0 is an integer to JSON Schema; 1.5 and 1e300 are not.
-            if (value.TryGetDouble(out var d) && double.IsFinite(d) && Math.Floor(d) == d && Math.Abs(d) < 9.2e18)
+            // 1.0 is an integer to JSON Schema; 1.5 is not. An integer beyond a long (1e30, 1e400, twenty digits) is
+            // out of range rather than of the wrong type.
+            if (!value.TryGetDouble(out var d))
+            {
+                d = value.GetRawText().StartsWith('-') ? double.NegativeInfinity : double.PositiveInfinity;
+            }
+            if (double.IsFinite(d) && Math.Floor(d) != d)
+            {
+                throw InvalidType(at, "an integer", value);
+            }
+            if (double.IsFinite(d) && Math.Abs(d) < 9.2e18)
             {
                 number = (long)d;
             }
             else
             {
-                throw InvalidType(at, "an integer", value);
+                throw d < 0
+                    ? Invalid(at, $"integer below minimum value. Expected a value >= {min}, but got {value.GetRawText()} instead.", "integer_below_min_value")
+                    : Invalid(at, $"integer above maximum value. Expected a value <= {max}, but got {value.GetRawText()} instead.", "integer_above_max_value");
             }
         }
         if (number < min)

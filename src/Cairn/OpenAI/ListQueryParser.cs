@@ -15,13 +15,16 @@ internal static class ListQueryParser
         // ASP.NET decodes names, so metadata%5Bk%5D (openai-node) and metadata[k] (.NET) arrive alike.
         foreach (var (name, values) in query)
         {
-            if (name.StartsWith("metadata[", StringComparison.Ordinal) && name.EndsWith(']'))
+            RefuseNul(name, values);
+            if (name == "metadata" || name.StartsWith("metadata[", StringComparison.Ordinal))
             {
-                var key = name[9..^1];
-                if (key.Length == 0)
+                // metadata[KEY] exactly: a name the client got wrong must not quietly list everything unfiltered.
+                if (name.Length < 11 || name[^1] != ']' || name.AsSpan(9, name.Length - 10).IndexOfAny('[', ']') >= 0)
                 {
-                    throw OpenAIException.InvalidRequest("metadata", "Invalid 'metadata' filter: the key between the brackets is empty.", "invalid_value");
+                    throw OpenAIException.InvalidRequest(name,
+                        $"Invalid query parameter '{name}': a metadata filter is written metadata[KEY]=VALUE, with a non-empty KEY.", "invalid_value");
                 }
+                var key = name[9..^1];
                 if (values.Count > 1)
                 {
                     throw OpenAIException.InvalidRequest($"metadata[{key}]", $"Invalid 'metadata[{key}]': give one value per key.", "invalid_value");
@@ -39,6 +42,10 @@ internal static class ListQueryParser
 
     public static MessageQuery Messages(IQueryCollection query, string completionId)
     {
+        foreach (var (name, values) in query)
+        {
+            RefuseNul(name, values);
+        }
         int? afterIndex = null;
         if (After(query) is { } after)
         {
@@ -52,6 +59,18 @@ internal static class ListQueryParser
             afterIndex = index;
         }
         return new MessageQuery(afterIndex, Limit(query), Ascending(query, true));
+    }
+
+    /// <summary>No query value may hold U+0000: PostgreSQL's text cannot, so no stored value could match it.</summary>
+    private static void RefuseNul(string name, Microsoft.Extensions.Primitives.StringValues values)
+    {
+        foreach (var value in values)
+        {
+            if (name.Contains('\0', StringComparison.Ordinal) || value?.Contains('\0', StringComparison.Ordinal) == true)
+            {
+                throw OpenAIException.InvalidRequest(name, $"Invalid query parameter '{name}': it holds the character U+0000 (NUL).", "invalid_value");
+            }
+        }
     }
 
     private static string? After(IQueryCollection query) => Single(query, "after") is { Length: > 0 } after ? after : null;

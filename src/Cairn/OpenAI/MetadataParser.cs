@@ -28,6 +28,9 @@ internal static class MetadataParser
                     "string_above_max_length");
             }
             var text = String(property.Value, path);
+            // Stored in text columns (PostgreSQL's cannot hold U+0000) and matched by list filters.
+            JsonBody.RefuseNul(property.Name, path);
+            JsonBody.RefuseNul(text, path);
             if (text.Length > MaxValueLength)
             {
                 throw Invalid(path,

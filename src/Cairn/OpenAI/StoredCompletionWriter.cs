@@ -234,7 +234,7 @@ internal static class StoredCompletionWriter
     /// <summary>Rewrites a stored object with new metadata, keeping every other byte's meaning and the key order.</summary>
     public static byte[] WithMetadata(byte[] stored, IReadOnlyDictionary<string, string> metadata)
     {
-        using var document = JsonDocument.Parse(stored);
+        using var document = JsonDocument.Parse(stored, JsonBody.Stored);
         var buffer = new ArrayBufferWriter<byte>(stored.Length + 256);
         using (var writer = new Utf8JsonWriter(buffer, Cairn.OpenAI.JsonWriting.Options))
         {

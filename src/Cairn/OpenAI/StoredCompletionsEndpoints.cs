@@ -48,15 +48,7 @@ internal static class StoredCompletionsEndpoints
 
     private static IReadOnlyDictionary<string, string> ParseUpdate(ReadOnlyMemory<byte> body)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException e)
-        {
-            throw OpenAIException.InvalidRequest(null, $"The request body is not valid JSON ({e.Message}).", "invalid_json");
-        }
+        var document = JsonBody.Parse(body);
         using (document)
         {
             var root = JsonCheck.RequireBodyObject(document.RootElement);

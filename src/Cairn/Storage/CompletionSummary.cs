@@ -25,7 +25,7 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
         string? last = null;
         foreach (var item in completion.Messages)
         {
-            using var message = JsonDocument.Parse(item);
+            using var message = JsonDocument.Parse(item, Cairn.OpenAI.JsonBody.Stored);
             var root = message.RootElement;
             var text = Text(root, "content");
             if (text is null)
@@ -42,7 +42,7 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
 
         var answer = new StringBuilder();
         long promptTokens = 0, completionTokens = 0;
-        using (var body = JsonDocument.Parse(completion.Body))
+        using (var body = JsonDocument.Parse(completion.Body, Cairn.OpenAI.JsonBody.Stored))
         {
             var root = body.RootElement;
             if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)

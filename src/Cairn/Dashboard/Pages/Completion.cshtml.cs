@@ -55,6 +55,13 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
             }
             posted.Add(KeyValuePair.Create(key, value));
         }
+        if (posted.Any(p => !IsCleanText(p.Key) || !IsCleanText(p.Value)))
+        {
+            // Undecodable bytes arrive as U+FFFD (or, in a form posted in UTF-16, as lone surrogates): storing them would
+            // store something other than what was typed. The stored rows are shown again, not the mangled ones.
+            Error = "A key or value holds characters that could not be decoded (invalid UTF-8). Nothing was saved.";
+            return Page();
+        }
         MetadataRows = posted;
         if (posted.Any(p => p.Key.Length == 0))
         {
@@ -109,13 +116,13 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
             Response.StatusCode = StatusCodes.Status404NotFound;
             return false;
         }
-        var body = JsonDocument.Parse(Detail.Body);
+        var body = JsonDocument.Parse(Detail.Body, JsonBody.Stored);
         Response.RegisterForDispose(body);
         Body = body.RootElement;
         var messages = new List<JsonElement>(Detail.Messages.Count);
         foreach (var item in Detail.Messages)
         {
-            var message = JsonDocument.Parse(item);
+            var message = JsonDocument.Parse(item, JsonBody.Stored);
             Response.RegisterForDispose(message);
             messages.Add(message.RootElement);
         }
@@ -126,6 +133,19 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
         if (Viewer.IsAdmin)
         {
             ProjectName = (await access.ListProjectsAsync(cancellationToken)).FirstOrDefault(p => p.Id == Detail.ProjectId)?.Name;
+        }
+        return true;
+    }
+
+    private static bool IsCleanText(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\uFFFD' || char.IsLowSurrogate(c) || (char.IsHighSurrogate(c) && (i + 1 == text.Length || !char.IsLowSurrogate(text[++i]))))
+            {
+                return false;
+            }
         }
         return true;
     }

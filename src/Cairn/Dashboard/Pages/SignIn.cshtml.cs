@@ -43,10 +43,24 @@ internal sealed class SignInModel(DashboardSessions sessions) : PageModel
         return Redirect("/dashboard/sign-in");
     }
 
-    /// <summary>Only a dashboard path: never another site (an open redirect).</summary>
-    private string SafeReturn() =>
-        ReturnTo is { } path && path.StartsWith("/dashboard", StringComparison.Ordinal) && !path.StartsWith("/dashboard/sign-in", StringComparison.Ordinal)
-            && !path.Contains("//", StringComparison.Ordinal) && !path.Contains('\\', StringComparison.Ordinal)
+    /// <summary>
+    /// Only a path of this dashboard, written in plain printable ASCII (it goes into a Location header): never another
+    /// site (an open redirect), never a path that leaves the dashboard, and anything else goes to the dashboard's home.
+    /// </summary>
+    internal static string SafeReturn(string? path) =>
+        path is { Length: > 0 and <= MaxReturnLength }
+            && (path == "/dashboard" || path.StartsWith("/dashboard/", StringComparison.Ordinal) || path.StartsWith("/dashboard?", StringComparison.Ordinal))
+            && !path.StartsWith("/dashboard/sign-in", StringComparison.Ordinal)
+            && path.All(c => c is > ' ' and < '\x7f' and not '\\')
+            && !path.Contains("//", StringComparison.Ordinal)
+            && !path.Contains("/.", StringComparison.Ordinal)
+            && !path.Contains("%2e", StringComparison.OrdinalIgnoreCase)
+            && !path.Contains("%2f", StringComparison.OrdinalIgnoreCase)
+            && !path.Contains("%5c", StringComparison.OrdinalIgnoreCase)
             ? path
             : "/dashboard";
+
+    private const int MaxReturnLength = 2048;
+
+    private string SafeReturn() => SafeReturn(ReturnTo);
 }
