@@ -1,0 +1,38 @@
+// The abuse benchmark: runs a built Cairn as a child process on loopback and records what issue 13's worst cases
+// cost it (CPU, peak RSS, bytes, wall time, outcome). Usage in Settings.Usage; bench/abuse builds and calls this.
+using Abuse;
+
+if (Settings.Parse(args) is not { } settings)
+{
+    Console.Error.WriteLine(Settings.Usage);
+    return 2;
+}
+
+// Whatever ends the harness (Ctrl-C, SIGTERM from bench/abuse, an exception), no Cairn it started outlives it.
+AppDomain.CurrentDomain.ProcessExit += (_, _) => CairnServer.KillAll();
+Console.CancelKeyPress += (_, _) => CairnServer.KillAll();
+
+var started = DateTime.UtcNow;
+var cases = Cases.All(settings).Where(c => settings.Only is null || settings.Only.Contains(c.Id)).ToList();
+await using var upstream = await FakeUpstream.StartAsync(settings.UpstreamMb * 1_000_000L);
+var models = Path.Combine(Path.GetTempPath(), $"cairn-abuse-models-{Environment.ProcessId}.json");
+await File.WriteAllTextAsync(models, upstream.ModelsJson());
+using var client = new Client();
+var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the start.";
+Say($"{cases.Count} cases against {settings.CairnDll} (deadline {settings.DeadlineSeconds} s)");
+var runner = new Runner(settings, client, models, row => Say(Report.Line(row)));
+try
+{
+    var rows = await runner.RunAsync(cases);
+    var report = Report.Markdown(settings, rows, started, runner.Elapsed, machine);
+    await File.WriteAllTextAsync(settings.Out, report);
+    Say($"wrote {settings.Out} after {runner.Elapsed:0} s");
+    return 0;
+}
+finally
+{
+    CairnServer.KillAll();
+    File.Delete(models);
+}
+
+static void Say(string text) => Console.Error.WriteLine($"[abuse {DateTime.Now:HH:mm:ss}] {text}");
