@@ -30,6 +30,8 @@ internal sealed partial class CairnServer : IAsyncDisposable
     public int Port => Url.Port;
     /// <summary>The API key every request sends, when the store has one (the rate-limited project's case).</summary>
     public string? ApiKey { get; init; }
+    /// <summary>The id of the completion a case stored here, for the cases that continue on this store.</summary>
+    public string? StoredId { get; set; }
     /// <summary>Set when a case left the server in a state the next case must not inherit (busy, killed, capped).</summary>
     public bool Dirty { get; set; }
     public bool Exited => process.HasExited;

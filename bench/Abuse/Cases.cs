@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using static Abuse.Bodies;
 
 namespace Abuse;
@@ -10,7 +11,7 @@ namespace Abuse;
 /// is robust to the fixed behaviour: a refusal (400, 413, 429, 502), a truncated answer or a server that closes a
 /// client is recorded as what it is, never as a harness failure.
 /// </summary>
-internal static class Cases
+internal static partial class Cases
 {
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
@@ -33,7 +34,11 @@ internal static class Cases
                 (c, ct) => StoredAsync(c, Create("echo", Words(echoBytes), n: 128, store: true), 80, ct)),
             new("c2", "memory amplification: the default list after c1", "`GET /v1/chat/completions` (limit 20) on c1's store", 70,
                 (c, ct) => GetAsync(c, "/v1/chat/completions", 60, ct)) { SameServer = true },
-            new("c3", "memory amplification: an echo stream with n", "echo of 1 MiB of words, `n: 16`, `stream: true`", 90,
+            new("c3", "memory amplification: the dashboard's list after c1", "`GET /dashboard` (authentication off: the default project) on c1's store", 70,
+                (c, ct) => GetAsync(c, "/dashboard", 60, ct)) { SameServer = true },
+            new("c4", "memory amplification: the dashboard's page of c1's completion", "`GET /dashboard/completions/{id}` of c1's completion", 70,
+                DashboardPageAsync) { SameServer = true },
+            new("c5", "memory amplification: an echo stream with n", "echo of 1 MiB of words, `n: 16`, `stream: true`", 90,
                 (c, ct) => OnceAsync(c, Create("echo", Words(MiB), n: 16, stream: true), 80, ct)),
             new("d1", "clients that stop reading", "20 raw connections (4 KiB receive buffer) each POST a 500 KB echo stream and never read; watched 40 s", 50,
                 NonReadersAsync),
@@ -75,22 +80,36 @@ internal static class Cases
         return new Result(reply.Describe()) { ResponseBytes = reply.Bytes, LeavesServerBusy = !reply.Complete };
     }
 
+    private static Task<Result> DashboardPageAsync(CaseContext c, CancellationToken ct) =>
+        c.Server.StoredId is { } id
+            ? GetAsync(c, "/dashboard/completions/" + id, 60, ct)
+            : Task.FromResult(new Result("skipped: c1 stored no completion"));
+
     /// <summary>One request whose growth of the store (file and WAL) is recorded.</summary>
     private static async Task<Result> StoredAsync(CaseContext c, byte[] body, int limitSeconds, CancellationToken ct)
     {
         var before = c.StoreBytes();
         var reply = await c.PostAsync(body, TimeSpan.FromSeconds(limitSeconds), ct);
         await Task.Delay(1000, ct); // a write acknowledged as queued lands within the writer's next batch
-        return new Result(reply.Describe()) { ResponseBytes = reply.Bytes, StoredBytes = c.StoreBytes() - before, LeavesServerBusy = !reply.Complete };
+        if (reply.Status == 200 && CompletionId().Match(reply.Head) is { Success: true } id)
+        {
+            c.Server.StoredId = id.Groups[1].Value;
+        }
+        return new Result(Stream(reply)) { ResponseBytes = reply.Bytes, StoredBytes = c.StoreBytes() - before, LeavesServerBusy = !reply.Complete };
     }
 
-    /// <summary>A stream's outcome: its status, whether it ended with an error event and [DONE], or was cut.</summary>
+    /// <summary>An answer's outcome: its status; for a stream whether it ended with an error event and [DONE]; whether a
+    /// choice was cut short (<c>finish_reason: length</c> near its end).</summary>
     private static string Stream(Reply reply)
     {
         var text = reply.Describe();
         if (reply.Status == 200 && reply.Head.StartsWith("data:", StringComparison.Ordinal))
         {
             text += (reply.HasError ? "; ends with an error event" : "") + (reply.Done ? "; ends with [DONE]" : reply.Complete ? "; ends without [DONE]" : "");
+        }
+        if (reply.Status == 200 && reply.Tail.Contains("\"finish_reason\":\"length\"", StringComparison.Ordinal))
+        {
+            text += "; finish_reason length";
         }
         return text;
     }
@@ -185,7 +204,7 @@ internal static class Cases
             var outcome = held == 0
                 ? $"the server closed all 20 connections, the first after {firstLetGo:0.0} s, the last after {clock.Elapsed.TotalSeconds:0.0} s"
                 : $"the server still held {held} of 20 connections at the 40 s cap" + (firstLetGo is { } f ? $" (it closed the first after {f:0.0} s)" : "");
-            return new Result(outcome) { LeavesServerBusy = true };
+            return new Result($"{outcome}; answers begun: {Grouped(sockets.Select(Client.StatusSoFar))}") { LeavesServerBusy = true };
         }
         finally
         {
@@ -252,4 +271,7 @@ internal static class Cases
     /// <summary>"429 rate_limit_exceeded (tokens) × 3".</summary>
     private static string Grouped(IEnumerable<string> outcomes) =>
         string.Join(", ", outcomes.GroupBy(o => o, StringComparer.Ordinal).Select(g => g.Count() == 1 ? g.Key : $"{g.Key} × {g.Count()}"));
+
+    [GeneratedRegex("\"id\":\"(chatcmpl-[^\"]+)\"")]
+    private static partial Regex CompletionId();
 }

@@ -144,7 +144,7 @@ internal sealed class Client : IDisposable
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.Port), cancellationToken);
         var head = Encoding.ASCII.GetBytes(
-            $"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
+            $"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:{server.Port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
         await socket.SendAsync(head, SocketFlags.None, cancellationToken);
         var sent = 0;
         while (sent < body.Length)
@@ -152,6 +152,27 @@ internal sealed class Client : IDisposable
             sent += await socket.SendAsync(body.AsMemory(sent), SocketFlags.None, cancellationToken);
         }
         return socket;
+    }
+
+    /// <summary>The status line a client that never read has waiting in its receive buffer ("200"), or "no answer".</summary>
+    public static string StatusSoFar(Socket socket)
+    {
+        int read;
+        var buffer = new byte[64];
+        try
+        {
+            if (socket.Available == 0)
+            {
+                return "no answer";
+            }
+            read = socket.Receive(buffer);
+        }
+        catch (SocketException e)
+        {
+            return $"connection {e.SocketErrorCode}";
+        }
+        var line = Encoding.ASCII.GetString(buffer, 0, read).Split(' ');
+        return line.Length > 1 && line[0].StartsWith("HTTP/", StringComparison.Ordinal) ? line[1] : "not HTTP";
     }
 
     public void Dispose() => http.Dispose();

@@ -18,12 +18,13 @@ await using var upstream = await FakeUpstream.StartAsync(settings.UpstreamMb * 1
 var models = Path.Combine(Path.GetTempPath(), $"cairn-abuse-models-{Environment.ProcessId}.json");
 await File.WriteAllTextAsync(models, upstream.ModelsJson());
 using var client = new Client();
-var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the start.";
+var loadBefore = Load();
 Say($"{cases.Count} cases against {settings.CairnDll} (deadline {settings.DeadlineSeconds} s)");
 var runner = new Runner(settings, client, models, row => Say(Report.Line(row)));
 try
 {
     var rows = await runner.RunAsync(cases);
+    var machine = $"Machine: {Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB; load average {loadBefore} at the start, {Load()} at the end.";
     var report = Report.Markdown(settings, rows, started, runner.Elapsed, machine);
     await File.WriteAllTextAsync(settings.Out, report);
     Say($"wrote {settings.Out} after {runner.Elapsed:0} s");
@@ -34,5 +35,7 @@ finally
     CairnServer.KillAll();
     File.Delete(models);
 }
+
+static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
 static void Say(string text) => Console.Error.WriteLine($"[abuse {DateTime.Now:HH:mm:ss}] {text}");
