@@ -10,7 +10,7 @@ internal static class Report
 
     public static string Line(Row row) =>
         $"{row.Case.Id}: {row.Outcome} | wall {Num(row.WallSeconds, "0.00")} s | CPU {Num(row.CpuSeconds, "0.00")} s | " +
-        $"peak RSS {Num(row.PeakMib, "0")} MiB (from {Num(row.RssBeforeMib, "0")}) | response {Bytes(row.ResponseBytes)} | stored {Bytes(row.StoredBytes)}";
+        $"peak RSS {Num(row.PeakMib, "0")} MiB (from {Num(row.RssBeforeMib, "0")}) | response {Bytes(row.ResponseBytes)} | store growth {Bytes(row.StoredBytes)}";
 
     public static string Markdown(Settings settings, IReadOnlyList<Row> rows, DateTime started, double seconds, string machine)
     {
