@@ -13,7 +13,13 @@ AppDomain.CurrentDomain.ProcessExit += (_, _) => CairnServer.KillAll();
 Console.CancelKeyPress += (_, _) => CairnServer.KillAll();
 
 var started = DateTime.UtcNow;
-var cases = Cases.All(settings).Where(c => settings.Only is null || settings.Only.Contains(c.Id)).ToList();
+var all = Cases.All(settings);
+if (settings.Only?.Except(all.Select(c => c.Id)).ToList() is { Count: > 0 } unknown)
+{
+    Console.Error.WriteLine($"unknown case {string.Join(", ", unknown)}; the cases are {string.Join(", ", all.Select(c => c.Id))}");
+    return 2;
+}
+var cases = Select(all, settings.Only);
 await using var upstream = await FakeUpstream.StartAsync(settings.UpstreamMb * 1_000_000L);
 var models = Path.Combine(Path.GetTempPath(), $"cairn-abuse-models-{Environment.ProcessId}.json");
 await File.WriteAllTextAsync(models, upstream.ModelsJson());
@@ -34,6 +40,31 @@ finally
 {
     CairnServer.KillAll();
     File.Delete(models);
+}
+
+// --only: the chosen cases, each with the cases it continues (c2 runs on c1's store, so c2 alone brings c1).
+static List<Case> Select(IReadOnlyList<Case> all, IReadOnlySet<string>? only)
+{
+    if (only is null)
+    {
+        return [.. all];
+    }
+    var keep = new bool[all.Count];
+    for (var i = 0; i < all.Count; i++)
+    {
+        if (only.Contains(all[i].Id))
+        {
+            for (var j = i; j >= 0 && !keep[j]; j--)
+            {
+                keep[j] = true;
+                if (!all[j].SameServer)
+                {
+                    break;
+                }
+            }
+        }
+    }
+    return [.. all.Where((_, i) => keep[i])];
 }
 
 static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
