@@ -56,7 +56,8 @@ namespace Cairn
             ["--models"] = "ModelsFile",
         };
 
-        public static WebApplication Build(string[] args)
+        /// <param name="storeHolder">Who holds a SQLite file's lock (<c>cairn serve</c>, <c>cairn import</c>); null takes none (<see cref="StorageServiceCollectionExtensions.AddCairnStorage"/>).</param>
+        public static WebApplication Build(string[] args, string? storeHolder = "cairn serve")
         {
             var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
             builder.Configuration.AddCommandLine(args, CommandLineFlags);
@@ -94,11 +95,13 @@ namespace Cairn
             var auth = Bind<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
             builder.Services.AddSingleton(api);
             builder.Services.AddSingleton(TimeProvider.System);
-            builder.Services.AddCairnStorage(storage);
+            builder.Services.AddCairnStorage(storage, storeHolder);
             builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models);
-            builder.Services.AddCairnDashboard();
+            builder.Services.AddCairnDashboard(storage.KeyRingFolder());
+            // Data protection warns, for every new key, that it is stored unencrypted; DashboardKeyRing says where it is instead.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
             builder.Services.AddCairnExport();
 
             var app = builder.Build();

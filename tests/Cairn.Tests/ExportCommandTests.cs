@@ -54,7 +54,7 @@ public sealed class ExportCommandTests : IDisposable
         Assert.DoesNotContain("cairn export [", toStdout.Stderr, StringComparison.Ordinal);
 
         Assert.Equal(2, intoRunning.Exit);
-        Assert.Contains("is open in another process", intoRunning.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"{source} is in use by process {server.Id} (cairn serve)", intoRunning.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, unknownProject.Exit);
         Assert.Contains("cairn export: --project: there is no project named 'nope'", unknownProject.Stderr, StringComparison.Ordinal);
 

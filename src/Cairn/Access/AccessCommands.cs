@@ -29,7 +29,8 @@ internal static class AccessCommands
             await errors.WriteLineAsync(Usage);
             return 2;
         }
-        var app = CairnApp.Build([.. rest, "--Logging:LogLevel:Default=Warning"]);
+        // Keys and projects are written through SQLite's own locking, beside a running server: no store lock.
+        var app = CairnApp.Build([.. rest, "--Logging:LogLevel:Default=Warning"], storeHolder: null);
         var lifetimes = app.Services.GetServices<IHostedService>().OfType<IStoreLifetime>().ToList();
         foreach (var lifetime in lifetimes)
         {

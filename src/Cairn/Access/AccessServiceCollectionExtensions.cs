@@ -8,6 +8,7 @@ internal static class AccessServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(sp => new Authenticator(
             sp.GetRequiredService<IAccessStore>(), options, sp.GetRequiredService<TimeProvider>(), Environment.GetEnvironmentVariable));
+        services.AddSingleton<FailedAuthThrottle>();
         services.AddSingleton<AccessService>();
         services.AddSingleton<RateLimits>();
         // After the store's own lifetime service, which opens it.

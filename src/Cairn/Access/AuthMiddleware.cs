@@ -4,12 +4,19 @@ namespace Cairn.Access;
 
 /// <summary>
 /// Requires a project key on <c>/v1</c> (once authentication is on) and the admin key on <c>/admin</c>. A missing,
-/// wrong or revoked key gets the same 401 as from OpenAI, which says nothing about whether the key exists.
+/// wrong or revoked key gets the same 401 as from OpenAI, which says nothing about whether the key exists. Wrong
+/// keys are counted per client address (<see cref="FailedAuthThrottle"/>). While authentication is off, only
+/// requests addressed to loopback are served (<see cref="LocalOnlyRequests"/>); nothing is served until
+/// <see cref="AuthStartup"/> has checked the addresses Kestrel bound.
 /// </summary>
-internal sealed class AuthMiddleware(RequestDelegate next, Authenticator authenticator)
+internal sealed class AuthMiddleware(RequestDelegate next, Authenticator authenticator, FailedAuthThrottle throttle)
 {
     public async Task InvokeAsync(HttpContext context)
     {
+        if (!authenticator.ListeningChecked)
+        {
+            throw new OpenAIException(OpenAIError.Unavailable("Cairn is starting; try again in a moment."));
+        }
         var path = context.Request.Path;
         if (path.StartsWithSegments("/admin"))
         {
@@ -20,22 +27,46 @@ internal sealed class AuthMiddleware(RequestDelegate next, Authenticator authent
                     "The admin API is off: start Cairn with the admin key in the CAIRN_ADMIN_KEY environment variable.",
                     OpenAIError.InvalidRequestType, null, "invalid_api_key"));
             }
+            if (secret is not null)
+            {
+                throttle.ThrowIfBlocked(context);
+            }
             if (secret is null || !authenticator.IsAdmin(secret))
             {
-                throw Unauthorized(secret);
+                throw Failed(context, secret);
             }
         }
-        else if (path.StartsWithSegments("/v1") && await authenticator.IsOnAsync(context.RequestAborted))
+        else if (await authenticator.IsOnAsync(context.RequestAborted))
         {
-            var secret = ApiKeys.FromRequest(context.Request);
-            var grant = secret is null ? null : await authenticator.FindAsync(secret, context.RequestAborted);
-            if (grant is null)
+            if (path.StartsWithSegments("/v1"))
             {
-                throw Unauthorized(secret);
+                var secret = ApiKeys.FromRequest(context.Request);
+                if (secret is not null)
+                {
+                    throttle.ThrowIfBlocked(context);
+                }
+                var grant = secret is null ? null : await authenticator.FindAsync(secret, context.RequestAborted);
+                if (grant is null)
+                {
+                    throw Failed(context, secret);
+                }
+                Caller.Set(context, new Caller(grant.Project.Id, grant));
             }
-            Caller.Set(context, new Caller(grant.Project.Id, grant));
+        }
+        else if (LocalOnlyRequests.Refusal(context.Request) is { } refusal)
+        {
+            throw new OpenAIException(refusal);
         }
         await next(context);
+    }
+
+    private OpenAIException Failed(HttpContext context, string? secret)
+    {
+        if (secret is not null)
+        {
+            throttle.Failed(context);
+        }
+        return Unauthorized(secret);
     }
 
     private static OpenAIException Unauthorized(string? secret) => new(secret is null

@@ -1,15 +1,21 @@
 using System.Net;
 using Cairn.Http;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace Cairn.Access;
 
 /// <summary>
 /// Safe defaults at start: with no key and no admin key, Cairn serves loopback only (and says authentication is
-/// off); asked to listen anywhere else without keys, it refuses to start and says how to create one.
+/// off); asked to listen anywhere else without keys, it refuses to start and says how to create one. The listen URLs
+/// are checked before start, and the addresses Kestrel really bound after it, whatever chose them (<c>--urls</c>,
+/// <c>ASPNETCORE_URLS</c>, <c>Kestrel:Endpoints</c>, ...); nothing is served until that check has passed.
 /// </summary>
-internal sealed partial class AuthStartup(Authenticator authenticator, IConfiguration configuration, ILogger<AuthStartup> logger)
+internal sealed partial class AuthStartup(Authenticator authenticator, IConfiguration configuration, IServer server, ILogger<AuthStartup> logger)
     : IHostedLifecycleService
 {
+    private bool off;
+
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         if (await authenticator.IsOnAsync(cancellationToken))
@@ -17,16 +23,34 @@ internal sealed partial class AuthStartup(Authenticator authenticator, IConfigur
             LogOn(logger);
             return;
         }
+        off = true;
         var urls = (configuration["urls"] ?? CairnApp.DefaultUrl).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var exposed = urls.Where(url => !IsLoopback(url)).ToList();
         if (exposed.Count > 0)
         {
-            throw new OptionsException(
-                $"no API keys exist, so authentication is off, and Cairn would listen on {string.Join(", ", exposed)}, beyond this machine. " +
-                "Create a key first (cairn keys create --project NAME, with the same --db or --postgres), or listen on 127.0.0.1.");
+            throw Exposed(exposed, "would listen");
         }
-        LogOff(logger);
     }
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        if (off)
+        {
+            var bound = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+            var exposed = bound.Where(url => !IsLoopback(url)).ToList();
+            if (exposed.Count > 0)
+            {
+                throw Exposed(exposed, "listens");
+            }
+            LogOff(logger);
+        }
+        authenticator.ListeningChecked = true;
+        return Task.CompletedTask;
+    }
+
+    private static OptionsException Exposed(List<string> urls, string verb) => new(
+        $"no API keys exist, so authentication is off, and Cairn {verb} on {string.Join(", ", urls)}, beyond this machine. " +
+        "Create a key first (cairn keys create --project NAME, with the same --db or --postgres), or listen on 127.0.0.1.");
 
     /// <summary>Whether a listen URL binds only loopback (<c>localhost</c>, 127.0.0.0/8, ::1).</summary>
     internal static bool IsLoopback(string url)
@@ -41,8 +65,6 @@ internal sealed partial class AuthStartup(Authenticator authenticator, IConfigur
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

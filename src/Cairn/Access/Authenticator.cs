@@ -31,6 +31,15 @@ internal sealed class Authenticator
 
     public bool HasAdminKey => adminHash is not null;
 
+    /// <summary>Whether the addresses Kestrel bound were checked after start (<see cref="AuthStartup"/>); until then nothing is served.</summary>
+    public bool ListeningChecked
+    {
+        get => listeningChecked;
+        set => listeningChecked = value;
+    }
+
+    private volatile bool listeningChecked;
+
     /// <summary>Whether requests must carry a key: some key exists (checked again every few seconds until one does) or an admin key is set.</summary>
     public async ValueTask<bool> IsOnAsync(CancellationToken cancellationToken)
     {

@@ -3,6 +3,7 @@ using Cairn.Dashboard.Data;
 using Cairn.Storage;
 using Cairn.Storage.Postgres;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
 
 namespace Cairn.Dashboard;
@@ -12,8 +13,12 @@ internal static class DashboardServiceCollectionExtensions
 {
     public const string CookieName = "cairn_dashboard";
 
-    public static IServiceCollection AddCairnDashboard(this IServiceCollection services)
+    /// <param name="keyRing">The folder of the key ring that encrypts sessions and antiforgery tokens (<see cref="DashboardKeyRing"/>).</param>
+    public static IServiceCollection AddCairnDashboard(this IServiceCollection services, string keyRing)
     {
+        // A fixed application name, so instances installed in different folders that share the ring read each other's sessions.
+        services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(keyRing)).SetApplicationName("Cairn");
+        services.AddHostedService(sp => new DashboardKeyRing(keyRing, sp.GetRequiredService<ILogger<DashboardKeyRing>>()));
         services.AddSingleton<IDashboardStore>(sp => sp.GetService<PostgresDataSources>() is { } postgres
             ? new PostgresDashboardStore(postgres)
             : new SqliteDashboardStore(sp.GetRequiredService<SqliteReaders>(), sp.GetRequiredService<SqliteCompletionStore>()));

@@ -16,10 +16,13 @@ internal sealed class CommandStore : IAsyncDisposable
 
     public IServiceProvider Services => app.Services;
 
-    /// <summary>Opens the store; <paramref name="check"/> sees its settings first (and may refuse them) before anything is opened.</summary>
-    public static async Task<CommandStore> OpenAsync(IEnumerable<string> settings, Action<StorageOptions> check)
+    /// <summary>
+    /// Opens the store; <paramref name="check"/> sees its settings first (and may refuse them) before anything is
+    /// opened. A command that writes a SQLite file names itself in <paramref name="holder"/> and holds its lock.
+    /// </summary>
+    public static async Task<CommandStore> OpenAsync(IEnumerable<string> settings, Action<StorageOptions> check, string? holder)
     {
-        var app = CairnApp.Build([.. settings, "--Logging:LogLevel:Default=Warning", "--Logging:Console:LogToStandardErrorThreshold=Trace"]);
+        var app = CairnApp.Build([.. settings, "--Logging:LogLevel:Default=Warning", "--Logging:Console:LogToStandardErrorThreshold=Trace"], holder);
         try
         {
             check(app.Services.GetRequiredService<StorageOptions>());

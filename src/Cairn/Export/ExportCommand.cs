@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Cairn.Access;
 using Cairn.Http;
 using Cairn.Storage;
@@ -72,7 +73,7 @@ internal static class ExportCommand
             return 2;
         }
 
-        await using var store = await CommandStore.OpenAsync(line.Others, RequireExistingFile);
+        await using var store = await CommandStore.OpenAsync(line.Others, RequireExistingFile, holder: null);
         long? projectId = null;
         if (line.Single("project") is { } name)
         {
@@ -82,12 +83,20 @@ internal static class ExportCommand
         var filter = new ExportFilter(projectId, line.Single("model"), metadata, from, to);
         var exporter = store.Services.GetRequiredService<CompletionExporter>();
         using var cancel = new CancellationTokenSource();
+        void Interrupt(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            cancel.Cancel();
+        }
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
             cancel.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        // A service manager's SIGTERM (or a closed terminal's SIGHUP) interrupts as Ctrl+C does, so no partial file is left.
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+        using var onHangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Interrupt);
         try
         {
             ProgressLine? bar = null;
@@ -136,7 +145,12 @@ internal static class ExportCommand
         return await exporter.WriteAsync(filter, format, stdout, progress, cancellationToken);
     }
 
-    /// <summary>Writes beside the file and renames it when done, so a file of that name is always a whole export.</summary>
+    /// <summary>
+    /// Writes beside the file (<c>FILE.partial</c>) and renames it when done, so a file of that name is always a whole
+    /// export. Both are readable by their owner only (0600), since they hold prompts and answers, whatever mode an
+    /// older file of that name had. A partial file is deleted when the export fails or is interrupted; one left by a
+    /// killed export is replaced by the next export to that path.
+    /// </summary>
     private static async Task<long> WriteToFileAsync(
         CompletionExporter exporter, ExportFilter filter, ExportFormat format, string output, IProgress<long>? progress, CancellationToken cancellationToken)
     {
@@ -150,11 +164,20 @@ internal static class ExportCommand
             await using var device = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 16, useAsync: false);
             return await exporter.WriteAsync(filter, format, device, progress, cancellationToken);
         }
-        var partial = $"{path}.partial-{Environment.ProcessId}";
+        var partial = $"{path}.partial";
+        FileStream file;
+        try
+        {
+            file = OpenPartial(partial);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw new OptionsException($"--output: {partial} is being written by another export ({e.Message}).");
+        }
         try
         {
             long written;
-            await using (var file = new FileStream(partial, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            await using (file)
             {
                 written = await exporter.WriteAsync(filter, format, file, progress, cancellationToken);
                 file.Flush(flushToDisk: true);
@@ -167,6 +190,28 @@ internal static class ExportCommand
             File.Delete(partial);
             throw;
         }
+    }
+
+    /// <summary>Opens the partial file alone (another export to the same path is refused), empty and 0600 even when a killed export left it.</summary>
+    private static FileStream OpenPartial(string partial)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 1 << 16,
+            Options = FileOptions.Asynchronous,
+        };
+        if (OperatingSystem.IsWindows())
+        {
+            return new FileStream(partial, options);
+        }
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        options.UnixCreateMode = OwnerOnly;
+        var file = new FileStream(partial, options);
+        File.SetUnixFileMode(file.SafeFileHandle, OwnerOnly);
+        return file;
     }
 
     /// <summary>A device or a process's descriptor (/dev/null, /dev/stdout, /proc/self/fd/3): written in place, never replaced by a rename.</summary>

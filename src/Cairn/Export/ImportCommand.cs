@@ -69,7 +69,7 @@ internal static class ImportCommand
             return 2;
         }
 
-        await using var store = await CommandStore.OpenAsync(line.Others, RequireNoServer);
+        await using var store = await CommandStore.OpenAsync(line.Others, _ => { }, holder: "cairn import");
         await using var input = file == "-" ? Console.OpenStandardInput() : new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
         ProgressLine? bar = line.Flag("progress") || !Console.IsErrorRedirected
             ? new ProgressLine("import", file == "-" ? null : input.Length, errors)
@@ -97,36 +97,6 @@ internal static class ImportCommand
         }
         await errors.WriteLineAsync($"cairn import: {counts}");
         return 0;
-    }
-
-    /// <summary>
-    /// Refuses a SQLite file that a running Cairn has open: that process hands out storage order itself, so rows
-    /// written beside it would collide with its next ones. Every connection to a WAL database holds a shared lock on
-    /// one byte of its -shm file (SQLite's "DMS" byte, at offset 128), which an exclusive lock test reveals.
-    /// </summary>
-    private static void RequireNoServer(StorageOptions options)
-    {
-        if (options.Postgres is not null)
-        {
-            return;
-        }
-        var shm = Path.GetFullPath(options.Path, Environment.CurrentDirectory) + "-shm";
-        // Elsewhere .NET has no byte-range locks to test with; there, stopping the server is up to the operator.
-        if (!OperatingSystem.IsLinux() || !File.Exists(shm))
-        {
-            return;
-        }
-        using var stream = new FileStream(shm, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
-        try
-        {
-            stream.Lock(128, 1);
-            stream.Unlock(128, 1);
-        }
-        catch (IOException)
-        {
-            throw new OptionsException($"--db: {Path.GetFullPath(options.Path, Environment.CurrentDirectory)} is open in another process (a running Cairn?). " +
-                "Stop it before importing into its SQLite file; with PostgreSQL, import while it runs.");
-        }
     }
 
     private sealed class Progress(ProgressLine bar) : IProgress<ImportResult>

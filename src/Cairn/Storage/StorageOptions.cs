@@ -14,6 +14,16 @@ internal sealed record StorageOptions
     /// <summary>A PostgreSQL connection string; when set, completions are stored there instead of in <see cref="Path"/>.</summary>
     public string? Postgres { get; init; }
 
+    /// <summary>
+    /// The folder of the dashboard's key ring (ASP.NET Core data protection). Unset: <c>&lt;Path&gt;.keys</c> beside the
+    /// SQLite file, or <c>cairn.keys</c> in the working directory with PostgreSQL; instances behind one address share one folder.
+    /// </summary>
+    public string? KeyRingPath { get; init; }
+
+    /// <summary>The key ring's folder, as a full path.</summary>
+    public string KeyRingFolder() => System.IO.Path.GetFullPath(
+        KeyRingPath is { Length: > 0 } folder ? folder : Postgres is null ? Path + ".keys" : "cairn.keys", Environment.CurrentDirectory);
+
     /// <summary>Days a stored completion is kept (OpenAI keeps them 30); 0 keeps them forever.</summary>
     public double RetentionDays { get; init; } = 30;
 
@@ -75,6 +85,10 @@ internal sealed record StorageOptions
         if (Postgres is not null && string.IsNullOrWhiteSpace(Postgres))
         {
             yield return "Storage:Postgres must be a PostgreSQL connection string (Host=...;Database=...;Username=...).";
+        }
+        if (KeyRingPath is not null && string.IsNullOrWhiteSpace(KeyRingPath))
+        {
+            yield return "Storage:KeyRingPath must name a folder.";
         }
         if (ReadConnections is < 1 or > 256)
         {

@@ -10,7 +10,10 @@ public static class CairnCommand
     public static Task<Outcome> RunAsync(params string[] args) => RunWithInputAsync(null, args);
 
     /// <summary>Runs the command with <paramref name="input"/> as its standard input (none: an empty one).</summary>
-    public static async Task<Outcome> RunWithInputAsync(string? input, params string[] args)
+    public static Task<Outcome> RunWithInputAsync(string? input, params string[] args) => RunWithAsync(input, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the command with these environment variables set; a command still running after <paramref name="timeout"/> is killed.</summary>
+    public static async Task<Outcome> RunWithAsync(string? input, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -19,6 +22,10 @@ public static class CairnCommand
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "Cairn.dll"), .. args])
         {
             start.ArgumentList.Add(arg);
@@ -28,7 +35,15 @@ public static class CairnCommand
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout ?? TimeSpan.FromSeconds(120));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
         return new Outcome(process.ExitCode, await stdout, await stderr);
     }
 }

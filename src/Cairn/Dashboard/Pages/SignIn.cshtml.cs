@@ -1,3 +1,5 @@
+using System.Globalization;
+using Cairn.Access;
 using Cairn.Dashboard.Access;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -5,7 +7,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Cairn.Dashboard.Pages;
 
 /// <summary>The sign-in form: an API key shows its project, the admin key every project.</summary>
-internal sealed class SignInModel(DashboardSessions sessions) : PageModel
+internal sealed class SignInModel(DashboardSessions sessions, FailedAuthThrottle throttle) : PageModel
 {
     [BindProperty(SupportsGet = true, Name = "return")]
     public string? ReturnTo { get; set; }
@@ -28,8 +30,18 @@ internal sealed class SignInModel(DashboardSessions sessions) : PageModel
             Error = "Enter an API key or the admin key.";
             return Page();
         }
+        if (throttle.Blocked(HttpContext) is { } wait)
+        {
+            // Answered before the key is looked at, so a right guess among the refused ones tells nothing.
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = wait.ToString(CultureInfo.InvariantCulture);
+            Error = $"Too many wrong keys were tried from your address. Try again in {wait.ToString(CultureInfo.InvariantCulture)} s.";
+            Key = null;
+            return Page();
+        }
         if (!await sessions.SignInAsync(HttpContext, key))
         {
+            throttle.Failed(HttpContext);
             Error = "That key is not a valid API key or the admin key. It may have been revoked.";
             Key = null;
             return Page();

@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Cairn.Http;
+
+namespace Cairn.Storage;
+
+/// <summary>
+/// Keeps a SQLite file to one writing process (a server or <c>cairn import</c>): that process hands out storage
+/// order itself, so a second writer's rows would collide with its next ones. The lock is an operating-system lock
+/// on <c>&lt;db&gt;.lock</c>, held for the process's life and let go by the kernel however the process ends (a
+/// SIGKILL included); the file names its holder (<c>PID command</c>) so a refused process can say who it is. On
+/// Linux it is an open-file-description lock (<c>F_OFD_SETLK</c>), which a second open in the same process also
+/// meets and which lets the holder's line be read; elsewhere the file is opened without sharing.
+/// </summary>
+internal sealed partial class SqliteStoreLock(string databasePath) : IDisposable
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private FileStream? held;
+
+    public string Path { get; } = databasePath + ".lock";
+
+    /// <summary>Takes the lock for <paramref name="command"/> (e.g. <c>cairn serve</c>), or throws naming the process that holds it.</summary>
+    public void Acquire(string command)
+    {
+        if (held is not null)
+        {
+            return;
+        }
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.OpenOrCreate,
+            Access = FileAccess.ReadWrite,
+            Share = OperatingSystem.IsLinux() ? FileShare.ReadWrite | FileShare.Delete : FileShare.None,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly;
+        }
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(Path, options);
+        }
+        catch (IOException) when (!OperatingSystem.IsLinux())
+        {
+            throw InUse(null);
+        }
+        if (OperatingSystem.IsLinux() && !TryLock(stream))
+        {
+            var holder = ReadHolder(stream);
+            stream.Dispose();
+            throw InUse(holder);
+        }
+        stream.SetLength(0);
+        stream.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId} {command}\n")));
+        stream.Flush(flushToDisk: true);
+        held = stream;
+    }
+
+    private OptionsException InUse(string? holder)
+    {
+        var database = Path[..^".lock".Length];
+        var who = holder?.Split(' ', 2) is [var pid, var command] ? $"process {pid} ({command.Trim()})" : "another process";
+        return new OptionsException($"{database} is in use by {who}. Stop it first, or use another --db; its lock is {Path}.");
+    }
+
+    private static string? ReadHolder(FileStream stream)
+    {
+        stream.Position = 0;
+        var buffer = new byte[256];
+        var read = stream.Read(buffer);
+        var text = System.Text.Encoding.UTF8.GetString(buffer, 0, read).Trim();
+        return text.Length > 0 ? text : null;
+    }
+
+    private static bool TryLock(FileStream stream)
+    {
+        var whole = new Flock { Type = WriteLock, Whence = 0, Start = 0, Length = 0 };
+        if (Fcntl((int)stream.SafeFileHandle.DangerousGetHandle(), OfdSetLock, ref whole) == 0)
+        {
+            return true;
+        }
+        var error = Marshal.GetLastPInvokeError();
+        return error is EAgain or EAccess
+            ? false
+            : throw new IOException($"cannot lock {stream.Name}: {Marshal.GetPInvokeErrorMessage(error)}");
+    }
+
+    private const int OfdSetLock = 37; // F_OFD_SETLK
+    private const short WriteLock = 1; // F_WRLCK
+    private const int EAccess = 13;
+    private const int EAgain = 11;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Flock
+    {
+        public short Type;
+        public short Whence;
+        public long Start;
+        public long Length;
+        public int Pid;
+    }
+
+    [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Fcntl(int descriptor, int command, ref Flock flock);
+
+    public void Dispose()
+    {
+        // Closing the descriptor lets the lock go; the file stays, naming the last holder, for the next one to reuse.
+        held?.Dispose();
+        held = null;
+    }
+}
