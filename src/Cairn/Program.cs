@@ -91,13 +91,14 @@ namespace Cairn
 
             var storage = Bind<StorageOptions>(builder.Configuration, StorageOptions.Section, o => o.Validate());
             var api = Bind<ApiOptions>(builder.Configuration, ApiOptions.Section, o => o.Validate());
+            var echo = Bind<EchoOptions>(builder.Configuration, EchoOptions.Section, o => o.Validate());
             var auth = Bind<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
             builder.Services.AddSingleton(api);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddCairnStorage(storage);
             builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
-            builder.Services.AddCairnBackends(models);
+            builder.Services.AddCairnBackends(models, echo);
             builder.Services.AddCairnDashboard();
             builder.Services.AddCairnExport();
 
