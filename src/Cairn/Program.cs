@@ -92,13 +92,14 @@ namespace Cairn
 
             var storage = Bind<StorageOptions>(builder.Configuration, StorageOptions.Section, o => o.Validate());
             var api = Bind<ApiOptions>(builder.Configuration, ApiOptions.Section, o => o.Validate());
+            var echo = Bind<EchoOptions>(builder.Configuration, EchoOptions.Section, o => o.Validate());
             var auth = Bind<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
             builder.Services.AddSingleton(api);
             builder.Services.AddSingleton(TimeProvider.System);
             builder.Services.AddCairnStorage(storage, storeHolder);
             builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
-            builder.Services.AddCairnBackends(models);
+            builder.Services.AddCairnBackends(models, echo);
             builder.Services.AddCairnDashboard(storage.KeyRingFolder());
             // Data protection warns, for every new key, that it is stored unencrypted; DashboardKeyRing says where it is instead.
             builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);

@@ -186,6 +186,43 @@ public abstract class StoreContract(CairnServer server)
     }
 
     [Fact]
+    public async Task APage_EndsWhereItsBytesWouldPassTheBudget_WithAtLeastOneItem_AndPagingGoesOn()
+    {
+        var run = Guid.NewGuid().ToString();
+        var padding = new string('x', 40_000);
+        var ids = new List<string>();
+        foreach (var size in (int[])[1, 1, 3, 1, 1])
+        {
+            var id = Cairn.OpenAI.Ids.Completion();
+            var pad = string.Concat(Enumerable.Repeat(padding, size));
+            var bodies = Enumerable.Range(0, 3).Select(i => Encoding.UTF8.GetBytes($$"""{"id":"{{id}}-{{i}}","pad":"{{pad}}"}""")).ToArray();
+            await Store.AddAsync(Completion(id, Run(run)) with { Body = Encoding.UTF8.GetBytes($$"""{"id":"{{id}}","pad":"{{pad}}"}"""), Messages = bodies }, default);
+            ids.Add(id);
+        }
+        const long Budget = 100_000;
+        async Task<StoredPage> PageAsync(string? after) =>
+            (await Store.ListAsync(Projects.Default, new CompletionQuery(null, Run(run).ToList(), after, 100, true, Budget), default)).Page!;
+
+        var first = await PageAsync(null);
+        var large = await PageAsync(first.Items[^1].Id);
+        var rest = await PageAsync(large.Items[^1].Id);
+        var messages = (await Store.ListMessagesAsync(Projects.Default, ids[0], new MessageQuery(null, 20, true, Budget), default)).Page!;
+        var lastMessage = (await Store.ListMessagesAsync(Projects.Default, ids[0], new MessageQuery(1, 20, true, Budget), default)).Page!;
+
+        Assert.Equal(ids[..2], Ids(first));
+        Assert.True(first.HasMore);
+        Assert.Equal([ids[2]], Ids(large));
+        Assert.True(large.HasMore);
+        Assert.Equal(ids[3..], Ids(rest));
+        Assert.False(rest.HasMore);
+        Assert.Equal([$"{ids[0]}-0", $"{ids[0]}-1"], Ids(messages));
+        Assert.True(messages.HasMore);
+        Assert.StartsWith($$"""{"id":"{{ids[0]}}-1","pad":"xxx""", Encoding.UTF8.GetString(messages.Items[1].Body), StringComparison.Ordinal);
+        Assert.Equal([$"{ids[0]}-2"], Ids(lastMessage));
+        Assert.False(lastMessage.HasMore);
+    }
+
+    [Fact]
     public async Task MetadataWithNulAndControlCharacters_IsStoredAndFilteredExactly()
     {
         var run = Guid.NewGuid().ToString();

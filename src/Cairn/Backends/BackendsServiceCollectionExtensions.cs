@@ -6,8 +6,9 @@ namespace Cairn.Backends;
 /// <summary>Registers the backends and the catalog that routes model ids to them.</summary>
 internal static class BackendsServiceCollectionExtensions
 {
-    public static IServiceCollection AddCairnBackends(this IServiceCollection services, IReadOnlyList<ConfiguredModel> configured)
+    public static IServiceCollection AddCairnBackends(this IServiceCollection services, IReadOnlyList<ConfiguredModel> configured, EchoOptions echo)
     {
+        services.AddSingleton(echo);
         services.AddSingleton<TokenCounter>();
         services.AddSingleton<EchoBackend>();
         foreach (var model in configured.Where(m => m.Local is not null))

@@ -7,9 +7,10 @@ namespace Cairn.Backends;
 
 /// <summary>
 /// The built-in offline model: answers with the text of the last user message, honouring <c>n</c>, <c>stop</c>,
-/// token limits and streaming, and refusing by name the parameters a text echo cannot honour.
+/// token limits and streaming, and refusing by name the parameters a text echo cannot honour. Its answers are
+/// bounded like a model's output (<see cref="EchoOptions"/>), and only as much of the text as they need is tokenized.
 /// </summary>
-internal sealed class EchoBackend(TokenCounter tokens) : IChatBackend
+internal sealed class EchoBackend(TokenCounter tokens, EchoOptions options) : IChatBackend
 {
     public const string ModelId = "echo";
     public const long Created = 1735689600;
@@ -17,18 +18,18 @@ internal sealed class EchoBackend(TokenCounter tokens) : IChatBackend
 
     public Task<ChatOutcome> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
     {
-        var (answer, finish, pieces) = Answer(request);
+        var (answer, finish, pieces) = Answer(request, cancellationToken);
         var choices = new ChatChoice[request.N];
         for (var i = 0; i < choices.Length; i++)
         {
             choices[i] = new ChatChoice(i, answer, finish);
         }
-        return Task.FromResult(new ChatOutcome(request.Model, choices, Usage(request, pieces.Count), Fingerprint));
+        return Task.FromResult(new ChatOutcome(request.Model, choices, Usage(request, pieces.Count, cancellationToken), Fingerprint));
     }
 
     public Task<ChatStream> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
     {
-        var (_, finish, pieces) = Answer(request);
+        var (_, finish, pieces) = Answer(request, cancellationToken);
         return Task.FromResult(new ChatStream(request.Model, Fingerprint, Deltas(request, pieces, finish, cancellationToken)));
     }
 
@@ -45,13 +46,13 @@ internal sealed class EchoBackend(TokenCounter tokens) : IChatBackend
             }
             yield return ChatDelta.Finish(i, finish);
         }
-        yield return ChatDelta.Totals(Usage(request, pieces.Count));
+        yield return ChatDelta.Totals(Usage(request, pieces.Count, cancellationToken));
     }
 
-    private ChatUsage Usage(ChatCompletionRequest request, int answerTokens) =>
-        new(tokens.CountPrompt(request.Messages, request.Tools?.GetRawText()), answerTokens * request.N);
+    private ChatUsage Usage(ChatCompletionRequest request, int answerTokens, CancellationToken cancellationToken) =>
+        new(tokens.CountPrompt(request.Messages, request.Tools?.GetRawText(), cancellationToken), answerTokens * request.N);
 
-    private (string Answer, string FinishReason, List<string> Pieces) Answer(ChatCompletionRequest request)
+    private (string Answer, string FinishReason, List<string> Pieces) Answer(ChatCompletionRequest request, CancellationToken cancellationToken)
     {
         Refuse(request);
         var text = LastUserText(request.Messages);
@@ -64,8 +65,10 @@ internal sealed class EchoBackend(TokenCounter tokens) : IChatBackend
                 text = text[..at];
             }
         }
-        var pieces = tokens.Split(text);
-        if (request.MaxCompletionTokens is { } max && pieces.Count > max)
+        var max = Math.Min(request.MaxCompletionTokens ?? int.MaxValue, options.PerChoice(request.N));
+        // One token more than the answer may have tells whether the text was longer, without tokenizing the rest.
+        var pieces = tokens.Split(text, max + 1, cancellationToken);
+        if (pieces.Count > max)
         {
             pieces.RemoveRange(max, pieces.Count - max);
             text = string.Concat(pieces);

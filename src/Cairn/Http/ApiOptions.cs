@@ -8,11 +8,21 @@ internal sealed record ApiOptions
     /// <summary>The largest request body accepted, in bytes; larger bodies get 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 32 * 1024 * 1024;
 
+    /// <summary>
+    /// The most stored bytes one list page holds (stored completions and their messages): a page ends early, with
+    /// <c>has_more</c> true, where the next item would pass it; it always holds one item, however large.
+    /// </summary>
+    public long MaxListPageBytes { get; init; } = Storage.StoredPage.DefaultMaxBytes;
+
     public IEnumerable<string> Validate()
     {
         if (MaxRequestBodyBytes is < 1024 or > int.MaxValue)
         {
             yield return $"Api:MaxRequestBodyBytes must be between 1024 and {int.MaxValue}, not {MaxRequestBodyBytes}.";
+        }
+        if (MaxListPageBytes is < 1024 or > int.MaxValue)
+        {
+            yield return $"Api:MaxListPageBytes must be between 1024 and {int.MaxValue}, not {MaxListPageBytes}.";
         }
     }
 }

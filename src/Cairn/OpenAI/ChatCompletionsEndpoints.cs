@@ -18,7 +18,7 @@ internal static class ChatCompletionsEndpoints
     }
 
     private static async Task CreateAsync(
-        HttpContext context, ApiOptions options, ModelCatalog models, ICompletionStore store, TimeProvider clock, RateLimits limits, TokenCounter tokens)
+        HttpContext context, ApiOptions options, ModelCatalog models, ICompletionStore store, TimeProvider clock, RateLimits limits)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
         using var request = ChatCompletionRequestParser.Parse(body);
@@ -28,8 +28,9 @@ internal static class ChatCompletionsEndpoints
             ?? throw new OpenAIException(OpenAIError.ModelNotFound(request.Model));
         if (caller.Grant is { } grant)
         {
+            // The prompt is estimated from its characters, not tokenized: a request refused costs no tokenizer time.
             var reserved = (request.MaxCompletionTokens ?? 0) * request.N;
-            limits.Acquire(context, grant.Project, () => tokens.CountPrompt(request.Messages, request.Tools?.GetRawText()) + reserved, reserved);
+            limits.Acquire(context, grant.Project, () => TokenCounter.EstimatePrompt(request.Messages, request.Tools?.GetRawText()) + reserved, reserved);
         }
         var id = Ids.Completion();
         var created = clock.GetUtcNow().ToUnixTimeSeconds();

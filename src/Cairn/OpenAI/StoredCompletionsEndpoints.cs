@@ -18,9 +18,9 @@ internal static class StoredCompletionsEndpoints
         return app;
     }
 
-    private static async Task ListAsync(HttpContext context, ICompletionStore store)
+    private static async Task ListAsync(HttpContext context, ApiOptions options, ICompletionStore store)
     {
-        var query = ListQueryParser.Completions(context.Request.Query);
+        var query = ListQueryParser.Completions(context.Request.Query) with { MaxBytes = options.MaxListPageBytes };
         var (page, failure) = await store.ListAsync(Caller.Get(context).ProjectId, query, context.RequestAborted);
         if (failure == ListFailure.UnknownCursor)
         {
@@ -78,9 +78,9 @@ internal static class StoredCompletionsEndpoints
         });
     }
 
-    private static async Task ListMessagesAsync(HttpContext context, string completion_id, ICompletionStore store)
+    private static async Task ListMessagesAsync(HttpContext context, string completion_id, ApiOptions options, ICompletionStore store)
     {
-        var query = ListQueryParser.Messages(context.Request.Query, completion_id);
+        var query = ListQueryParser.Messages(context.Request.Query, completion_id) with { MaxBytes = options.MaxListPageBytes };
         var (page, failure) = await store.ListMessagesAsync(Caller.Get(context).ProjectId, completion_id, query, context.RequestAborted);
         if (failure == ListFailure.NotFound)
         {

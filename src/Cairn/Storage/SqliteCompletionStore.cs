@@ -105,7 +105,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
                 command.Parameters.AddWithValue(Names.Key[i], query.Metadata[i].Key);
                 command.Parameters.AddWithValue(Names.Value[i], query.Metadata[i].Value);
             }
-            return (Page(command, query.Limit), ListFailure.None);
+            return (Page(command, query.Limit, query.MaxBytes, reader => reader.GetString(0)), ListFailure.None);
         }));
 
     /// <summary>Which index a filtered list walks: the one with the fewest rows to visit.</summary>
@@ -190,7 +190,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
         var sql = new StringBuilder();
         if (query.Metadata.Count == 0 || drive == Driver.Model)
         {
-            sql.Append("SELECT c.id, c.body FROM completions c WHERE c.project_id = $project");
+            sql.Append("SELECT c.id, c.body, length(c.body) FROM completions c WHERE c.project_id = $project");
             if (query.Model is not null)
             {
                 sql.Append(" AND c.model = $model");
@@ -202,7 +202,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             AppendPairChecks(sql, query, first: 0, seq: "c.seq");
             return sql.Append(" ORDER BY c.seq ").Append(order).Append(" LIMIT $limit").ToString();
         }
-        sql.Append("SELECT c.id, c.body FROM completion_metadata m0 CROSS JOIN completions c ")
+        sql.Append("SELECT c.id, c.body, length(c.body) FROM completion_metadata m0 CROSS JOIN completions c ")
            .Append("WHERE m0.project_id = $project AND m0.key = $k0 AND m0.value = $v0 AND c.seq = m0.seq");
         if (hasCursor)
         {
@@ -266,8 +266,8 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             var order = query.Ascending ? "ASC" : "DESC";
             var compare = query.Ascending ? ">" : "<";
             var sql = query.AfterIndex is null
-                ? $"SELECT idx, body FROM completion_messages WHERE seq = $seq ORDER BY idx {order} LIMIT $limit"
-                : $"SELECT idx, body FROM completion_messages WHERE seq = $seq AND idx {compare} $after ORDER BY idx {order} LIMIT $limit";
+                ? $"SELECT idx, body, length(body) FROM completion_messages WHERE seq = $seq ORDER BY idx {order} LIMIT $limit"
+                : $"SELECT idx, body, length(body) FROM completion_messages WHERE seq = $seq AND idx {compare} $after ORDER BY idx {order} LIMIT $limit";
             var command = session.Command(sql);
             command.Parameters.Clear();
             command.Parameters.AddWithValue("$seq", seq);
@@ -276,28 +276,32 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             {
                 command.Parameters.AddWithValue("$after", after);
             }
-            var items = new List<StoredItem>(Math.Min(query.Limit + 1, 128));
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    items.Add(new StoredItem($"{id}-{reader.GetInt64(0)}", (byte[])reader.GetValue(1)));
-                }
-            }
-            return (Trim(items, query.Limit), ListFailure.None);
+            return (Page(command, query.Limit, query.MaxBytes, reader => $"{id}-{reader.GetInt64(0)}"), ListFailure.None);
         }));
 
     public Task<bool> PingAsync(CancellationToken cancellationToken) =>
         Task.FromResult(Read(session => session.Command("PRAGMA user_version").ExecuteScalar() is long version && version == SqliteSchema.Version));
 
-    private static StoredPage Page(SqliteCommand command, int limit)
+    /// <summary>
+    /// Reads a page of rows (id, body, length of body): a body is read only if it fits the page's byte budget, and
+    /// the first that does not ends the page, with more to follow.
+    /// </summary>
+    private static StoredPage Page(SqliteCommand command, int limit, long maxBytes, Func<SqliteDataReader, string> id)
     {
-        var items = new List<StoredItem>(limit + 1);
+        var items = new List<StoredItem>(Math.Min(limit + 1, 128));
+        long bytes = 0;
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
-                items.Add(new StoredItem(reader.GetString(0), (byte[])reader.GetValue(1)));
+                var size = reader.GetInt64(2);
+                if (items.Count < limit && !StoredPage.Fits(items.Count, bytes, size, maxBytes))
+                {
+                    return new StoredPage(items, HasMore: true);
+                }
+                bytes += size;
+                // The row past the limit only tells that more follow: its body is not read.
+                items.Add(new StoredItem(id(reader), items.Count < limit ? (byte[])reader.GetValue(1) : []));
             }
         }
         return Trim(items, limit);

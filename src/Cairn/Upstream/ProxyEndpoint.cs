@@ -61,7 +61,9 @@ internal static partial class ProxyEndpoint
             if (!hasUsage)
             {
                 var counter = Tokens.ForModel(Origin.UpstreamModel);
-                counted = CountUsage(counter, Request, completion);
+                // Counted even if the client left (the answer is stored), but not past the server's shutdown.
+                counted = CountUsage(counter, Request, completion,
+                    Context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
                 origin = Origin with { Tokenizer = counter.Encoding };
             }
             var stored = StoredCompletionWriter.BuildProxied(
@@ -297,9 +299,9 @@ internal static partial class ProxyEndpoint
         && (JsonCheck.Get(chunk, "choices") is not { ValueKind: JsonValueKind.Array } choices || choices.GetArrayLength() == 0);
 
     /// <summary>Usage the upstream did not give, counted in o200k_base tokens: the prompt as sent, and every choice's text and calls.</summary>
-    private static ChatUsage CountUsage(TokenCounter tokens, ChatCompletionRequest request, JsonElement completion)
+    private static ChatUsage CountUsage(TokenCounter tokens, ChatCompletionRequest request, JsonElement completion, CancellationToken cancellationToken)
     {
-        var prompt = tokens.CountPrompt(request.Messages, request.Tools?.GetRawText());
+        var prompt = tokens.CountPrompt(request.Messages, request.Tools?.GetRawText(), cancellationToken);
         var answer = 0;
         if (JsonCheck.Get(completion, "choices") is { ValueKind: JsonValueKind.Array } choices)
         {
@@ -309,14 +311,15 @@ internal static partial class ProxyEndpoint
                 {
                     continue;
                 }
-                answer += CountText(tokens, message, "content") + CountText(tokens, message, "refusal");
+                answer += CountText(tokens, message, "content", cancellationToken) + CountText(tokens, message, "refusal", cancellationToken);
                 if (JsonCheck.Get(message, "tool_calls") is { ValueKind: JsonValueKind.Array } calls)
                 {
                     foreach (var call in calls.EnumerateArray())
                     {
                         if (JsonCheck.Get(call, "function") is { ValueKind: JsonValueKind.Object } function)
                         {
-                            answer += CountText(tokens, function, "name") + CountText(tokens, function, "arguments");
+                            answer += CountText(tokens, function, "name", cancellationToken)
+                                + CountText(tokens, function, "arguments", cancellationToken);
                         }
                     }
                 }
@@ -330,8 +333,8 @@ internal static partial class ProxyEndpoint
         JsonCheck.Get(completion, "usage") is { ValueKind: JsonValueKind.Object } usage
         && JsonCheck.Get(usage, "completion_tokens") is { ValueKind: JsonValueKind.Number } count && count.TryGetInt32(out var tokens) ? tokens : 0;
 
-    private static int CountText(TokenCounter tokens, JsonElement parent, string name) =>
-        JsonCheck.Get(parent, name) is { ValueKind: JsonValueKind.String } text ? tokens.Count(text.GetString()!) : 0;
+    private static int CountText(TokenCounter tokens, JsonElement parent, string name, CancellationToken cancellationToken) =>
+        JsonCheck.Get(parent, name) is { ValueKind: JsonValueKind.String } text ? tokens.Count(text.GetString()!, cancellationToken) : 0;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} sent {What}.")]
     private static partial void LogMalformed(ILogger logger, string deployment, string what);

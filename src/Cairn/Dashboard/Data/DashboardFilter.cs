@@ -13,7 +13,7 @@ internal sealed record DashboardFilter(
     public IReadOnlyList<string> Words { get; } = SearchWords.Split(Text);
 }
 
-/// <summary>Where a page starts: before a seq (older), after one (newer), or at the newest.</summary>
+/// <summary>Where a page starts: before a seq (older), after one (newer), or at the newest. The URL carries completion ids, never seqs.</summary>
 internal readonly record struct PageCursor(long? Before, long? After)
 {
     public static PageCursor Newest => default;

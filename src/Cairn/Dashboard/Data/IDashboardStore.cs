@@ -8,6 +8,12 @@ internal interface IDashboardStore
 {
     Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Where the list's cursor (a completion id, also one deleted since) lies in storage order, if the completion is
+    /// the project's (any project's for null); null otherwise, so a cursor tells nothing of other projects' rows.
+    /// </summary>
+    Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken);
+
     Task<CompletionDetail?> GetAsync(long? projectId, string id, CancellationToken cancellationToken);
 
     /// <summary>Requests and tokens per hour and model with <c>from &lt;= hour &lt; to</c> (unix seconds), from the rollup.</summary>

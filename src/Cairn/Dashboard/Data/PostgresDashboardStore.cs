@@ -128,6 +128,21 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
         return command;
     }
 
+    public async Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
+        await using var find = new NpgsqlCommand(projectId is null
+            ? "SELECT seq FROM completions WHERE id = $1 UNION ALL SELECT seq FROM deleted_completions WHERE id = $1 LIMIT 1"
+            : "SELECT seq FROM completions WHERE id = $1 AND project_id = $2 UNION ALL SELECT seq FROM deleted_completions WHERE id = $1 AND project_id = $2 LIMIT 1",
+            connection);
+        PostgresCompletionStore.Add(find, PostgresText.Encode(id));
+        if (projectId is { } project)
+        {
+            PostgresCompletionStore.Add(find, project);
+        }
+        return await find.ExecuteScalarAsync(cancellationToken) as long?;
+    }
+
     public async Task<CompletionDetail?> GetAsync(long? projectId, string id, CancellationToken cancellationToken)
     {
         await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);

@@ -187,6 +187,24 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
         return sql.ToString();
     }
 
+    public Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken) =>
+        Task.FromResult(readers.Read(session =>
+        {
+            var find = session.Command(projectId is null
+                ? "SELECT seq FROM completions WHERE id = $id UNION ALL SELECT seq FROM deleted_completions WHERE id = $id LIMIT 1"
+                : """
+                  SELECT seq FROM completions WHERE id = $id AND project_id = $project
+                  UNION ALL SELECT seq FROM deleted_completions WHERE id = $id AND project_id = $project LIMIT 1
+                  """);
+            find.Parameters.Clear();
+            find.Parameters.AddWithValue("$id", id);
+            if (projectId is { } project)
+            {
+                find.Parameters.AddWithValue("$project", project);
+            }
+            return find.ExecuteScalar() as long?;
+        }));
+
     public Task<CompletionDetail?> GetAsync(long? projectId, string id, CancellationToken cancellationToken) =>
         Task.FromResult(readers.Read(session =>
         {

@@ -28,6 +28,9 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
 
     public bool Saved { get; private set; }
 
+    /// <summary>How much of the completion's texts the page shows.</summary>
+    public ShownText Shown { get; } = new();
+
     /// <summary>The metadata form's rows: what was posted when it was refused, else what is stored.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> MetadataRows { get; private set; } = [];
 
@@ -36,6 +39,38 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
         Saved = Request.Query.ContainsKey("saved");
         await LoadAsync(id, cancellationToken);
         return Page();
+    }
+
+    /// <summary>The stored object whole, as JSON (the page shows texts cut), with the page's isolation: another project's id is unknown.</summary>
+    public async Task<IActionResult> OnGetJsonAsync(string id, CancellationToken cancellationToken)
+    {
+        Viewer = DashboardViewer.Get(HttpContext);
+        return await dashboard.GetAsync(Viewer.ProjectId, id, cancellationToken) is { } detail
+            ? File(detail.Body, "application/json; charset=utf-8")
+            : NotFound();
+    }
+
+    /// <summary>The stored input messages whole, as a JSON array, isolated as <see cref="OnGetJsonAsync"/>.</summary>
+    public async Task<IActionResult> OnGetMessagesAsync(string id, CancellationToken cancellationToken)
+    {
+        Viewer = DashboardViewer.Get(HttpContext);
+        if (await dashboard.GetAsync(Viewer.ProjectId, id, cancellationToken) is not { } detail)
+        {
+            return NotFound();
+        }
+        var json = new MemoryStream();
+        json.WriteByte((byte)'[');
+        for (var i = 0; i < detail.Messages.Count; i++)
+        {
+            if (i > 0)
+            {
+                json.WriteByte((byte)',');
+            }
+            json.Write(detail.Messages[i]);
+        }
+        json.WriteByte((byte)']');
+        json.Position = 0;
+        return File(json, "application/json; charset=utf-8");
     }
 
     public async Task<IActionResult> OnPostMetadataAsync(string id, [FromForm(Name = "key")] string[] keys, [FromForm(Name = "value")] string[] values)

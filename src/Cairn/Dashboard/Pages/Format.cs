@@ -34,4 +34,32 @@ internal static class Format
         >= 1_000 => (value / 1_000).ToString("0.#", CultureInfo.InvariantCulture) + "k",
         _ => value.ToString("0.##", CultureInfo.InvariantCulture),
     };
+
+    /// <summary>
+    /// Text with its bidirectional formatting characters (right-to-left overrides, embeddings, isolates, marks)
+    /// written out as <c>[U+202E]</c>: shown as they are, they reorder the text around them on the page.
+    /// </summary>
+    public static string Visible(string? text)
+    {
+        if (text is null || text.AsSpan().IndexOfAny(BidiControls) < 0)
+        {
+            return text ?? "";
+        }
+        var shown = new System.Text.StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            if (BidiControls.Contains(c))
+            {
+                shown.Append("[U+").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture)).Append(']');
+            }
+            else
+            {
+                shown.Append(c);
+            }
+        }
+        return shown.ToString();
+    }
+
+    private static readonly System.Buffers.SearchValues<char> BidiControls =
+        System.Buffers.SearchValues.Create("\u061C\u200E\u200F\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069");
 }

@@ -53,11 +53,14 @@ internal sealed class IndexModel(IDashboardStore store, IAccessStore access, Tim
         {
             return;
         }
-        var cursor = new PageCursor(Long("before"), Long("after"));
+        // Cursors are completion ids of the project shown: a global seq would let one project count another's
+        // completions, and an id that is not the project's is answered as no cursor.
+        var cursor = new PageCursor(await CursorAsync("before", projectId, cancellationToken), await CursorAsync("after", projectId, cancellationToken));
         Rows = await store.ListAsync(filter, cursor, PageSize, cancellationToken);
     }
 
-    private long? Long(string name) => long.TryParse(Request.Query[name], out var value) && value >= 0 ? value : null;
+    private async Task<long?> CursorAsync(string name, long? projectId, CancellationToken cancellationToken) =>
+        Request.Query[name].ToString() is { Length: > 0 and <= 256 } id ? await store.CursorAsync(projectId, id, cancellationToken) : null;
 
     public string? ProjectName(long id) => Projects.TryGetValue(id, out var name) ? name : null;
 }

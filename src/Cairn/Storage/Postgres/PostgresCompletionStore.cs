@@ -73,15 +73,7 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
             }
         }
         await using var command = PostgresListQuery.Command(connection, projectId, query, after);
-        var items = new List<StoredItem>(query.Limit + 1);
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                items.Add(new StoredItem(reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
-            }
-        }
-        return (Trim(items, query.Limit), ListFailure.None);
+        return (await PageAsync(command, reader => reader.GetString(0), cancellationToken), ListFailure.None);
     }
 
     public Task<byte[]?> UpdateMetadataAsync(
@@ -146,39 +138,38 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
         }
         var order = query.Ascending ? "ASC" : "DESC";
         var compare = query.Ascending ? ">" : "<";
-        await using var command = new NpgsqlCommand(query.AfterIndex is null
-            ? $"SELECT idx, body FROM completion_messages WHERE seq = $1 ORDER BY idx {order} LIMIT $2"
-            : $"SELECT idx, body FROM completion_messages WHERE seq = $1 AND idx {compare} $3 ORDER BY idx {order} LIMIT $2", connection);
-        Add(command, seq, (long)query.Limit + 1);
+        await using var command = new NpgsqlCommand(PostgresListQuery.WithinBudget(query.AfterIndex is null
+            ? $"SELECT idx AS id, idx AS seq, body, octet_length(body) AS size FROM completion_messages WHERE seq = $1 ORDER BY idx {order} LIMIT $2"
+            : $"SELECT idx AS id, idx AS seq, body, octet_length(body) AS size FROM completion_messages WHERE seq = $1 AND idx {compare} $5 ORDER BY idx {order} LIMIT $2",
+            order, "$3", "$4"), connection);
+        Add(command, seq, (long)query.Limit + 1, (long)query.Limit, query.MaxBytes);
         if (query.AfterIndex is { } afterIndex)
         {
             Add(command, afterIndex);
         }
-        var items = new List<StoredItem>(Math.Min(query.Limit + 1, 128));
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        return (await PageAsync(command, reader => $"{id}-{reader.GetInt32(0)}", cancellationToken), ListFailure.None);
+    }
+
+    /// <summary>Reads a page made by <see cref="PostgresListQuery.WithinBudget"/>: a null body ends it, with more to follow.</summary>
+    private static async Task<StoredPage> PageAsync(NpgsqlCommand command, Func<NpgsqlDataReader, string> id, CancellationToken cancellationToken)
+    {
+        var items = new List<StoredItem>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
+            if (await reader.IsDBNullAsync(1, cancellationToken))
             {
-                items.Add(new StoredItem($"{id}-{reader.GetInt32(0)}", reader.GetFieldValue<byte[]>(1)));
+                return new StoredPage(items, HasMore: true);
             }
+            items.Add(new StoredItem(id(reader), reader.GetFieldValue<byte[]>(1)));
         }
-        return (Trim(items, query.Limit), ListFailure.None);
+        return new StoredPage(items, HasMore: false);
     }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSources.Prepared.CreateCommand("SELECT max(version) FROM cairn_schema");
         return await command.ExecuteScalarAsync(cancellationToken) is int version && version == PostgresSchema.Version;
-    }
-
-    private static StoredPage Trim(List<StoredItem> items, int limit)
-    {
-        var hasMore = items.Count > limit;
-        if (hasMore)
-        {
-            items.RemoveAt(items.Count - 1);
-        }
-        return new StoredPage(items, hasMore);
     }
 
     private static (string[] Keys, string[] Values) Pairs(IEnumerable<KeyValuePair<string, string>> pairs)

@@ -25,7 +25,7 @@ internal static class PostgresListQuery
 
         var project = Parameter(projectId);
         var cursor = after is { } seq ? Parameter(seq) : null;
-        var sql = new StringBuilder("SELECT c.id, c.body FROM completions c");
+        var sql = new StringBuilder("SELECT c.id, c.seq, c.body, octet_length(c.body) AS size FROM completions c");
         for (var i = 0; i < query.Metadata.Count; i++)
         {
             var m = "m" + i.ToString(CultureInfo.InvariantCulture);
@@ -48,7 +48,18 @@ internal static class PostgresListQuery
             sql.Append(CultureInfo.InvariantCulture, $" AND c.seq {compare} {cursor}");
         }
         sql.Append(CultureInfo.InvariantCulture, $" ORDER BY c.seq {order} LIMIT {Parameter((long)query.Limit + 1)}");
-        command.CommandText = sql.ToString();
+        command.CommandText = WithinBudget(sql.ToString(), order, Parameter((long)query.Limit), Parameter(query.MaxBytes));
         return command;
     }
+
+    /// <summary>
+    /// Wraps a page query (id, seq, body, size) so that it answers (id, body) with the body null from the first
+    /// row that passes the page's byte budget (the first row always fits) or the limit: the reader stops there, with
+    /// more to follow, and bodies left out are never read from their TOAST tables or sent.
+    /// </summary>
+    public static string WithinBudget(string page, string order, string limit, string maxBytes) =>
+        $"""
+        SELECT p.id, CASE WHEN row_number() OVER w <= {limit} AND (row_number() OVER w = 1 OR sum(p.size) OVER w <= {maxBytes}) THEN p.body END
+        FROM ({page}) p WINDOW w AS (ORDER BY p.seq {order} ROWS UNBOUNDED PRECEDING) ORDER BY p.seq {order}
+        """;
 }
