@@ -116,16 +116,17 @@ internal static partial class ProxyEndpoint
         Ended,
     }
 
-    private static async Task RelayStreamAsync(Exchange exchange, HttpResponseMessage upstream)
+    private static Task RelayStreamAsync(Exchange exchange, HttpResponseMessage upstream) =>
+        SseResponse.RunAsync(exchange.Context, exchange.Context.RequestServices.GetRequiredService<ApiOptions>().StreamSendTimeout, exchange.Logger,
+            sse => RelayEventsAsync(exchange, upstream, sse));
+
+    private static async Task RelayEventsAsync(Exchange exchange, HttpResponseMessage upstream, SseResponse sse)
     {
         var context = exchange.Context;
-        var aborted = exchange.Aborted;
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        var pipe = response.BodyWriter;
+        // Cancelled when the client leaves or stops reading; the caller then disposes the upstream response, which
+        // closes its connection.
+        var stopped = sse.Token;
+        var pipe = sse.Pipe;
         var hideUsage = UpstreamBody.AddsUsage(exchange.Request, exchange.Deployment.Options);
         var assembler = new StreamAssembler();
         var wrote = false;
@@ -152,7 +153,7 @@ internal static partial class ProxyEndpoint
             catch (JsonException)
             {
                 LogMalformed(exchange.Logger, exchange.Deployment.Name, "a stream event that is not JSON");
-                await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not JSON").ToUtf8());
+                await sse.EndWithErrorAsync(UpstreamErrors.Malformed("a stream event that is not JSON").ToUtf8());
                 return Step.Ended;
             }
             using (document)
@@ -160,14 +161,14 @@ internal static partial class ProxyEndpoint
                 var chunk = document.RootElement;
                 if (chunk.ValueKind != JsonValueKind.Object)
                 {
-                    await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not an object").ToUtf8());
+                    await sse.EndWithErrorAsync(UpstreamErrors.Malformed("a stream event that is not an object").ToUtf8());
                     return Step.Ended;
                 }
                 if (JsonCheck.Get(chunk, "error") is { ValueKind: not JsonValueKind.Null })
                 {
                     // The upstream's own error event, relayed as it came; the completion is not stored.
                     LogStreamError(exchange.Logger, exchange.Deployment.Name);
-                    await Sse.EndWithErrorAsync(pipe, data.ToArray());
+                    await sse.EndWithErrorAsync(data.ToArray());
                     return Step.Ended;
                 }
                 assembler.Add(chunk);
@@ -186,9 +187,9 @@ internal static partial class ProxyEndpoint
         var step = Step.Next;
         try
         {
-            await using var body = await upstream.Content.ReadAsStreamAsync(aborted);
+            await using var body = await upstream.Content.ReadAsStreamAsync(stopped);
             var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 16384, leaveOpen: true));
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopped);
             var data = new ArrayBufferWriter<byte>(4096);
             var completed = false;
             while (step == Step.Next && !completed)
@@ -227,9 +228,10 @@ internal static partial class ProxyEndpoint
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 // Everything that arrived together goes out together, at once: one flush per read, not per event.
+                // The next read waits for it, so a client that reads slowly slows the upstream down.
                 if (step == Step.Next && wrote)
                 {
-                    await pipe.FlushAsync(aborted);
+                    await sse.FlushAsync();
                 }
             }
             if (step == Step.Next && data.WrittenCount > 0)
@@ -238,16 +240,16 @@ internal static partial class ProxyEndpoint
             }
             await reader.CompleteAsync();
         }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (!stopped.IsCancellationRequested)
         {
             LogStreamTimeout(exchange.Logger, exchange.Deployment.Name, exchange.Deployment.Timeout.TotalSeconds);
-            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Timeout(exchange.Deployment).ToUtf8());
+            await sse.EndWithErrorAsync(UpstreamErrors.Timeout(exchange.Deployment).ToUtf8());
             return;
         }
-        catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
+        catch (Exception e) when (e is IOException or HttpRequestException && !stopped.IsCancellationRequested)
         {
             LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
-            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            await sse.EndWithErrorAsync(UpstreamErrors.BrokenStream().ToUtf8());
             return;
         }
         if (step == Step.Ended)
@@ -258,7 +260,7 @@ internal static partial class ProxyEndpoint
         if (step != Step.Done && !assembler.Finished)
         {
             LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
-            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            await sse.EndWithErrorAsync(UpstreamErrors.BrokenStream().ToUtf8());
             return;
         }
         using (var completion = JsonDocument.Parse(assembler.ToCompletion()))
@@ -266,12 +268,12 @@ internal static partial class ProxyEndpoint
             RateLimits.Settle(context, CompletionTokens(completion.RootElement));
             if (exchange.Request.Store)
             {
-                await pipe.FlushAsync(aborted);
+                // Stored only while the client is still there and reading.
+                await sse.FlushAsync();
                 await exchange.StoreAsync(completion.RootElement, assembler.HasUsage);
             }
         }
-        pipe.Write(Sse.Done);
-        await pipe.FlushAsync(aborted);
+        await sse.EndAsync();
     }
 
     /// <summary>The next line (without its <c>\n</c> or <c>\r\n</c>) from the buffer, which moves past it; false when no whole line is left.</summary>
