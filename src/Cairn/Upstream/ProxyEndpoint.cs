@@ -74,8 +74,9 @@ internal static partial class ProxyEndpoint
 
     private static async Task RelayWholeAsync(Exchange exchange, HttpResponseMessage response)
     {
-        var bytes = await response.Content.ReadAsByteArrayAsync(exchange.Aborted);
-        if (bytes.AsSpan().StartsWith("\uFEFF"u8))
+        // Read (at most MaxAnswerBytes) inside the retry pipeline, by UpstreamBuffering.
+        var bytes = response.Content is BufferedAnswer buffered ? buffered.Bytes : await response.Content.ReadAsByteArrayAsync(exchange.Aborted);
+        if (bytes.Span.StartsWith("\uFEFF"u8))
         {
             bytes = bytes[3..];
         }
@@ -99,13 +100,19 @@ internal static partial class ProxyEndpoint
                 await UpstreamErrors.Malformed("an answer without choices").WriteAsync(exchange.Context.Response);
                 return;
             }
+            if (!JsonUnicode.IsValid(bytes.Span))
+            {
+                LogMalformed(exchange.Logger, exchange.Deployment.Name, InvalidText);
+                await UpstreamErrors.Malformed(InvalidText).WriteAsync(exchange.Context.Response);
+                return;
+            }
             RateLimits.Settle(exchange.Context, CompletionTokens(root));
             if (exchange.Request.Store)
             {
                 await exchange.StoreAsync(root, JsonCheck.Get(root, "usage") is { ValueKind: JsonValueKind.Object });
             }
             await JsonResponse.WriteBytesAsync(exchange.Context.Response, (bytes, exchange.Id, exchange.Created),
-                static (output, s) => JsonSplice.WriteRewritten(output, s.bytes, s.Id, s.Created, dropUsage: false));
+                static (output, s) => JsonSplice.WriteRewritten(output, s.bytes.Span, s.Id, s.Created, dropUsage: false));
         }
     }
 
@@ -130,6 +137,14 @@ internal static partial class ProxyEndpoint
         var hideUsage = UpstreamBody.AddsUsage(exchange.Request, exchange.Deployment.Options);
         var assembler = new StreamAssembler();
         var wrote = false;
+
+        // Ends the stream with Cairn's error about what the upstream sent; nothing is stored.
+        async ValueTask<Step> FailAsync(string what, OpenAIError error)
+        {
+            LogMalformed(exchange.Logger, exchange.Deployment.Name, what);
+            await sse.EndWithErrorAsync(error.ToUtf8());
+            return Step.Ended;
+        }
 
         // Handles one event's data: relays it (written, not yet flushed), or says the stream is done or has ended.
         async ValueTask<Step> EventAsync(ReadOnlyMemory<byte> data)
@@ -171,7 +186,15 @@ internal static partial class ProxyEndpoint
                     await sse.EndWithErrorAsync(data.ToArray());
                     return Step.Ended;
                 }
+                if (!JsonUnicode.IsValid(data.Span))
+                {
+                    return await FailAsync(InvalidText, UpstreamErrors.Malformed(InvalidText));
+                }
                 assembler.Add(chunk);
+                if (assembler.Size > exchange.Deployment.Options.MaxAnswerBytes)
+                {
+                    return await FailAsync("a streamed answer larger than its MaxAnswerBytes", UpstreamErrors.TooLarge(exchange.Deployment, "a streamed answer"));
+                }
                 if (hideUsage && IsUsageOnly(chunk))
                 {
                     return Step.Next;
@@ -191,6 +214,7 @@ internal static partial class ProxyEndpoint
             var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 16384, leaveOpen: true));
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopped);
             var data = new ArrayBufferWriter<byte>(4096);
+            var maxEvent = exchange.Deployment.Options.MaxEventBytes;
             var completed = false;
             while (step == Step.Next && !completed)
             {
@@ -216,6 +240,11 @@ internal static partial class ProxyEndpoint
                         {
                             value = value[1..];
                         }
+                        if (data.WrittenCount + 1 + value.Length > maxEvent)
+                        {
+                            step = await FailAsync(EventTooLarge, UpstreamErrors.EventTooLarge(exchange.Deployment));
+                            break;
+                        }
                         if (data.WrittenCount > 0)
                         {
                             // SSE joins an event's data lines with a newline; in JSON that newline can only be
@@ -225,6 +254,11 @@ internal static partial class ProxyEndpoint
                         data.Write(value);
                     }
                     // Comments (": keep-alive") and the event, id and retry fields carry nothing to relay.
+                }
+                // What is left is a line still arriving: it counts towards its event's size as it grows.
+                if (step == Step.Next && data.WrittenCount + buffer.Length > maxEvent)
+                {
+                    step = await FailAsync(EventTooLarge, UpstreamErrors.EventTooLarge(exchange.Deployment));
                 }
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 // Everything that arrived together goes out together, at once: one flush per read, not per event.
@@ -334,6 +368,10 @@ internal static partial class ProxyEndpoint
 
     private static int CountText(TokenCounter tokens, JsonElement parent, string name) =>
         JsonCheck.Get(parent, name) is { ValueKind: JsonValueKind.String } text ? tokens.Count(text.GetString()!) : 0;
+
+    private const string InvalidText = "text that is not valid Unicode (bytes that are not UTF-8, or a lone surrogate)";
+
+    private const string EventTooLarge = "a stream event larger than its MaxEventBytes";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} sent {What}.")]
     private static partial void LogMalformed(ILogger logger, string deployment, string what);

@@ -43,6 +43,12 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
                     lastFailure = null;
                     continue;
                 }
+                catch (UpstreamAnswerTooLargeException e)
+                {
+                    // Another deployment of the same model would most likely answer as much: the client hears it now.
+                    LogTooLarge(logger, deployment.Name, deployment.Host, e.Limit);
+                    return new UpstreamAnswer(deployment, model, null, null, UpstreamErrors.TooLarge(deployment, "an answer"));
+                }
                 catch (HttpRequestException e)
                 {
                     LogUnreachable(logger, deployment.Name, deployment.Host, e.HttpRequestError);
@@ -77,6 +83,9 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) could not be reached: {Error}.")]
     private static partial void LogUnreachable(ILogger logger, string deployment, string host, HttpRequestError error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) sent an answer larger than its MaxAnswerBytes ({Limit} bytes).")]
+    private static partial void LogTooLarge(ILogger logger, string deployment, string host, long limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upstream {Deployment} ({Host}) answered {Status}.")]
     private static partial void LogRefused(ILogger logger, string deployment, string host, int status);
@@ -188,6 +197,18 @@ internal static class UpstreamErrors
 
     public static OpenAIError Malformed(string what) =>
         new(StatusCodes.Status502BadGateway, $"The upstream model server sent {what}.", "server_error", null, "upstream_malformed");
+
+    /// <summary><paramref name="what"/> (an answer, a stream's answer) was larger than the deployment's <c>MaxAnswerBytes</c>.</summary>
+    public static OpenAIError TooLarge(UpstreamDeployment deployment, string what) =>
+        new(StatusCodes.Status502BadGateway,
+            $"The upstream model server sent {what} larger than the {deployment.Options.MaxAnswerBytes} bytes Cairn takes ({deployment.Name}:MaxAnswerBytes).",
+            "server_error", null, "upstream_too_large");
+
+    /// <summary>A stream event (or one line of it) was larger than the deployment's <c>MaxEventBytes</c>.</summary>
+    public static OpenAIError EventTooLarge(UpstreamDeployment deployment) =>
+        new(StatusCodes.Status502BadGateway,
+            $"The upstream model server sent a stream event larger than the {deployment.Options.MaxEventBytes} bytes Cairn takes ({deployment.Name}:MaxEventBytes).",
+            "server_error", null, "upstream_too_large");
 
     public static OpenAIError BrokenStream() =>
         new(StatusCodes.Status502BadGateway, "The upstream model server's stream broke off before it finished.", "server_error", null, "upstream_stream_broken");

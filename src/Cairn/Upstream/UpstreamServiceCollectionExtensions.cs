@@ -110,7 +110,7 @@ internal static class UpstreamServiceCollectionExtensions
                 pipeline.AddTimeout(deployment.Timeout);
             });
         // Added after the resilience handler, so it sits inside it: each attempt reads its own body.
-        client.AddHttpMessageHandler(() => new UpstreamBuffering());
+        client.AddHttpMessageHandler(() => new UpstreamBuffering(options.MaxAnswerBytes));
     }
 
     private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, TimeSpan maxDelay)
@@ -136,9 +136,10 @@ internal sealed record ConfiguredModel(string Id, string Entry, ModelRoute? Rout
 
 /// <summary>
 /// Reads a whole (non-streaming) answer inside the retry pipeline, so that a body cut off or late is retried and
-/// timed like a failed connect; streams pass at their headers.
+/// timed like a failed connect; streams pass at their headers. A body larger than <c>MaxAnswerBytes</c> is not read
+/// further (and not retried): <see cref="UpstreamAnswerTooLargeException"/>.
 /// </summary>
-internal sealed class UpstreamBuffering : DelegatingHandler
+internal sealed class UpstreamBuffering(long maxBytes) : DelegatingHandler
 {
     public static readonly HttpRequestOptionsKey<bool> Key = new("cairn.buffer");
 
@@ -149,7 +150,7 @@ internal sealed class UpstreamBuffering : DelegatingHandler
         {
             try
             {
-                await response.Content.LoadIntoBufferAsync(cancellationToken);
+                response.Content = await BufferedAnswer.ReadAsync(response.Content, maxBytes, cancellationToken);
             }
             catch
             {
@@ -159,4 +160,79 @@ internal sealed class UpstreamBuffering : DelegatingHandler
         }
         return response;
     }
+}
+
+/// <summary>An upstream's whole answer, read into memory (at most <c>MaxAnswerBytes</c>) with its content headers.</summary>
+internal sealed class BufferedAnswer : HttpContent
+{
+    private readonly byte[] buffer;
+    private readonly int length;
+
+    private BufferedAnswer(byte[] buffer, int length)
+    {
+        this.buffer = buffer;
+        this.length = length;
+    }
+
+    public ReadOnlyMemory<byte> Bytes => buffer.AsMemory(0, length);
+
+    public static async Task<BufferedAnswer> ReadAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
+    {
+        using (content)
+        {
+            if (content.Headers.ContentLength > maxBytes)
+            {
+                throw new UpstreamAnswerTooLargeException(maxBytes);
+            }
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+            // Grows as the body arrives (a Content-Length is only a hint), never past the limit and one byte more.
+            var bytes = new byte[(int)Math.Min(content.Headers.ContentLength ?? 16384, maxBytes) + 1];
+            var length = 0;
+            while (true)
+            {
+                if (length == bytes.Length)
+                {
+                    if (length > maxBytes)
+                    {
+                        throw new UpstreamAnswerTooLargeException(maxBytes);
+                    }
+                    Array.Resize(ref bytes, (int)Math.Min((long)bytes.Length * 2, maxBytes + 1));
+                }
+                var read = await stream.ReadAsync(bytes.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+            }
+            if (length > maxBytes)
+            {
+                throw new UpstreamAnswerTooLargeException(maxBytes);
+            }
+            var answer = new BufferedAnswer(bytes, length);
+            foreach (var (name, values) in content.Headers)
+            {
+                answer.Headers.TryAddWithoutValidation(name, values);
+            }
+            return answer;
+        }
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(Bytes).AsTask();
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = this.length;
+        return true;
+    }
+
+    protected override Stream CreateContentReadStream(CancellationToken cancellationToken) => new MemoryStream(buffer, 0, length, writable: false);
+
+    protected override Task<Stream> CreateContentReadStreamAsync() => Task.FromResult(CreateContentReadStream(default));
+}
+
+/// <summary>An upstream's whole answer was larger than its model's <c>MaxAnswerBytes</c>; it is not retried.</summary>
+internal sealed class UpstreamAnswerTooLargeException(long limit) : Exception($"The upstream's answer is larger than {limit} bytes.")
+{
+    public long Limit { get; } = limit;
 }
