@@ -2,6 +2,7 @@ using System.Net;
 using Cairn.Http;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
+using Polly.Telemetry;
 using Polly.Timeout;
 
 namespace Cairn.Upstream;
@@ -67,6 +68,9 @@ internal static class UpstreamServiceCollectionExtensions
             models.Add(new ConfiguredModel(group.Key, group.First().Name, new ModelRoute(group.Key, deployments)));
         }
         services.AddSingleton<UpstreamClient>();
+        // Polly's own log says every timeout at Error and every retried attempt at Warning, with the upstream's
+        // response as text; UpstreamClient says once, at the level it deserves, what became of each request.
+        services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = _ => ResilienceEventSeverity.None);
         return models;
     }
 
@@ -105,6 +109,11 @@ internal static class UpstreamServiceCollectionExtensions
                         // The upstream's own wait when it names one (always within MaxDelay: ShouldRetry saw to
                         // that); otherwise exponential backoff with jitter.
                         DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? UpstreamRetry.RetryAfter(response) : null),
+                        OnRetry = args =>
+                        {
+                            UpstreamAttempts.Of(args.Context.GetRequestMessage())?.Failed(args.Outcome);
+                            return ValueTask.CompletedTask;
+                        },
                     });
                 }
                 pipeline.AddTimeout(deployment.Timeout);
@@ -125,6 +134,43 @@ internal static class UpstreamServiceCollectionExtensions
         }
         // An upstream that asks for a longer wait than allowed is left alone; the next deployment is tried instead.
         return UpstreamRetry.RetryAfter(response) is not { } wait || wait <= maxDelay;
+    }
+}
+
+/// <summary>
+/// The attempts the retry pipeline made for one upstream request, for the one line <see cref="UpstreamClient"/> logs
+/// about it: how many failed before the last, and how the last of those failed.
+/// </summary>
+internal sealed class UpstreamAttempts
+{
+    private static readonly HttpRequestOptionsKey<UpstreamAttempts> Key = new("cairn.attempts");
+
+    public int Retries { get; private set; }
+
+    /// <summary>How the latest retried attempt failed, in words without the upstream's body.</summary>
+    public string? LastFailure { get; private set; }
+
+    public static UpstreamAttempts Track(HttpRequestMessage request)
+    {
+        var attempts = new UpstreamAttempts();
+        request.Options.Set(Key, attempts);
+        return attempts;
+    }
+
+    public static UpstreamAttempts? Of(HttpRequestMessage? request) =>
+        request is not null && request.Options.TryGetValue(Key, out var attempts) ? attempts : null;
+
+    public void Failed(Outcome<HttpResponseMessage> outcome)
+    {
+        Retries++;
+        LastFailure = outcome switch
+        {
+            { Exception: TimeoutRejectedException } => "no answer in time",
+            { Exception: HttpRequestException } => "could not be reached",
+            { Exception: { } e } => e.GetType().Name,
+            { Result: { } response } => $"answered {(int)response.StatusCode}",
+            _ => "failed",
+        };
     }
 }
 
