@@ -51,6 +51,9 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:Weight=0", "at least one deployment of 'm' needs a weight above 0")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:MaxRetries=lots", "Models:0")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:Headers:Bad Name=x", "Models:0:Headers has an invalid header name")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:MaxAnswerBytes=100", "Models:0:MaxAnswerBytes must be between 1024 and")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:MaxEventBytes=0", "Models:0:MaxEventBytes must be between 1024 and")]
+    [InlineData("--Api:StreamSendTimeoutSeconds=0", "Api:StreamSendTimeoutSeconds must be above 0")]
     [InlineData("--models=/nonexistent/models.json", "--models: the file")]
     public void ABadModelList_StopsTheStart_WithTheEntryAndKey(string args, string expected)
     {

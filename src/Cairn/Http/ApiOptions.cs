@@ -14,6 +14,14 @@ internal sealed record ApiOptions
     /// </summary>
     public long MaxListPageBytes { get; init; } = Storage.StoredPage.DefaultMaxBytes;
 
+    /// <summary>
+    /// Seconds a stream's client has to take what Cairn sends (one flush); a client that stops reading for longer loses
+    /// its connection, and the upstream connection or local model sequence behind the stream is freed.
+    /// </summary>
+    public double StreamSendTimeoutSeconds { get; init; } = 30;
+
+    public TimeSpan StreamSendTimeout => TimeSpan.FromSeconds(StreamSendTimeoutSeconds);
+
     public IEnumerable<string> Validate()
     {
         if (MaxRequestBodyBytes is < 1024 or > int.MaxValue)
@@ -23,6 +31,10 @@ internal sealed record ApiOptions
         if (MaxListPageBytes is < 1024 or > int.MaxValue)
         {
             yield return $"Api:MaxListPageBytes must be between 1024 and {int.MaxValue}, not {MaxListPageBytes}.";
+        }
+        if (StreamSendTimeoutSeconds is <= 0 or > 3600 || double.IsNaN(StreamSendTimeoutSeconds))
+        {
+            yield return $"Api:StreamSendTimeoutSeconds must be above 0 and at most 3600, not {StreamSendTimeoutSeconds}.";
         }
     }
 }

@@ -18,7 +18,8 @@ internal static class ChatCompletionsEndpoints
     }
 
     private static async Task CreateAsync(
-        HttpContext context, ApiOptions options, ModelCatalog models, ICompletionStore store, TimeProvider clock, RateLimits limits)
+        HttpContext context, ApiOptions options, ModelCatalog models, ICompletionStore store, TimeProvider clock, RateLimits limits,
+        ILogger<SseResponse> streamLogger)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
         using var request = ChatCompletionRequestParser.Parse(body);
@@ -42,7 +43,9 @@ internal static class ChatCompletionsEndpoints
         var backend = card.Backend!;
         if (request.Stream)
         {
-            await StreamAsync(context, backend, request, store, id, created);
+            var stream = await backend.StreamAsync(request, context.RequestAborted);
+            await SseResponse.RunAsync(context, options.StreamSendTimeout, streamLogger,
+                sse => StreamAsync(context, sse, stream, request, store, id, created));
             return;
         }
         var outcome = await backend.CompleteAsync(request, context.RequestAborted);
@@ -58,18 +61,12 @@ internal static class ChatCompletionsEndpoints
     }
 
     private static async Task StreamAsync(
-        HttpContext context, IChatBackend backend, ChatCompletionRequest request, ICompletionStore store, string id, long created)
+        HttpContext context, SseResponse sse, ChatStream stream, ChatCompletionRequest request, ICompletionStore store, string id, long created)
     {
-        var aborted = context.RequestAborted;
-        var stream = await backend.StreamAsync(request, aborted);
         var header = new StreamHeader(id, created, stream.Model, stream.SystemFingerprint, request.IncludeUsage, request.Logprobs && stream.Logprobs);
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-
-        var pipe = response.BodyWriter;
+        // The producer stops when the client leaves or stops reading: a llama sequence is freed at once.
+        var stopped = sse.Token;
+        var pipe = sse.Pipe;
         using var json = new Utf8JsonWriter(pipe, Cairn.OpenAI.JsonWriting.Options);
         var texts = new StringBuilder?[request.N];
         var finishes = new string?[request.N];
@@ -86,7 +83,7 @@ internal static class ChatCompletionsEndpoints
             pipe.Write(Sse.EventEnd);
         }
 
-        var deltas = stream.Deltas.GetAsyncEnumerator(aborted);
+        var deltas = stream.Deltas.GetAsyncEnumerator(stopped);
         try
         {
             while (true)
@@ -95,7 +92,7 @@ internal static class ChatCompletionsEndpoints
                 if (!next.IsCompleted)
                 {
                     // Send what is written while the backend thinks; a backend that is never late costs one flush.
-                    await pipe.FlushAsync(aborted);
+                    await sse.FlushAsync();
                 }
                 if (!await next)
                 {
@@ -135,17 +132,20 @@ internal static class ChatCompletionsEndpoints
                     finishes[delta.Index] = delta.FinishReason;
                     Write(ChunkKind.Finish, delta);
                 }
+                // A backend that is never late (echo) would otherwise have its whole answer written before the first
+                // flush; awaiting one every few events lets a slow reader slow it down.
+                await sse.FlushIfFullAsync();
             }
         }
         catch (OpenAIException e)
         {
-            await Sse.EndWithErrorAsync(pipe, e.Error.ToUtf8());
+            await sse.EndWithErrorAsync(e.Error.ToUtf8());
             return;
         }
-        catch (Exception) when (!aborted.IsCancellationRequested)
+        catch (Exception) when (!stopped.IsCancellationRequested)
         {
             // Headers are gone; the client learns of the failure in the stream, the log gets the exception.
-            await Sse.EndWithErrorAsync(pipe, OpenAIError.Internal().ToUtf8());
+            await sse.EndWithErrorAsync(OpenAIError.Internal().ToUtf8());
             throw;
         }
         finally
@@ -164,11 +164,11 @@ internal static class ChatCompletionsEndpoints
                     header.Logprobs ? logprobs[i] ?? [] : null);
             }
             var outcome = new ChatOutcome(stream.Model, choices, usage, stream.SystemFingerprint, stream.Seed);
-            await pipe.FlushAsync(aborted);
+            // Stored only while the client is still there and reading.
+            await sse.FlushAsync();
             await store.AddAsync(StoredCompletionWriter.Build(Caller.Get(context).ProjectId, id, RequestIds.Get(context), created, request, outcome)
                 with { LatencyMs = RequestIds.ElapsedMilliseconds(context) }, CancellationToken.None);
         }
-        pipe.Write(Sse.Done);
-        await pipe.FlushAsync(aborted);
+        await sse.EndAsync();
     }
 }

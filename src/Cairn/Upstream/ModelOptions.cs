@@ -64,6 +64,15 @@ internal sealed record ModelOptions
     /// <summary>Open connections to this upstream, at most.</summary>
     public int MaxConnections { get; init; } = 256;
 
+    /// <summary>
+    /// The largest answer taken from this upstream, in bytes: a whole answer's body, or the completion assembled from a
+    /// stream. A larger one is refused with 502 (or, in a stream, an error event) and not stored.
+    /// </summary>
+    public long MaxAnswerBytes { get; init; } = 32 * 1024 * 1024;
+
+    /// <summary>The largest stream event (its data lines together, or one line) taken from this upstream, in bytes.</summary>
+    public long MaxEventBytes { get; init; } = 1024 * 1024;
+
     /// <summary><c>llama</c>: the GGUF file to load (relative paths from the working directory).</summary>
     public string? ModelPath { get; init; }
 
@@ -87,6 +96,9 @@ internal sealed record ModelOptions
 
     /// <summary><c>llama</c>: the top_p when a request gives none.</summary>
     public double TopP { get; init; } = 1.0;
+
+    /// <summary>The most <see cref="MaxAnswerBytes"/> and <see cref="MaxEventBytes"/> may be (1 GiB): one buffer holds it.</summary>
+    private const long MaxBytesLimit = 1L << 30;
 
     public const string OpenAI = "openai";
     public const string Llama = "llama";
@@ -192,6 +204,14 @@ internal sealed record ModelOptions
         if (MaxConnections is < 1 or > 65_536)
         {
             yield return $"{name}:MaxConnections must be between 1 and 65536, not {MaxConnections}.";
+        }
+        if (MaxAnswerBytes is < 1024 or > MaxBytesLimit)
+        {
+            yield return $"{name}:MaxAnswerBytes must be between 1024 and {MaxBytesLimit}, not {MaxAnswerBytes}.";
+        }
+        if (MaxEventBytes is < 1024 or > MaxBytesLimit)
+        {
+            yield return $"{name}:MaxEventBytes must be between 1024 and {MaxBytesLimit}, not {MaxEventBytes}.";
         }
         foreach (var header in Headers.Keys)
         {

@@ -76,8 +76,9 @@ internal static partial class ProxyEndpoint
 
     private static async Task RelayWholeAsync(Exchange exchange, HttpResponseMessage response)
     {
-        var bytes = await response.Content.ReadAsByteArrayAsync(exchange.Aborted);
-        if (bytes.AsSpan().StartsWith("\uFEFF"u8))
+        // Read (at most MaxAnswerBytes) inside the retry pipeline, by UpstreamBuffering.
+        var bytes = response.Content is BufferedAnswer buffered ? buffered.Bytes : await response.Content.ReadAsByteArrayAsync(exchange.Aborted);
+        if (bytes.Span.StartsWith("\uFEFF"u8))
         {
             bytes = bytes[3..];
         }
@@ -101,13 +102,19 @@ internal static partial class ProxyEndpoint
                 await UpstreamErrors.Malformed("an answer without choices").WriteAsync(exchange.Context.Response);
                 return;
             }
+            if (!JsonUnicode.IsValid(bytes.Span))
+            {
+                LogMalformed(exchange.Logger, exchange.Deployment.Name, InvalidText);
+                await UpstreamErrors.Malformed(InvalidText).WriteAsync(exchange.Context.Response);
+                return;
+            }
             RateLimits.Settle(exchange.Context, CompletionTokens(root));
             if (exchange.Request.Store)
             {
                 await exchange.StoreAsync(root, JsonCheck.Get(root, "usage") is { ValueKind: JsonValueKind.Object });
             }
             await JsonResponse.WriteBytesAsync(exchange.Context.Response, (bytes, exchange.Id, exchange.Created),
-                static (output, s) => JsonSplice.WriteRewritten(output, s.bytes, s.Id, s.Created, dropUsage: false));
+                static (output, s) => JsonSplice.WriteRewritten(output, s.bytes.Span, s.Id, s.Created, dropUsage: false));
         }
     }
 
@@ -118,19 +125,28 @@ internal static partial class ProxyEndpoint
         Ended,
     }
 
-    private static async Task RelayStreamAsync(Exchange exchange, HttpResponseMessage upstream)
+    private static Task RelayStreamAsync(Exchange exchange, HttpResponseMessage upstream) =>
+        SseResponse.RunAsync(exchange.Context, exchange.Context.RequestServices.GetRequiredService<ApiOptions>().StreamSendTimeout, exchange.Logger,
+            sse => RelayEventsAsync(exchange, upstream, sse));
+
+    private static async Task RelayEventsAsync(Exchange exchange, HttpResponseMessage upstream, SseResponse sse)
     {
         var context = exchange.Context;
-        var aborted = exchange.Aborted;
-        var response = context.Response;
-        response.StatusCode = StatusCodes.Status200OK;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache";
-        context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        var pipe = response.BodyWriter;
+        // Cancelled when the client leaves or stops reading; the caller then disposes the upstream response, which
+        // closes its connection.
+        var stopped = sse.Token;
+        var pipe = sse.Pipe;
         var hideUsage = UpstreamBody.AddsUsage(exchange.Request, exchange.Deployment.Options);
         var assembler = new StreamAssembler();
         var wrote = false;
+
+        // Ends the stream with Cairn's error about what the upstream sent; nothing is stored.
+        async ValueTask<Step> FailAsync(string what, OpenAIError error)
+        {
+            LogMalformed(exchange.Logger, exchange.Deployment.Name, what);
+            await sse.EndWithErrorAsync(error.ToUtf8());
+            return Step.Ended;
+        }
 
         // Handles one event's data: relays it (written, not yet flushed), or says the stream is done or has ended.
         async ValueTask<Step> EventAsync(ReadOnlyMemory<byte> data)
@@ -154,7 +170,7 @@ internal static partial class ProxyEndpoint
             catch (JsonException)
             {
                 LogMalformed(exchange.Logger, exchange.Deployment.Name, "a stream event that is not JSON");
-                await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not JSON").ToUtf8());
+                await sse.EndWithErrorAsync(UpstreamErrors.Malformed("a stream event that is not JSON").ToUtf8());
                 return Step.Ended;
             }
             using (document)
@@ -162,17 +178,25 @@ internal static partial class ProxyEndpoint
                 var chunk = document.RootElement;
                 if (chunk.ValueKind != JsonValueKind.Object)
                 {
-                    await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Malformed("a stream event that is not an object").ToUtf8());
+                    await sse.EndWithErrorAsync(UpstreamErrors.Malformed("a stream event that is not an object").ToUtf8());
                     return Step.Ended;
                 }
                 if (JsonCheck.Get(chunk, "error") is { ValueKind: not JsonValueKind.Null })
                 {
                     // The upstream's own error event, relayed as it came; the completion is not stored.
                     LogStreamError(exchange.Logger, exchange.Deployment.Name);
-                    await Sse.EndWithErrorAsync(pipe, data.ToArray());
+                    await sse.EndWithErrorAsync(data.ToArray());
                     return Step.Ended;
                 }
+                if (!JsonUnicode.IsValid(data.Span))
+                {
+                    return await FailAsync(InvalidText, UpstreamErrors.Malformed(InvalidText));
+                }
                 assembler.Add(chunk);
+                if (assembler.Size > exchange.Deployment.Options.MaxAnswerBytes)
+                {
+                    return await FailAsync("a streamed answer larger than its MaxAnswerBytes", UpstreamErrors.TooLarge(exchange.Deployment, "a streamed answer"));
+                }
                 if (hideUsage && IsUsageOnly(chunk))
                 {
                     return Step.Next;
@@ -188,10 +212,11 @@ internal static partial class ProxyEndpoint
         var step = Step.Next;
         try
         {
-            await using var body = await upstream.Content.ReadAsStreamAsync(aborted);
+            await using var body = await upstream.Content.ReadAsStreamAsync(stopped);
             var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 16384, leaveOpen: true));
-            using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+            using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopped);
             var data = new ArrayBufferWriter<byte>(4096);
+            var maxEvent = exchange.Deployment.Options.MaxEventBytes;
             var completed = false;
             while (step == Step.Next && !completed)
             {
@@ -217,6 +242,11 @@ internal static partial class ProxyEndpoint
                         {
                             value = value[1..];
                         }
+                        if (data.WrittenCount + 1 + value.Length > maxEvent)
+                        {
+                            step = await FailAsync(EventTooLarge, UpstreamErrors.EventTooLarge(exchange.Deployment));
+                            break;
+                        }
                         if (data.WrittenCount > 0)
                         {
                             // SSE joins an event's data lines with a newline; in JSON that newline can only be
@@ -227,11 +257,17 @@ internal static partial class ProxyEndpoint
                     }
                     // Comments (": keep-alive") and the event, id and retry fields carry nothing to relay.
                 }
+                // What is left is a line still arriving: it counts towards its event's size as it grows.
+                if (step == Step.Next && data.WrittenCount + buffer.Length > maxEvent)
+                {
+                    step = await FailAsync(EventTooLarge, UpstreamErrors.EventTooLarge(exchange.Deployment));
+                }
                 reader.AdvanceTo(buffer.Start, buffer.End);
                 // Everything that arrived together goes out together, at once: one flush per read, not per event.
+                // The next read waits for it, so a client that reads slowly slows the upstream down.
                 if (step == Step.Next && wrote)
                 {
-                    await pipe.FlushAsync(aborted);
+                    await sse.FlushAsync();
                 }
             }
             if (step == Step.Next && data.WrittenCount > 0)
@@ -240,16 +276,16 @@ internal static partial class ProxyEndpoint
             }
             await reader.CompleteAsync();
         }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (!stopped.IsCancellationRequested)
         {
             LogStreamTimeout(exchange.Logger, exchange.Deployment.Name, exchange.Deployment.Timeout.TotalSeconds);
-            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.Timeout(exchange.Deployment).ToUtf8());
+            await sse.EndWithErrorAsync(UpstreamErrors.Timeout(exchange.Deployment).ToUtf8());
             return;
         }
-        catch (Exception e) when (e is IOException or HttpRequestException && !aborted.IsCancellationRequested)
+        catch (Exception e) when (e is IOException or HttpRequestException && !stopped.IsCancellationRequested)
         {
             LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
-            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            await sse.EndWithErrorAsync(UpstreamErrors.BrokenStream().ToUtf8());
             return;
         }
         if (step == Step.Ended)
@@ -260,7 +296,7 @@ internal static partial class ProxyEndpoint
         if (step != Step.Done && !assembler.Finished)
         {
             LogStreamBroken(exchange.Logger, exchange.Deployment.Name);
-            await Sse.EndWithErrorAsync(pipe, UpstreamErrors.BrokenStream().ToUtf8());
+            await sse.EndWithErrorAsync(UpstreamErrors.BrokenStream().ToUtf8());
             return;
         }
         using (var completion = JsonDocument.Parse(assembler.ToCompletion()))
@@ -268,12 +304,12 @@ internal static partial class ProxyEndpoint
             RateLimits.Settle(context, CompletionTokens(completion.RootElement));
             if (exchange.Request.Store)
             {
-                await pipe.FlushAsync(aborted);
+                // Stored only while the client is still there and reading.
+                await sse.FlushAsync();
                 await exchange.StoreAsync(completion.RootElement, assembler.HasUsage);
             }
         }
-        pipe.Write(Sse.Done);
-        await pipe.FlushAsync(aborted);
+        await sse.EndAsync();
     }
 
     /// <summary>The next line (without its <c>\n</c> or <c>\r\n</c>) from the buffer, which moves past it; false when no whole line is left.</summary>
@@ -335,6 +371,10 @@ internal static partial class ProxyEndpoint
 
     private static int CountText(TokenCounter tokens, JsonElement parent, string name, CancellationToken cancellationToken) =>
         JsonCheck.Get(parent, name) is { ValueKind: JsonValueKind.String } text ? tokens.Count(text.GetString()!, cancellationToken) : 0;
+
+    private const string InvalidText = "text that is not valid Unicode (bytes that are not UTF-8, or a lone surrogate)";
+
+    private const string EventTooLarge = "a stream event larger than its MaxEventBytes";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} sent {What}.")]
     private static partial void LogMalformed(ILogger logger, string deployment, string what);

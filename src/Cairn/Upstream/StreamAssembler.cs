@@ -9,7 +9,7 @@ namespace Cairn.Upstream;
 /// Builds, from the chunks of a streamed completion, the completion a non-streaming request would have received:
 /// text deltas appended per choice (content, refusal and any other text field a server adds, such as
 /// <c>reasoning_content</c>), tool call deltas merged by index, logprobs concatenated, the last finish reason,
-/// usage and the response-level fields.
+/// usage and the response-level fields. <see cref="Size"/> says about how large the completion has grown.
 /// </summary>
 internal sealed class StreamAssembler
 {
@@ -25,6 +25,13 @@ internal sealed class StreamAssembler
     public bool Finished => choices.Count > 0 && choices.Values.All(c => c.FinishReason is not null);
 
     public bool HasUsage => usage is not null;
+
+    /// <summary>
+    /// About how many bytes the assembled completion holds: its text and raw values as received, and a little for each
+    /// choice and tool call. A value replaced by a later chunk (usage, a role) still counts, so a stream that repeats
+    /// itself forever reaches any limit too.
+    /// </summary>
+    public long Size { get; private set; }
 
     public void Add(JsonElement chunk)
     {
@@ -50,6 +57,7 @@ internal sealed class StreamAssembler
                     break;
                 case "usage" when value.ValueKind == JsonValueKind.Object:
                     usage = value.GetRawText();
+                    Size += usage.Length;
                     break;
                 case "choices" when value.ValueKind == JsonValueKind.Array:
                     foreach (var choice in value.EnumerateArray())
@@ -71,14 +79,15 @@ internal sealed class StreamAssembler
         if (!choices.TryGetValue(index, out var state))
         {
             choices[index] = state = new ChoiceState();
+            Size += ChoiceState.EmptySize;
         }
         if (JsonCheck.Get(choice, "delta") is { ValueKind: JsonValueKind.Object } delta)
         {
-            state.AddDelta(delta);
+            Size += state.AddDelta(delta);
         }
         if (JsonCheck.Get(choice, "logprobs") is { ValueKind: JsonValueKind.Object } logprobs)
         {
-            state.AddLogprobs(logprobs);
+            Size += state.AddLogprobs(logprobs);
         }
         if (JsonCheck.Get(choice, "finish_reason") is { ValueKind: JsonValueKind.String } finish)
         {
@@ -126,6 +135,7 @@ internal sealed class StreamAssembler
         private readonly Dictionary<string, StringBuilder> texts = new(StringComparer.Ordinal);
         private readonly Dictionary<string, string> values = new(StringComparer.Ordinal);
         private readonly List<string> order = [];
+        private readonly HashSet<string> named = new(StringComparer.Ordinal);
         private readonly SortedDictionary<int, ToolCallState> toolCalls = [];
         private ToolCallState? functionCall;
         private List<string>? logprobContent;
@@ -133,10 +143,15 @@ internal sealed class StreamAssembler
         private bool hasLogprobs;
         private string? role;
 
+        /// <summary>What <see cref="Size"/> counts for a choice with nothing in it yet (its JSON is about this long).</summary>
+        public const int EmptySize = 128;
+
         public string? FinishReason { get; set; }
 
-        public void AddDelta(JsonElement delta)
+        /// <summary>Adds a delta's fields; returns the bytes they added.</summary>
+        public long AddDelta(JsonElement delta)
         {
+            long added = 0;
             foreach (var property in delta.EnumerateObject())
             {
                 var value = property.Value;
@@ -144,6 +159,7 @@ internal sealed class StreamAssembler
                 {
                     case "role" when value.ValueKind == JsonValueKind.String:
                         role = value.GetString();
+                        added += role!.Length;
                         break;
                     case "tool_calls" when value.ValueKind == JsonValueKind.Array:
                         foreach (var call in value.EnumerateArray())
@@ -152,54 +168,66 @@ internal sealed class StreamAssembler
                             if (!toolCalls.TryGetValue(index, out var state))
                             {
                                 toolCalls[index] = state = new ToolCallState();
+                                added += ToolCallState.EmptySize;
                             }
-                            state.Add(call);
+                            added += state.Add(call);
                         }
                         break;
                     case "function_call" when value.ValueKind == JsonValueKind.Object:
-                        (functionCall ??= new ToolCallState()).AddFunction(value);
+                        added += (functionCall ??= new ToolCallState()).AddFunction(value);
                         break;
                     case var name when value.ValueKind == JsonValueKind.String:
-                        Remember(name);
+                        added += Remember(name);
                         if (!texts.TryGetValue(name, out var text))
                         {
                             texts[name] = text = new StringBuilder();
                         }
-                        text.Append(value.GetString());
+                        var part = value.GetString()!;
+                        text.Append(part);
+                        added += part.Length;
                         break;
                     case var name when value.ValueKind != JsonValueKind.Null:
-                        Remember(name);
-                        values[name] = value.GetRawText();
+                        added += Remember(name);
+                        var raw = value.GetRawText();
+                        values[name] = raw;
+                        added += raw.Length;
                         break;
                 }
             }
+            return added;
         }
 
-        private void Remember(string name)
+        private int Remember(string name)
         {
-            if (!order.Contains(name))
+            if (!named.Add(name))
             {
-                order.Add(name);
+                return 0;
             }
+            order.Add(name);
+            return name.Length;
         }
 
-        public void AddLogprobs(JsonElement logprobs)
+        /// <summary>Adds a chunk's logprobs; returns the bytes they added.</summary>
+        public long AddLogprobs(JsonElement logprobs)
         {
             hasLogprobs = true;
-            Append(ref logprobContent, JsonCheck.Get(logprobs, "content"));
-            Append(ref logprobRefusal, JsonCheck.Get(logprobs, "refusal"));
+            return Append(ref logprobContent, JsonCheck.Get(logprobs, "content")) + Append(ref logprobRefusal, JsonCheck.Get(logprobs, "refusal"));
         }
 
-        private static void Append(ref List<string>? items, JsonElement? array)
+        private static long Append(ref List<string>? items, JsonElement? array)
         {
+            long added = 0;
             if (array is { ValueKind: JsonValueKind.Array } list)
             {
                 items ??= [];
                 foreach (var item in list.EnumerateArray())
                 {
-                    items.Add(item.GetRawText());
+                    var raw = item.GetRawText();
+                    items.Add(raw);
+                    added += raw.Length;
                 }
             }
+            return added;
         }
 
         public void Write(Utf8JsonWriter writer, int index)
@@ -282,32 +310,47 @@ internal sealed class StreamAssembler
         private string? id;
         private string? type;
 
-        public void Add(JsonElement call)
+        /// <summary>What <see cref="Size"/> counts for a tool call with nothing in it yet.</summary>
+        public const int EmptySize = 64;
+
+        /// <summary>Adds a tool call delta; returns the bytes it added.</summary>
+        public long Add(JsonElement call)
         {
+            long added = 0;
             if (JsonCheck.Get(call, "id") is { ValueKind: JsonValueKind.String } callId)
             {
                 id = callId.GetString();
+                added += id!.Length;
             }
             if (JsonCheck.Get(call, "type") is { ValueKind: JsonValueKind.String } callType)
             {
                 type = callType.GetString();
+                added += type!.Length;
             }
             if (JsonCheck.Get(call, "function") is { ValueKind: JsonValueKind.Object } function)
             {
-                AddFunction(function);
+                added += AddFunction(function);
             }
+            return added;
         }
 
-        public void AddFunction(JsonElement function)
+        /// <summary>Adds a function's name and arguments pieces; returns the bytes they added.</summary>
+        public long AddFunction(JsonElement function)
         {
+            long added = 0;
             if (JsonCheck.Get(function, "name") is { ValueKind: JsonValueKind.String } part)
             {
-                name.Append(part.GetString());
+                var text = part.GetString()!;
+                name.Append(text);
+                added += text.Length;
             }
             if (JsonCheck.Get(function, "arguments") is { ValueKind: JsonValueKind.String } args)
             {
-                arguments.Append(args.GetString());
+                var text = args.GetString()!;
+                arguments.Append(text);
+                added += text.Length;
             }
+            return added;
         }
 
         public void WriteToolCall(Utf8JsonWriter writer)

@@ -22,11 +22,13 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
             var model = deployment.UpstreamModel(request.Model);
             var body = UpstreamBody.Write(request, model, deployment.Options);
             HttpResponseMessage response;
+            UpstreamAttempts attempts;
             using (var message = deployment.CreateRequest(model, body))
             {
                 // A whole answer is read inside the retry pipeline (a body cut off is retried like a failed
                 // connect); a stream is handed over at its headers.
                 message.Options.Set(UpstreamBuffering.Key, !request.Stream);
+                attempts = UpstreamAttempts.Track(message);
                 try
                 {
                     response = await clients.CreateClient(deployment.ClientName)
@@ -38,14 +40,20 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
                 }
                 catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException)
                 {
-                    LogTimeout(logger, deployment.Name, deployment.Host, deployment.Timeout.TotalSeconds);
+                    LogTimeout(logger, deployment.Name, deployment.Host, deployment.Timeout.TotalSeconds, attempts.Retries + 1);
                     lastError = UpstreamErrors.Timeout(deployment);
                     lastFailure = null;
                     continue;
                 }
+                catch (UpstreamAnswerTooLargeException e)
+                {
+                    // Another deployment of the same model would most likely answer as much: the client hears it now.
+                    LogTooLarge(logger, deployment.Name, deployment.Host, e.Limit);
+                    return new UpstreamAnswer(deployment, model, null, null, UpstreamErrors.TooLarge(deployment, "an answer"));
+                }
                 catch (HttpRequestException e)
                 {
-                    LogUnreachable(logger, deployment.Name, deployment.Host, e.HttpRequestError);
+                    LogUnreachable(logger, deployment.Name, deployment.Host, e.HttpRequestError, attempts.Retries + 1);
                     lastError = UpstreamErrors.Unreachable(deployment);
                     lastFailure = null;
                     continue;
@@ -53,12 +61,23 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
             }
             if (response.IsSuccessStatusCode)
             {
+                if (attempts.Retries > 0)
+                {
+                    LogRecovered(logger, deployment.Name, deployment.Host, attempts.Retries, attempts.LastFailure!);
+                }
                 return new UpstreamAnswer(deployment, model, response, null, null);
             }
             using (response)
             {
                 var failure = await UpstreamFailure.ReadAsync(response, deployment, cancellationToken);
-                LogRefused(logger, deployment.Name, deployment.Host, (int)response.StatusCode);
+                if (UpstreamRetry.IsTransient(response.StatusCode))
+                {
+                    LogFailed(logger, deployment.Name, deployment.Host, (int)response.StatusCode, attempts.Retries + 1);
+                }
+                else
+                {
+                    LogRefused(logger, deployment.Name, deployment.Host, (int)response.StatusCode);
+                }
                 if (!UpstreamRetry.IsTransient(response.StatusCode))
                 {
                     // The request itself was refused (bad input, unknown model, wrong key): another deployment of
@@ -72,11 +91,21 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
         return new UpstreamAnswer(null, null, null, lastFailure, lastError ?? (lastFailure is null ? UpstreamErrors.NoDeployment(route.Id) : null));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) did not answer within {Seconds} s.")]
-    private static partial void LogTimeout(ILogger logger, string deployment, string host, double seconds);
+    // One line per deployment tried, whatever the retries: Polly's own log is off (see AddCairnUpstreams).
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) did not answer within {Seconds} s ({Attempts} attempts).")]
+    private static partial void LogTimeout(ILogger logger, string deployment, string host, double seconds, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) could not be reached: {Error}.")]
-    private static partial void LogUnreachable(ILogger logger, string deployment, string host, HttpRequestError error);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) could not be reached: {Error} ({Attempts} attempts).")]
+    private static partial void LogUnreachable(ILogger logger, string deployment, string host, HttpRequestError error, int attempts);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) answered {Status} ({Attempts} attempts).")]
+    private static partial void LogFailed(ILogger logger, string deployment, string host, int status, int attempts);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Upstream {Deployment} ({Host}) answered after {Retries} failed attempts (the last: {Failure}).")]
+    private static partial void LogRecovered(ILogger logger, string deployment, string host, int retries, string failure);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) sent an answer larger than its MaxAnswerBytes ({Limit} bytes).")]
+    private static partial void LogTooLarge(ILogger logger, string deployment, string host, long limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Upstream {Deployment} ({Host}) answered {Status}.")]
     private static partial void LogRefused(ILogger logger, string deployment, string host, int status);
@@ -188,6 +217,18 @@ internal static class UpstreamErrors
 
     public static OpenAIError Malformed(string what) =>
         new(StatusCodes.Status502BadGateway, $"The upstream model server sent {what}.", "server_error", null, "upstream_malformed");
+
+    /// <summary><paramref name="what"/> (an answer, a stream's answer) was larger than the deployment's <c>MaxAnswerBytes</c>.</summary>
+    public static OpenAIError TooLarge(UpstreamDeployment deployment, string what) =>
+        new(StatusCodes.Status502BadGateway,
+            $"The upstream model server sent {what} larger than the {deployment.Options.MaxAnswerBytes} bytes Cairn takes ({deployment.Name}:MaxAnswerBytes).",
+            "server_error", null, "upstream_too_large");
+
+    /// <summary>A stream event (or one line of it) was larger than the deployment's <c>MaxEventBytes</c>.</summary>
+    public static OpenAIError EventTooLarge(UpstreamDeployment deployment) =>
+        new(StatusCodes.Status502BadGateway,
+            $"The upstream model server sent a stream event larger than the {deployment.Options.MaxEventBytes} bytes Cairn takes ({deployment.Name}:MaxEventBytes).",
+            "server_error", null, "upstream_too_large");
 
     public static OpenAIError BrokenStream() =>
         new(StatusCodes.Status502BadGateway, "The upstream model server's stream broke off before it finished.", "server_error", null, "upstream_stream_broken");

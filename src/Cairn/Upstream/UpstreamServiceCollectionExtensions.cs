@@ -2,6 +2,7 @@ using System.Net;
 using Cairn.Http;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
+using Polly.Telemetry;
 using Polly.Timeout;
 
 namespace Cairn.Upstream;
@@ -67,6 +68,9 @@ internal static class UpstreamServiceCollectionExtensions
             models.Add(new ConfiguredModel(group.Key, group.First().Name, new ModelRoute(group.Key, deployments)));
         }
         services.AddSingleton<UpstreamClient>();
+        // Polly's own log says every timeout at Error and every retried attempt at Warning, with the upstream's
+        // response as text; UpstreamClient says once, at the level it deserves, what became of each request.
+        services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = _ => ResilienceEventSeverity.None);
         return models;
     }
 
@@ -105,12 +109,17 @@ internal static class UpstreamServiceCollectionExtensions
                         // The upstream's own wait when it names one (always within MaxDelay: ShouldRetry saw to
                         // that); otherwise exponential backoff with jitter.
                         DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? UpstreamRetry.RetryAfter(response) : null),
+                        OnRetry = args =>
+                        {
+                            UpstreamAttempts.Of(args.Context.GetRequestMessage())?.Failed(args.Outcome);
+                            return ValueTask.CompletedTask;
+                        },
                     });
                 }
                 pipeline.AddTimeout(deployment.Timeout);
             });
         // Added after the resilience handler, so it sits inside it: each attempt reads its own body.
-        client.AddHttpMessageHandler(() => new UpstreamBuffering());
+        client.AddHttpMessageHandler(() => new UpstreamBuffering(options.MaxAnswerBytes));
     }
 
     private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, TimeSpan maxDelay)
@@ -129,6 +138,43 @@ internal static class UpstreamServiceCollectionExtensions
 }
 
 /// <summary>
+/// The attempts the retry pipeline made for one upstream request, for the one line <see cref="UpstreamClient"/> logs
+/// about it: how many failed before the last, and how the last of those failed.
+/// </summary>
+internal sealed class UpstreamAttempts
+{
+    private static readonly HttpRequestOptionsKey<UpstreamAttempts> Key = new("cairn.attempts");
+
+    public int Retries { get; private set; }
+
+    /// <summary>How the latest retried attempt failed, in words without the upstream's body.</summary>
+    public string? LastFailure { get; private set; }
+
+    public static UpstreamAttempts Track(HttpRequestMessage request)
+    {
+        var attempts = new UpstreamAttempts();
+        request.Options.Set(Key, attempts);
+        return attempts;
+    }
+
+    public static UpstreamAttempts? Of(HttpRequestMessage? request) =>
+        request is not null && request.Options.TryGetValue(Key, out var attempts) ? attempts : null;
+
+    public void Failed(Outcome<HttpResponseMessage> outcome)
+    {
+        Retries++;
+        LastFailure = outcome switch
+        {
+            { Exception: TimeoutRejectedException } => "no answer in time",
+            { Exception: HttpRequestException } => "could not be reached",
+            { Exception: { } e } => e.GetType().Name,
+            { Result: { } response } => $"answered {(int)response.StatusCode}",
+            _ => "failed",
+        };
+    }
+}
+
+/// <summary>
 /// A model id (or pattern) from the model list: an upstream route, a local llama.cpp model (<see cref="Local"/>),
 /// or <c>echo</c> under that name when both are null.
 /// </summary>
@@ -136,9 +182,10 @@ internal sealed record ConfiguredModel(string Id, string Entry, ModelRoute? Rout
 
 /// <summary>
 /// Reads a whole (non-streaming) answer inside the retry pipeline, so that a body cut off or late is retried and
-/// timed like a failed connect; streams pass at their headers.
+/// timed like a failed connect; streams pass at their headers. A body larger than <c>MaxAnswerBytes</c> is not read
+/// further (and not retried): <see cref="UpstreamAnswerTooLargeException"/>.
 /// </summary>
-internal sealed class UpstreamBuffering : DelegatingHandler
+internal sealed class UpstreamBuffering(long maxBytes) : DelegatingHandler
 {
     public static readonly HttpRequestOptionsKey<bool> Key = new("cairn.buffer");
 
@@ -149,7 +196,7 @@ internal sealed class UpstreamBuffering : DelegatingHandler
         {
             try
             {
-                await response.Content.LoadIntoBufferAsync(cancellationToken);
+                response.Content = await BufferedAnswer.ReadAsync(response.Content, maxBytes, cancellationToken);
             }
             catch
             {
@@ -159,4 +206,79 @@ internal sealed class UpstreamBuffering : DelegatingHandler
         }
         return response;
     }
+}
+
+/// <summary>An upstream's whole answer, read into memory (at most <c>MaxAnswerBytes</c>) with its content headers.</summary>
+internal sealed class BufferedAnswer : HttpContent
+{
+    private readonly byte[] buffer;
+    private readonly int length;
+
+    private BufferedAnswer(byte[] buffer, int length)
+    {
+        this.buffer = buffer;
+        this.length = length;
+    }
+
+    public ReadOnlyMemory<byte> Bytes => buffer.AsMemory(0, length);
+
+    public static async Task<BufferedAnswer> ReadAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
+    {
+        using (content)
+        {
+            if (content.Headers.ContentLength > maxBytes)
+            {
+                throw new UpstreamAnswerTooLargeException(maxBytes);
+            }
+            await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+            // Grows as the body arrives (a Content-Length is only a hint), never past the limit and one byte more.
+            var bytes = new byte[(int)Math.Min(content.Headers.ContentLength ?? 16384, maxBytes) + 1];
+            var length = 0;
+            while (true)
+            {
+                if (length == bytes.Length)
+                {
+                    if (length > maxBytes)
+                    {
+                        throw new UpstreamAnswerTooLargeException(maxBytes);
+                    }
+                    Array.Resize(ref bytes, (int)Math.Min((long)bytes.Length * 2, maxBytes + 1));
+                }
+                var read = await stream.ReadAsync(bytes.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+                length += read;
+            }
+            if (length > maxBytes)
+            {
+                throw new UpstreamAnswerTooLargeException(maxBytes);
+            }
+            var answer = new BufferedAnswer(bytes, length);
+            foreach (var (name, values) in content.Headers)
+            {
+                answer.Headers.TryAddWithoutValidation(name, values);
+            }
+            return answer;
+        }
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(Bytes).AsTask();
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = this.length;
+        return true;
+    }
+
+    protected override Stream CreateContentReadStream(CancellationToken cancellationToken) => new MemoryStream(buffer, 0, length, writable: false);
+
+    protected override Task<Stream> CreateContentReadStreamAsync() => Task.FromResult(CreateContentReadStream(default));
+}
+
+/// <summary>An upstream's whole answer was larger than its model's <c>MaxAnswerBytes</c>; it is not retried.</summary>
+internal sealed class UpstreamAnswerTooLargeException(long limit) : Exception($"The upstream's answer is larger than {limit} bytes.")
+{
+    public long Limit { get; } = limit;
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -21,7 +22,13 @@ namespace Cairn.Tests.Infrastructure;
 /// <item><c>bad-400…</c>: 400 with OpenAI's error envelope. <c>slow…</c>: waits 3 s before answering.</item>
 /// <item><c>reset…</c>: streams two chunks, then drops the connection. <c>malformed…</c>: a stream event that is not JSON.</item>
 /// <item><c>error-event…</c>: a stream that ends with an error event. <c>hang…</c>: streams one chunk, then waits for the client to leave.</item>
+/// <item><c>flood…</c>: a stream that never ends (chunks of text as fast as they are taken) until the client leaves.</item>
+/// <item><c>huge…</c>: a 256 KiB answer (<c>huge-length…</c> with its Content-Length; streamed, a 256 KiB content chunk).</item>
+/// <item><c>noblank…</c>: a stream whose first event never ends (data lines without the blank line); <c>longline…</c>: one line that never ends.</item>
+/// <item><c>badutf8…</c>: an answer (or a stream chunk) whose text holds the byte 0xFF; <c>surrogate…</c>: a lone <c>\ud800</c> escape.</item>
 /// </list>
+/// A model name's behaviour is read after its first <c>/</c>, if any (<c>pool/flood-1</c> floods), so one deployment can be
+/// given several behaviours through an id pattern.
 /// </summary>
 public sealed class FakeUpstream : IAsyncLifetime
 {
@@ -62,7 +69,7 @@ public sealed class FakeUpstream : IAsyncLifetime
         var headers = context.Request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString());
         var received = new Received(context.Request.Path + context.Request.QueryString, headers, body);
         Requests.Enqueue(received);
-        var model = received.Model;
+        var model = received.Model[(received.Model.IndexOf('/', StringComparison.Ordinal) + 1)..];
         var stream = body["stream"]?.GetValue<bool>() == true;
         var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
         var logprobs = body["logprobs"]?.GetValue<bool>() == true;
@@ -109,6 +116,11 @@ public sealed class FakeUpstream : IAsyncLifetime
         if (model.StartsWith("slow", StringComparison.Ordinal))
         {
             await Task.Delay(TimeSpan.FromSeconds(3), context.RequestAborted);
+        }
+
+        if (await MisbehaveAsync(context, received.Model, model, stream))
+        {
+            return;
         }
 
         var tools = model.StartsWith("tools", StringComparison.Ordinal);
@@ -166,6 +178,79 @@ public sealed class FakeUpstream : IAsyncLifetime
             await response.Body.FlushAsync();
         }
         await response.WriteAsync("data: [DONE]\n\n");
+    }
+
+    /// <summary>The answers that break size and text limits; true when <paramref name="model"/> asked for one.</summary>
+    private async Task<bool> MisbehaveAsync(HttpContext context, string name, string model, bool stream)
+    {
+        var response = context.Response;
+        if (model.StartsWith("flood", StringComparison.Ordinal))
+        {
+            response.ContentType = "text/event-stream";
+            var left = leftEarly.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            var chunk = Encoding.UTF8.GetBytes($"data: {{{Head},\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{new string('w', 1000)}\"}},\"finish_reason\":null}}]}}\n\n");
+            try
+            {
+                while (true)
+                {
+                    await response.Body.WriteAsync(chunk, context.RequestAborted);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
+            {
+                left.TrySetResult();
+            }
+            return true;
+        }
+        if (model.StartsWith("huge", StringComparison.Ordinal))
+        {
+            var content = new string('h', 256 * 1024);
+            var json = stream
+                ? $"data: {{{Head},\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{content}\"}},\"finish_reason\":\"stop\"}}]}}\n\ndata: [DONE]\n\n"
+                : $"{{{Head},\"object\":\"chat.completion\",\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":\"{content}\"}},\"finish_reason\":\"stop\"}}]}}";
+            var bytes = Encoding.UTF8.GetBytes(json);
+            response.ContentType = stream ? "text/event-stream" : "application/json";
+            if (model.StartsWith("huge-length", StringComparison.Ordinal))
+            {
+                response.ContentLength = bytes.Length;
+            }
+            await response.Body.WriteAsync(bytes, context.RequestAborted);
+            return true;
+        }
+        if (model.StartsWith("noblank", StringComparison.Ordinal) || model.StartsWith("longline", StringComparison.Ordinal))
+        {
+            response.ContentType = "text/event-stream";
+            var left = leftEarly.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            var line = Encoding.UTF8.GetBytes(model.StartsWith("noblank", StringComparison.Ordinal) ? $"data: {new string(' ', 1000)}\n" : new string(' ', 1000));
+            try
+            {
+                await response.Body.WriteAsync("data: {\"choices\":[\n"u8.ToArray(), context.RequestAborted);
+                while (true)
+                {
+                    await response.Body.WriteAsync(line, context.RequestAborted);
+                    await response.Body.FlushAsync(context.RequestAborted);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
+            {
+                left.TrySetResult();
+            }
+            return true;
+        }
+        if (model.StartsWith("badutf8", StringComparison.Ordinal) || model.StartsWith("surrogate", StringComparison.Ordinal))
+        {
+            // The text as raw bytes: 0xFF is never valid UTF-8; \ud800 is a high surrogate with no low one after it.
+            byte[] text = model.StartsWith("badutf8", StringComparison.Ordinal) ? [.. "Hello "u8, 0xFF] : [.. "Hello \\ud800"u8];
+            byte[] bytes = stream
+                ? [.. Encoding.UTF8.GetBytes($"data: {{{Head},\"object\":\"chat.completion.chunk\",\"choices\":[{{\"index\":0,\"delta\":{{\"role\":\"assistant\",\"content\":\""), .. text,
+                    .. "\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"u8]
+                : [.. Encoding.UTF8.GetBytes($"{{{Head},\"object\":\"chat.completion\",\"choices\":[{{\"index\":0,\"message\":{{\"role\":\"assistant\",\"content\":\""), .. text,
+                    .. "\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}"u8];
+            response.ContentType = stream ? "text/event-stream" : "application/json";
+            await response.Body.WriteAsync(bytes, context.RequestAborted);
+            return true;
+        }
+        return false;
     }
 
     public const string BadRequestBody = """{"error":{"message":"Invalid value for 'temperature': must be at most 2.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}""";
