@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 
@@ -110,40 +109,18 @@ internal static class JsonBody
         }
         finally
         {
-            if (chars is not null)
-            {
-                ArrayPool<char>.Shared.Return(chars);
-            }
+            JsonText.Return(chars);
         }
     }
 
     private static void CheckText(ref Utf8JsonReader reader, ref char[]? chars, ReadOnlySpan<byte> json, JsonPathTracker path, bool isKey)
     {
-        var raw = reader.ValueSpan;
-        string? problem = null;
-        if (!System.Text.Unicode.Utf8.IsValid(raw))
+        var problem = JsonText.Check(ref reader, ref chars) switch
         {
-            problem = "is not valid UTF-8. Send the body as JSON encoded in UTF-8";
-        }
-        else if (reader.ValueIsEscaped)
-        {
-            if (chars is null || chars.Length < raw.Length)
-            {
-                if (chars is not null)
-                {
-                    ArrayPool<char>.Shared.Return(chars);
-                }
-                chars = ArrayPool<char>.Shared.Rent(Math.Max(raw.Length, 256));
-            }
-            try
-            {
-                reader.CopyString(chars);
-            }
-            catch (InvalidOperationException)
-            {
-                problem = "holds a lone surrogate escape (such as \\ud800 without its low half), which is not Unicode text. Escape a character outside the BMP as a high and low surrogate pair";
-            }
-        }
+            JsonText.Problem.InvalidUtf8 => "is not valid UTF-8. Send the body as JSON encoded in UTF-8",
+            JsonText.Problem.LoneSurrogate => "holds a lone surrogate escape (such as \\ud800 without its low half), which is not Unicode text. Escape a character outside the BMP as a high and low surrogate pair",
+            _ => null,
+        };
         if (problem is null)
         {
             return;

@@ -102,7 +102,7 @@ internal static partial class ProxyEndpoint
                 await UpstreamErrors.Malformed("an answer without choices").WriteAsync(exchange.Context.Response);
                 return;
             }
-            if (!JsonUnicode.IsValid(bytes.Span))
+            if (!JsonText.IsValid(bytes.Span))
             {
                 LogMalformed(exchange.Logger, exchange.Deployment.Name, InvalidText);
                 await UpstreamErrors.Malformed(InvalidText).WriteAsync(exchange.Context.Response);
@@ -188,7 +188,7 @@ internal static partial class ProxyEndpoint
                     await sse.EndWithErrorAsync(data.ToArray());
                     return Step.Ended;
                 }
-                if (!JsonUnicode.IsValid(data.Span))
+                if (!JsonText.IsValid(data.Span))
                 {
                     return await FailAsync(InvalidText, UpstreamErrors.Malformed(InvalidText));
                 }
