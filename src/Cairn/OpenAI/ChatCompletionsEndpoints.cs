@@ -142,12 +142,6 @@ internal static class ChatCompletionsEndpoints
             await sse.EndWithErrorAsync(e.Error.ToUtf8());
             return;
         }
-        catch (Exception) when (!stopped.IsCancellationRequested)
-        {
-            // Headers are gone; the client learns of the failure in the stream, the log gets the exception.
-            await sse.EndWithErrorAsync(OpenAIError.Internal().ToUtf8());
-            throw;
-        }
         finally
         {
             await deltas.DisposeAsync();

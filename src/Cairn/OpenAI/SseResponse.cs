@@ -19,6 +19,7 @@ internal sealed partial class SseResponse : IDisposable
     private readonly ILogger logger;
     private readonly CancellationTokenSource stopped;
     private bool gaveUp;
+    private bool ended;
 
     private SseResponse(HttpContext context, TimeSpan sendTimeout, ILogger logger)
     {
@@ -47,6 +48,20 @@ internal sealed partial class SseResponse : IDisposable
         }
         catch (OperationCanceledException) when (sse.Token.IsCancellationRequested)
         {
+        }
+        catch (Exception) when (!sse.ended)
+        {
+            // A failure after the headers (the backend, the store): the client learns of it in the stream, ended as
+            // every stream ends, and the log gets the exception.
+            try
+            {
+                await sse.EndWithErrorAsync(OpenAIError.Internal().ToUtf8());
+            }
+            catch (OperationCanceledException)
+            {
+                // The client is gone or not reading; the exception below is what matters.
+            }
+            throw;
         }
     }
 
@@ -93,6 +108,7 @@ internal sealed partial class SseResponse : IDisposable
     /// <summary>Ends a stream that failed after it began: the error as an event in OpenAI's envelope, then <c>[DONE]</c>.</summary>
     public async Task EndWithErrorAsync(byte[] error)
     {
+        ended = true;
         Pipe.Write(Sse.DataPrefix);
         Pipe.Write(error);
         Pipe.Write(Sse.EventEnd);
@@ -102,6 +118,7 @@ internal sealed partial class SseResponse : IDisposable
     /// <summary>Writes <c>data: [DONE]</c> and sends the rest.</summary>
     public async Task EndAsync()
     {
+        ended = true;
         Pipe.Write(Sse.Done);
         await FlushAsync();
     }
