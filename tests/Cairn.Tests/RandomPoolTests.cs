@@ -2,7 +2,7 @@ using Cairn.OpenAI;
 
 namespace Cairn.Tests;
 
-/// <summary>Ids' random source: every character of the alphabet drawn about equally often, from a buffered CSPRNG.</summary>
+/// <summary>Ids' random source: every character of the alphabet about equally often, fresh bytes across refills, ids in OpenAI's shapes that never repeat.</summary>
 public sealed class RandomPoolTests
 {
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
