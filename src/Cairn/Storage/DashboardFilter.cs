@@ -1,4 +1,4 @@
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage;
 
 /// <summary>What the list shows: a project (null: all), a model, metadata pairs (all must match), a time range (<c>From</c> inclusive, <c>To</c> exclusive) and words.</summary>
 internal sealed record DashboardFilter(

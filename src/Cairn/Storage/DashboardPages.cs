@@ -1,4 +1,4 @@
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage;
 
 /// <summary>Turns the rows a list query read (one more than a page, in walk order) into a page, newest first.</summary>
 internal static class DashboardPages

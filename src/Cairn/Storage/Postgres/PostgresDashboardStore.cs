@@ -4,7 +4,7 @@ using Cairn.Storage;
 using Cairn.Storage.Postgres;
 using Npgsql;
 
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// The dashboard's reads on PostgreSQL. Lists are planned for their own values (the unprepared pool), as the API's
@@ -166,7 +166,7 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
             (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
         }
         await using var messages = new NpgsqlCommand("SELECT body FROM completion_messages WHERE seq = $1 ORDER BY idx LIMIT $2", connection);
-        PostgresCompletionStore.Add(messages, seq, (long)SqliteDashboardStore.MaxMessages);
+        PostgresCompletionStore.Add(messages, seq, (long)IDashboardStore.MaxMessages);
         var items = new List<byte[]>();
         await using (var reader = await messages.ExecuteReaderAsync(cancellationToken))
         {

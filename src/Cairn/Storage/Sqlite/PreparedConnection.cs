@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>An open connection that keeps each command it makes, so a statement is prepared once, not per use.</summary>
 internal sealed class PreparedConnection(SqliteConnection connection) : IDisposable

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>Binds values to a prepared, cached command, reusing the parameters it already has rather than rebuilding them.</summary>
 internal static class SqliteBinding

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// Archive reads of a SQLite store. Each batch is one short read on a pooled connection, so an export of millions
@@ -63,7 +63,7 @@ internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompleti
                 UNION SELECT id FROM deleted_completions WHERE id IN (SELECT value FROM json_each($ids))
                 """);
             command.Parameters.Clear();
-            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids, ArchiveJson.Default.IReadOnlyCollectionString));
+            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids, StorageJson.Default.IReadOnlyCollectionString));
             var taken = new HashSet<string>(StringComparer.Ordinal);
             using var reader = command.ExecuteReader();
             while (reader.Read())

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using static Cairn.Storage.SqliteBinding;
+using static Cairn.Storage.Sqlite.SqliteBinding;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>Stored completions in one SQLite file: reads from pooled connections, writes through group commit.</summary>
 internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers) : ICompletionStore

@@ -3,14 +3,11 @@ using System.Text;
 using Cairn.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>The dashboard's reads on SQLite, from the pooled read connections.</summary>
 internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompletionStore store) : IDashboardStore
 {
-    /// <summary>The most input messages a completion's page shows.</summary>
-    public const int MaxMessages = 2_000;
-
     public async Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken)
     {
         if (filter.Words.Count > 0)
@@ -229,7 +226,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                 (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
             }
             var messages = session.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx LIMIT $limit");
-            SqliteBinding.Bind(messages, ("$seq", seq), ("$limit", MaxMessages));
+            SqliteBinding.Bind(messages, ("$seq", seq), ("$limit", IDashboardStore.MaxMessages));
             var items = new List<byte[]>();
             using (var reader = messages.ExecuteReader())
             {

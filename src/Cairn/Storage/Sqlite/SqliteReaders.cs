@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// Read-only connections kept open with their prepared statements, so a read is a lookup, not a connect and a parse.
