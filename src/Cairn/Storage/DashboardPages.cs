@@ -5,11 +5,7 @@ internal static class DashboardPages
 {
     public static CompletionRows Page(List<CompletionRow> rows, PageCursor cursor, int limit)
     {
-        var more = rows.Count > limit;
-        if (more)
-        {
-            rows.RemoveAt(rows.Count - 1);
-        }
+        var more = Paging.TrimOverFetch(rows, limit);
         if (cursor.After is not null)
         {
             // Walked oldest first from the cursor; shown newest first. The cursor's own row is older than these.

@@ -1,7 +1,4 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 
 namespace Cairn.Storage.Sqlite;
 
@@ -12,13 +9,10 @@ namespace Cairn.Storage.Sqlite;
 /// </summary>
 internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompletionArchive
 {
-    public Task<IReadOnlyList<ArchivedCompletion>> ReadBatchAsync(ArchiveQuery query, long afterSeq, int limit, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
+    public Task<IReadOnlyList<ArchivedCompletion>> ReadBatchAsync(CompletionFilter filter, long afterSeq, int limit, CancellationToken cancellationToken) =>
+        readers.ReadAsync(session =>
         {
-            var command = session.Command(Sql(query, "c.seq, c.id, c.project_id, c.model, c.created, c.body", batch: true));
-            Bind(command, query);
-            command.Parameters.AddWithValue("$after", afterSeq);
-            command.Parameters.AddWithValue("$limit", limit);
+            var command = Sql(filter, "c.seq, c.id, c.project_id, c.model, c.created, c.body", afterSeq, limit).Command(session);
             var rows = new List<(long Seq, string Id, long Project, string Model, long Created, byte[] Body)>(limit);
             using (var reader = command.ExecuteReader())
             {
@@ -32,8 +26,8 @@ internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompleti
             var batch = new List<ArchivedCompletion>(rows.Count);
             foreach (var row in rows)
             {
-                messages.Parameters.Clear();
-                messages.Parameters.AddWithValue("$seq", row.Seq);
+                cancellationToken.ThrowIfCancellationRequested();
+                SqliteBinding.Bind(messages, ("$seq", row.Seq));
                 var items = new List<byte[]>();
                 using (var reader = messages.ExecuteReader())
                 {
@@ -45,25 +39,19 @@ internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompleti
                 batch.Add(new ArchivedCompletion(row.Seq, row.Id, row.Project, row.Model, row.Created, row.Body, [.. items]));
             }
             return (IReadOnlyList<ArchivedCompletion>)batch;
-        }));
+        }, cancellationToken);
 
-    public Task<long> CountAsync(ArchiveQuery query, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
-        {
-            var command = session.Command(Sql(query, "count(*)", batch: false));
-            Bind(command, query);
-            return (long)command.ExecuteScalar()!;
-        }));
+    public Task<long> CountAsync(CompletionFilter filter, CancellationToken cancellationToken) =>
+        readers.ReadAsync(session => (long)Sql(filter, "count(*)", afterSeq: null, limit: null).Command(session).ExecuteScalar()!, cancellationToken);
 
     public Task<IReadOnlySet<string>> TakenIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
+        readers.ReadAsync(session =>
         {
             var command = session.Command("""
                 SELECT id FROM completions WHERE id IN (SELECT value FROM json_each($ids))
                 UNION SELECT id FROM deleted_completions WHERE id IN (SELECT value FROM json_each($ids))
                 """);
-            command.Parameters.Clear();
-            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids, StorageJson.Default.IReadOnlyCollectionString));
+            SqliteBinding.Bind(command, ("$ids", JsonSerializer.Serialize(ids, StorageJson.Default.IReadOnlyCollectionString)));
             var taken = new HashSet<string>(StringComparer.Ordinal);
             using var reader = command.ExecuteReader();
             while (reader.Read())
@@ -71,7 +59,7 @@ internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompleti
                 taken.Add(reader.GetString(0));
             }
             return (IReadOnlySet<string>)taken;
-        }));
+        }, cancellationToken);
 
     /// <summary>
     /// The query for a shape of filters. With a project and a metadata pair, the pair's index range drives the walk
@@ -79,77 +67,24 @@ internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompleti
     /// primary key. Every other filter is checked per row, and the keyset cursor (<c>seq &gt; $after</c>) makes each
     /// batch start where the last one ended.
     /// </summary>
-    private static string Sql(ArchiveQuery query, string columns, bool batch)
+    private static SqliteSql Sql(CompletionFilter filter, string columns, long? afterSeq, int? limit)
     {
-        var sql = new StringBuilder("SELECT ").Append(columns);
-        var first = 0;
+        var sql = new SqliteSql().Append("SELECT ").Append(columns).Append(" FROM ");
         string seq;
-        if (query.ProjectId is not null && query.Metadata.Count > 0)
+        if (filter.ProjectId is not null && filter.Metadata.Count > 0)
         {
-            sql.Append(" FROM completion_metadata m0 CROSS JOIN completions c")
-               .Append(" WHERE m0.project_id = $project AND m0.key = $k0 AND m0.value = $v0 AND c.seq = m0.seq");
-            (first, seq) = (1, "m0.seq");
+            sql.FirstPairWithinProject(filter).Where(filter, firstPair: 1, projectApplied: true);
+            seq = "m0.seq";
         }
         else
         {
-            sql.Append(" FROM completions c WHERE 1 = 1");
-            if (query.ProjectId is not null)
-            {
-                sql.Append(" AND c.project_id = $project");
-            }
+            sql.Append("completions c WHERE 1 = 1").Where(filter);
             seq = "c.seq";
         }
-        if (batch)
+        if (afterSeq is { } after)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND {seq} > $after");
+            sql.Append(" AND ").Append(seq).Append(" > ").Append(sql.Parameter("$after", after));
         }
-        if (query.Model is not null)
-        {
-            sql.Append(" AND c.model = $model");
-        }
-        if (query.FromSeconds is not null)
-        {
-            sql.Append(" AND c.created >= $from");
-        }
-        if (query.ToSeconds is not null)
-        {
-            sql.Append(" AND c.created < $to");
-        }
-        for (var i = first; i < query.Metadata.Count; i++)
-        {
-            sql.Append(CultureInfo.InvariantCulture,
-                $" AND EXISTS (SELECT 1 FROM completion_metadata m WHERE m.project_id = c.project_id AND m.key = $k{i} AND m.value = $v{i} AND m.seq = c.seq)");
-        }
-        if (batch)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {seq} LIMIT $limit");
-        }
-        return sql.ToString();
-    }
-
-    private static void Bind(SqliteCommand command, ArchiveQuery query)
-    {
-        command.Parameters.Clear();
-        if (query.ProjectId is { } project)
-        {
-            command.Parameters.AddWithValue("$project", project);
-        }
-        if (query.Model is { } model)
-        {
-            command.Parameters.AddWithValue("$model", model);
-        }
-        if (query.FromSeconds is { } from)
-        {
-            command.Parameters.AddWithValue("$from", from);
-        }
-        if (query.ToSeconds is { } to)
-        {
-            command.Parameters.AddWithValue("$to", to);
-        }
-        for (var i = 0; i < query.Metadata.Count; i++)
-        {
-            command.Parameters.AddWithValue(string.Create(CultureInfo.InvariantCulture, $"$k{i}"), query.Metadata[i].Key);
-            command.Parameters.AddWithValue(string.Create(CultureInfo.InvariantCulture, $"$v{i}"), query.Metadata[i].Value);
-        }
+        return limit is { } n ? sql.OrderBy(seq, ascending: true, n) : sql;
     }
 }

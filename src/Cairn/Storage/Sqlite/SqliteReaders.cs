@@ -25,20 +25,54 @@ internal sealed class SqliteReaders(string connectionString, int keep, long mmap
         return new PreparedConnection(connection);
     }
 
-    /// <summary>Runs a read on a pooled connection; a connection whose read failed is closed rather than reused.</summary>
-    public T Read<T>(Func<PreparedConnection, T> read)
+    /// <summary>
+    /// Runs a read on a pooled connection; a connection whose read failed is closed rather than reused.
+    /// Microsoft.Data.Sqlite has no asynchronous I/O (its async methods run synchronously), so a read runs on the
+    /// caller's thread; <paramref name="cancellationToken"/> is honoured before it starts and, while it runs, by
+    /// interrupting the statement (<c>sqlite3_interrupt</c>), which SQLite checks between rows.
+    /// </summary>
+    public T Read<T>(Func<PreparedConnection, T> read, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var session = Rent();
         try
         {
-            var result = read(session);
+            T result;
+            using (cancellationToken.CanBeCanceled ? cancellationToken.Register(session.Interrupt) : default)
+            {
+                result = read(session);
+            }
             Return(session);
             return result;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteInterrupt && cancellationToken.IsCancellationRequested)
+        {
+            session.Dispose();
+            throw new OperationCanceledException(cancellationToken);
         }
         catch
         {
             session.Dispose();
             throw;
+        }
+    }
+
+    private const int SqliteInterrupt = 9;
+
+    /// <summary><see cref="Read"/> as a task: a failure or a cancellation comes back in the task, as from an asynchronous read.</summary>
+    public Task<T> ReadAsync<T>(Func<PreparedConnection, T> read, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return Task.FromResult(Read(read, cancellationToken));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<T>(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<T>(e);
         }
     }
 
