@@ -192,7 +192,7 @@ public abstract class ExportContract(ExportFixture fixture)
             var lines = await ExportAsync(filter, ExportFormat.Raw);
             Assert.True(expected.SequenceEqual(lines.Select(l => JsonNode.Parse(l)!["id"]!.GetValue<string>())), $"filter {filter}");
             Assert.Equal(expected.Count, await Services.GetRequiredService<ICompletionArchive>().CountAsync(
-                new ArchiveQuery(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds), default));
+                new CompletionFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds), default));
         }
         var projects = (await ExportAsync(new(null, null, [runPair], null, null), ExportFormat.Raw))
             .Select(l => JsonNode.Parse(l)!["cairn_export"]!["project"]!.GetValue<string>());
@@ -252,7 +252,7 @@ public abstract class ExportContract(ExportFixture fixture)
     {
         public List<(int Limit, int Count, long OutputLength)> Calls { get; } = [];
 
-        public async Task<IReadOnlyList<ArchivedCompletion>> ReadBatchAsync(ArchiveQuery query, long afterSeq, int limit, CancellationToken cancellationToken)
+        public async Task<IReadOnlyList<ArchivedCompletion>> ReadBatchAsync(CompletionFilter query, long afterSeq, int limit, CancellationToken cancellationToken)
         {
             var length = output.Length;
             var batch = await inner.ReadBatchAsync(query, afterSeq, limit, cancellationToken);
@@ -260,7 +260,7 @@ public abstract class ExportContract(ExportFixture fixture)
             return batch;
         }
 
-        public Task<long> CountAsync(ArchiveQuery query, CancellationToken cancellationToken) => inner.CountAsync(query, cancellationToken);
+        public Task<long> CountAsync(CompletionFilter query, CancellationToken cancellationToken) => inner.CountAsync(query, cancellationToken);
 
         public Task<IReadOnlySet<string>> TakenIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
             inner.TakenIdsAsync(ids, cancellationToken);

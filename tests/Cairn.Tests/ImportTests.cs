@@ -169,7 +169,7 @@ public abstract class ImportContract(ExportFixture fixture)
         var result = await ImportAsync(fresh, jsonl, "moved");
 
         Assert.Equal(3, result.Imported);
-        var project = await fresh.Services.GetRequiredService<Cairn.Access.IAccessStore>().FindProjectAsync("moved", default);
+        var project = await fresh.Services.GetRequiredService<Cairn.Storage.IAccessStore>().FindProjectAsync("moved", default);
         using var output = new MemoryStream();
         await fresh.Services.GetRequiredService<CompletionExporter>().WriteAsync(
             new ExportFilter(project!.Id, null, [], null, null), ExportFormat.Raw, output, null, default);

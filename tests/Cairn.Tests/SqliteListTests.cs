@@ -1,4 +1,5 @@
 using Cairn.Storage;
+using Cairn.Storage.Sqlite;
 using Cairn.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 

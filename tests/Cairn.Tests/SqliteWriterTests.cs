@@ -1,5 +1,6 @@
 using Cairn.Tests.Infrastructure;
 using Cairn.Storage;
+using Cairn.Storage.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cairn.Tests;

@@ -1,3 +1,4 @@
+using Cairn.Storage;
 using System.Text.Json;
 using Cairn.OpenAI;
 

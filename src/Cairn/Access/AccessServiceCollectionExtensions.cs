@@ -1,3 +1,5 @@
+using Cairn.Storage;
+
 namespace Cairn.Access;
 
 /// <summary>Registers authentication, the admin API's services and rate limits (the store registers <see cref="IAccessStore"/>).</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Cairn.Http;
 using Cairn.OpenAI;
+using Cairn.Storage;
 
 namespace Cairn.Access;
 

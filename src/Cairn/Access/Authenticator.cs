@@ -1,3 +1,4 @@
+using Cairn.Storage;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 

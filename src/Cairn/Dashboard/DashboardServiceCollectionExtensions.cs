@@ -1,14 +1,11 @@
 using Cairn.Dashboard.Access;
-using Cairn.Dashboard.Data;
-using Cairn.Storage;
-using Cairn.Storage.Postgres;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
 
 namespace Cairn.Dashboard;
 
-/// <summary>Registers the web dashboard: its pages, its session cookie and its reads of whichever store is configured.</summary>
+/// <summary>Registers the web dashboard: its pages and its session cookie (its reads, <c>IDashboardStore</c>, come with the store).</summary>
 internal static class DashboardServiceCollectionExtensions
 {
     public const string CookieName = "cairn_dashboard";
@@ -19,9 +16,6 @@ internal static class DashboardServiceCollectionExtensions
         // A fixed application name, so instances installed in different folders that share the ring read each other's sessions.
         services.AddDataProtection().PersistKeysToFileSystem(new DirectoryInfo(keyRing)).SetApplicationName("Cairn");
         services.AddHostedService(sp => new DashboardKeyRing(keyRing, sp.GetRequiredService<ILogger<DashboardKeyRing>>()));
-        services.AddSingleton<IDashboardStore>(sp => sp.GetService<PostgresDataSources>() is { } postgres
-            ? new PostgresDashboardStore(postgres)
-            : new SqliteDashboardStore(sp.GetRequiredService<SqliteReaders>(), sp.GetRequiredService<SqliteCompletionStore>()));
         services.AddSingleton<DashboardSessions>();
         services.AddSingleton<DashboardAccessFilter>();
         services.AddAuthentication().AddCookie(DashboardSessions.Scheme, options =>

@@ -25,7 +25,7 @@ internal sealed class CompletionExporter(ICompletionArchive archive, IAccessStor
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(output);
-        var query = new ArchiveQuery(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds);
+        var query = new CompletionFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds);
         var projects = format == ExportFormat.Raw ? await ProjectNamesAsync(cancellationToken) : [];
         var line = new ArrayBufferWriter<byte>(16 * 1024);
         long written = 0;

@@ -103,7 +103,7 @@ internal static class ExportCommand
             if (line.Flag("progress") || !Console.IsErrorRedirected)
             {
                 var total = await store.Services.GetRequiredService<ICompletionArchive>().CountAsync(
-                    new ArchiveQuery(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds), cancel.Token);
+                    new CompletionFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds), cancel.Token);
                 bar = new ProgressLine("export", total, errors);
             }
             var progress = bar is null ? null : new Progress(bar);

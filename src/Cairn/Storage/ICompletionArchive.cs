@@ -7,28 +7,17 @@ namespace Cairn.Storage;
 internal interface ICompletionArchive
 {
     /// <summary>
-    /// The next at most <paramref name="limit"/> completions matching <paramref name="query"/> whose seq is above
+    /// The next at most <paramref name="limit"/> completions matching <paramref name="filter"/> whose seq is above
     /// <paramref name="afterSeq"/>, in storage order, each with its input messages. Fewer than the limit: the end.
     /// </summary>
-    Task<IReadOnlyList<ArchivedCompletion>> ReadBatchAsync(ArchiveQuery query, long afterSeq, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ArchivedCompletion>> ReadBatchAsync(CompletionFilter filter, long afterSeq, int limit, CancellationToken cancellationToken);
 
     /// <summary>How many completions match (what an export will write, for a progress bar).</summary>
-    Task<long> CountAsync(ArchiveQuery query, CancellationToken cancellationToken);
+    Task<long> CountAsync(CompletionFilter filter, CancellationToken cancellationToken);
 
     /// <summary>Which of <paramref name="ids"/> are stored in any project, or were and have been deleted.</summary>
     Task<IReadOnlySet<string>> TakenIdsAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 }
-
-/// <summary>
-/// Filters of an archive read, all ANDed: project (null: every project), the model name clients sent, metadata
-/// pairs, and <c>created</c> seconds from <see cref="FromSeconds"/> (inclusive) to <see cref="ToSeconds"/> (exclusive).
-/// </summary>
-internal sealed record ArchiveQuery(
-    long? ProjectId,
-    string? Model,
-    IReadOnlyList<KeyValuePair<string, string>> Metadata,
-    long? FromSeconds,
-    long? ToSeconds);
 
 /// <summary>A stored completion with everything stored of it: the columns, the stored object and each input message item.</summary>
 internal sealed record ArchivedCompletion(long Seq, string Id, long ProjectId, string Model, long Created, byte[] Body, byte[][] Messages);

@@ -1,6 +1,6 @@
 namespace Cairn.Storage;
 
-/// <summary>Projects own stored completions. Until API keys pick one per request, every request uses the default.</summary>
+/// <summary>Projects own stored completions and API keys; a key picks its project, and a request without a key (authentication off) uses the default.</summary>
 internal static class Projects
 {
     public const long Default = 1;

@@ -26,7 +26,11 @@ internal sealed record CompletionQuery(
     string? After,
     int Limit,
     bool Ascending,
-    long MaxBytes = StoredPage.DefaultMaxBytes);
+    long MaxBytes = StoredPage.DefaultMaxBytes)
+{
+    /// <summary>The filters of this list within <paramref name="projectId"/>.</summary>
+    public CompletionFilter Filter(long projectId) => new(projectId, Model, Metadata, FromSeconds: null, ToSeconds: null);
+}
 
 /// <summary>Cursor of <c>GET /v1/chat/completions/{id}/messages</c>: positions are the messages' indexes; bytes bounded as a list's.</summary>
 internal sealed record MessageQuery(int? AfterIndex, int Limit, bool Ascending, long MaxBytes = StoredPage.DefaultMaxBytes);

@@ -1,6 +1,5 @@
 using System.Text;
 using Cairn.Access;
-using Cairn.Dashboard.Data;
 using Cairn.Storage;
 using Cairn.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

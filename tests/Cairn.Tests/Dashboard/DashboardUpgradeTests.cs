@@ -1,4 +1,4 @@
-using Cairn.Dashboard.Data;
+using Cairn.Storage;
 using Cairn.Storage.Postgres;
 using Cairn.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;

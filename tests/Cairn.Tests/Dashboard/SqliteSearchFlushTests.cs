@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
-using Cairn.Dashboard.Data;
 using Cairn.Storage;
+using Cairn.Storage.Sqlite;
 using Cairn.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;

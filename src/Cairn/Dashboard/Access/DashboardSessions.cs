@@ -1,3 +1,4 @@
+using Cairn.Storage;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using Cairn.Access;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Cairn.Dashboard.Access;
-using Cairn.Dashboard.Data;
 using Cairn.OpenAI;
 using Cairn.Storage;
 using Microsoft.AspNetCore.Mvc;
@@ -9,7 +8,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Cairn.Dashboard.Pages;
 
 /// <summary>One stored completion: the conversation, the answer, request parameters and usage; metadata editing and deletion.</summary>
-internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStore store, Cairn.Access.IAccessStore access) : PageModel
+internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStore store, IAccessStore access) : PageModel
 {
     public string Id { get; private set; } = "";
 

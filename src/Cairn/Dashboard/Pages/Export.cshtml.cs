@@ -1,3 +1,4 @@
+using Cairn.Storage;
 using System.Globalization;
 using Cairn.Access;
 using Cairn.Dashboard.Access;

@@ -1,6 +1,6 @@
 using Cairn.Access;
 using Cairn.Dashboard.Access;
-using Cairn.Dashboard.Data;
+using Cairn.Storage;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace Cairn.Dashboard.Pages;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Cairn.Dashboard.Data;
+using Cairn.Storage;
 
 namespace Cairn.Dashboard.Pages;
 

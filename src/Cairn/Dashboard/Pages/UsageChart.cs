@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Cairn.Dashboard.Data;
+using Cairn.Storage;
 
 namespace Cairn.Dashboard.Pages;
 

@@ -1,4 +1,5 @@
 using Cairn.Http;
+using Cairn.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using static Cairn.Storage.Postgres.PostgresBinding;
 
 namespace Cairn.Storage.Postgres;
 
@@ -179,13 +180,4 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
     }
 
     private static NpgsqlParameter Json(string json) => new() { Value = json, NpgsqlDbType = NpgsqlDbType.Jsonb };
-
-    /// <summary>Adds positional parameters ($1, $2, …) in order.</summary>
-    internal static void Add(NpgsqlCommand command, params ReadOnlySpan<object> values)
-    {
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        }
-    }
 }

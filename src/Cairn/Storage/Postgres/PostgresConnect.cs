@@ -4,10 +4,30 @@ using Npgsql;
 
 namespace Cairn.Storage.Postgres;
 
-/// <summary>Opens a PostgreSQL store: a connection pool on a checked connection string, with the schema migrated.</summary>
+/// <summary>
+/// Opens a PostgreSQL store: <see cref="Create"/> makes the connection pools on a checked connection string (no
+/// I/O), <see cref="MigrateAsync"/> connects and brings the schema up to date.
+/// </summary>
 internal static class PostgresConnect
 {
+    /// <summary>Creates the pools and migrates at once (for <c>cairn migrate</c>, which has no host).</summary>
     public static PostgresDataSources Open(string connectionString, string key)
+    {
+        var dataSources = Create(connectionString, key);
+        try
+        {
+            MigrateAsync(dataSources, key, CancellationToken.None).GetAwaiter().GetResult();
+            return dataSources;
+        }
+        catch (OptionsException)
+        {
+            dataSources.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
+    /// <summary>The connection pools on <paramref name="connectionString"/>; a string that cannot be read stops with one line naming <paramref name="key"/>.</summary>
+    public static PostgresDataSources Create(string connectionString, string key)
     {
         NpgsqlConnectionStringBuilder builder;
         try
@@ -20,7 +40,6 @@ internal static class PostgresConnect
             throw new OptionsException($"{key} is not a valid PostgreSQL connection string: {e.Message}");
         }
         builder.ApplicationName ??= "cairn";
-        var where = Describe(builder);
         var unprepared = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxAutoPrepare = 0 };
         // A connection string that says how many statements to prepare is obeyed (0 behind a pooler that cannot
         // keep prepared statements); otherwise Cairn prepares the few it runs all the time.
@@ -30,18 +49,25 @@ internal static class PostgresConnect
             builder.MaxAutoPrepare = 32;
             builder.AutoPrepareMinUsages = 2;
         }
-        var dataSources = new PostgresDataSources(NpgsqlDataSource.Create(builder), NpgsqlDataSource.Create(unprepared));
+        return new PostgresDataSources(NpgsqlDataSource.Create(builder), NpgsqlDataSource.Create(unprepared));
+    }
+
+    /// <summary>Connects and applies migrations; a database that cannot be used stops with one line naming <paramref name="key"/>, without the password.</summary>
+    public static async Task MigrateAsync(PostgresDataSources dataSources, string key, CancellationToken cancellationToken)
+    {
         try
         {
-            PostgresSchema.MigrateAsync(dataSources.Unprepared, CancellationToken.None).GetAwaiter().GetResult();
-            return dataSources;
+            await PostgresSchema.MigrateAsync(dataSources.Unprepared, cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException)
         {
-            dataSources.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            throw new OptionsException($"{key}: cannot use the PostgreSQL database {where}: {OneLine(e.Message)}");
+            throw new OptionsException($"{key}: cannot use the PostgreSQL database {Describe(dataSources)}: {OneLine(e.Message)}");
         }
     }
+
+    /// <summary>Where the pools point, without the password.</summary>
+    public static string Describe(PostgresDataSources dataSources) =>
+        Describe(new NpgsqlConnectionStringBuilder(dataSources.Unprepared.ConnectionString));
 
     /// <summary>Where a connection string points, without its password.</summary>
     public static string Describe(NpgsqlConnectionStringBuilder builder) =>

@@ -1,14 +1,18 @@
 namespace Cairn.Storage.Postgres;
 
-/// <summary>Commits every queued write after the server has drained its requests, then closes the connection pools.</summary>
+/// <summary>
+/// Connects to the database and applies migrations before the server listens (a database that cannot be used stops
+/// it with one line), and commits every queued write after the server has drained its requests, then closes the
+/// connection pools.
+/// </summary>
 internal sealed partial class PostgresLifetime(PostgresWriter writer, PostgresDataSources dataSources, ILogger<PostgresLifetime> logger)
     : IStoreLifetime
 {
-    public Task StartingAsync(CancellationToken cancellationToken)
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        var database = PostgresConnect.Describe(new Npgsql.NpgsqlConnectionStringBuilder(dataSources.Unprepared.ConnectionString));
+        await PostgresConnect.MigrateAsync(dataSources, PostgresServiceCollectionExtensions.SettingName, cancellationToken);
+        var database = PostgresConnect.Describe(dataSources);
         LogOpened(logger, database);
-        return Task.CompletedTask;
     }
 
     public async Task StoppedAsync(CancellationToken cancellationToken)

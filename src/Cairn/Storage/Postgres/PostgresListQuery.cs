@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Npgsql;
 
 namespace Cairn.Storage.Postgres;
@@ -16,40 +14,19 @@ internal static class PostgresListQuery
     {
         var order = query.Ascending ? "ASC" : "DESC";
         var compare = query.Ascending ? ">" : "<";
-        var command = new NpgsqlCommand { Connection = connection };
-        string Parameter(object value)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-            return "$" + command.Parameters.Count.ToString(CultureInfo.InvariantCulture);
-        }
-
-        var project = Parameter(projectId);
-        var cursor = after is { } seq ? Parameter(seq) : null;
-        var sql = new StringBuilder("SELECT c.id, c.seq, c.body, octet_length(c.body) AS size FROM completions c");
-        for (var i = 0; i < query.Metadata.Count; i++)
-        {
-            var m = "m" + i.ToString(CultureInfo.InvariantCulture);
-            sql.Append(CultureInfo.InvariantCulture, $" JOIN completion_metadata {m} ON {m}.project_id = {project}")
-               .Append(CultureInfo.InvariantCulture, $" AND {m}.key = {Parameter(PostgresText.Encode(query.Metadata[i].Key))}")
-               .Append(CultureInfo.InvariantCulture, $" AND {m}.value = {Parameter(PostgresText.Encode(query.Metadata[i].Value))} AND {m}.seq = c.seq");
-            if (cursor is not null)
-            {
-                // The planner does not carry a range across seq = seq, and the range is what lets it start mid-index.
-                sql.Append(CultureInfo.InvariantCulture, $" AND {m}.seq {compare} {cursor}");
-            }
-        }
-        sql.Append(CultureInfo.InvariantCulture, $" WHERE c.project_id = {project}");
-        if (query.Model is { } model)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.model = {Parameter(PostgresText.Encode(model))}");
-        }
+        var sql = new PostgresSql(connection).Append("SELECT c.id, c.seq, c.body, octet_length(c.body) AS size FROM completions c");
+        var project = sql.Parameter(projectId);
+        var cursor = after is { } seq ? sql.Parameter(seq) : null;
+        sql.JoinPairs(query.Filter(projectId), project, cursor is null ? null : $"{compare} {cursor}")
+           .Append(" WHERE true").Where(query.Filter(projectId), project);
         if (cursor is not null)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq {compare} {cursor}");
+            sql.Append($" AND c.seq {compare} {cursor}");
         }
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY c.seq {order} LIMIT {Parameter((long)query.Limit + 1)}");
-        command.CommandText = WithinBudget(sql.ToString(), order, Parameter((long)query.Limit), Parameter(query.MaxBytes));
-        return command;
+        sql.OrderBy("c.seq", query.Ascending, query.Limit);
+        var limit = sql.Parameter((long)query.Limit);
+        var maxBytes = sql.Parameter(query.MaxBytes);
+        return sql.Finish(page => WithinBudget(page, order, limit, maxBytes));
     }
 
     /// <summary>

@@ -42,14 +42,14 @@ internal sealed class PostgresRetention(PostgresDataSources dataSources) : IComp
             tombstones AS (INSERT INTO deleted_completions(id, project_id, seq) SELECT id, project_id, seq FROM c ON CONFLICT DO NOTHING)
             SELECT count(*) FROM c
             """, connection);
-        PostgresCompletionStore.Add(completions, (long)limit, expiredBefore.ToUnixTimeSeconds());
+        PostgresBinding.Add(completions, (long)limit, expiredBefore.ToUnixTimeSeconds());
         var purged = (long)(await completions.ExecuteScalarAsync(cancellationToken))!;
 
         await using var tombstones = new NpgsqlCommand("""
             DELETE FROM deleted_completions WHERE id IN (
                 SELECT id FROM deleted_completions WHERE id < $1 ORDER BY id LIMIT $2)
             """, connection);
-        PostgresCompletionStore.Add(tombstones, Cairn.OpenAI.Ids.CompletionFloor(expiredBefore - RetentionService.TombstoneGrace), (long)limit);
+        PostgresBinding.Add(tombstones, Cairn.OpenAI.Ids.CompletionFloor(expiredBefore - RetentionService.TombstoneGrace), (long)limit);
         var dropped = await tombstones.ExecuteNonQueryAsync(cancellationToken);
         return purged == limit || dropped == limit;
     }

@@ -1,23 +1,27 @@
-
 namespace Cairn.Storage.Postgres;
 
-/// <summary>Registers the PostgreSQL store of completions.</summary>
+/// <summary>Registers every store contract on one PostgreSQL database.</summary>
 internal static class PostgresServiceCollectionExtensions
 {
     /// <summary>
-    /// Connects and applies migrations now, while the server is being built, so that a server that cannot use its
-    /// database stops with one line instead of starting to fail requests.
+    /// Checks the connection string now (a bad one stops the server with one line naming the setting) and makes the
+    /// connection pools, which connect only when used: <see cref="PostgresLifetime"/> connects and migrates before
+    /// the server listens.
     /// </summary>
     public static IServiceCollection AddCairnPostgres(this IServiceCollection services, string connectionString, StorageOptions options)
     {
-        var dataSources = PostgresConnect.Open(connectionString, "Storage:Postgres");
-        services.AddSingleton(options);
+        var dataSources = PostgresConnect.Create(connectionString, SettingName);
         services.AddSingleton(dataSources);
         services.AddSingleton(sp => new PostgresWriter(dataSources.Prepared, options, sp.GetRequiredService<ILogger<PostgresWriter>>()));
         services.AddSingleton<ICompletionStore, PostgresCompletionStore>();
         services.AddSingleton<ICompletionRetention, PostgresRetention>();
-        services.AddSingleton<Cairn.Access.IAccessStore, Cairn.Access.PostgresAccessStore>();
+        services.AddSingleton<ICompletionArchive, PostgresCompletionArchive>();
+        services.AddSingleton<IDashboardStore, PostgresDashboardStore>();
+        services.AddSingleton<IAccessStore, PostgresAccessStore>();
         services.AddHostedService<PostgresLifetime>();
         return services;
     }
+
+    /// <summary>The setting a failure to use the database names.</summary>
+    public const string SettingName = "Storage:Postgres";
 }

@@ -25,7 +25,7 @@ internal static class SqliteToPostgres
                     INSERT INTO projects(id, public_id, name, created, requests_per_minute, tokens_per_minute)
                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
                     """, connection);
-                PostgresCompletionStore.Add(insert, reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3),
+                PostgresBinding.Add(insert, reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3),
                     reader.IsDBNull(4) ? DBNull.Value : reader.GetInt64(4), reader.IsDBNull(5) ? DBNull.Value : reader.GetInt64(5));
                 await insert.ExecuteNonQueryAsync();
             }
@@ -44,7 +44,7 @@ internal static class SqliteToPostgres
                     INSERT INTO api_keys(id, project_id, name, redacted, hash, models, created, revoked)
                     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) ON CONFLICT DO NOTHING
                     """, connection);
-                PostgresCompletionStore.Add(insert, reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3),
+                PostgresBinding.Add(insert, reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3),
                     (byte[])reader.GetValue(4), reader.IsDBNull(5) ? DBNull.Value : reader.GetString(5), reader.GetInt64(6),
                     reader.IsDBNull(7) ? DBNull.Value : reader.GetInt64(7));
                 await insert.ExecuteNonQueryAsync();
@@ -147,7 +147,7 @@ internal static class SqliteToPostgres
                 INSERT INTO deleted_completions(id, project_id, seq) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
                 ON CONFLICT DO NOTHING
                 """, connection);
-            PostgresCompletionStore.Add(insert, ids.ToArray(), projects.ToArray(), seqs.ToArray());
+            PostgresBinding.Add(insert, ids.ToArray(), projects.ToArray(), seqs.ToArray());
             await insert.ExecuteNonQueryAsync();
         }
     }

@@ -1,4 +1,4 @@
-namespace Cairn.Access;
+namespace Cairn.Storage;
 
 /// <summary>Projects and API keys, in the same store as the completions (so that several instances share them).</summary>
 internal interface IAccessStore

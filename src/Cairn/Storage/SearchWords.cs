@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage;
 
 /// <summary>
 /// Splits a search box's text into words the way both stores' indexes do (runs of letters and digits), so the

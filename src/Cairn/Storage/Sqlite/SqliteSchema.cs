@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>Versioned schema migrations, applied in order at start; <c>PRAGMA user_version</c> records the version.</summary>
 internal static class SqliteSchema

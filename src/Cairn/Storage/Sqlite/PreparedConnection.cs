@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>An open connection that keeps each command it makes, so a statement is prepared once, not per use.</summary>
 internal sealed class PreparedConnection(SqliteConnection connection) : IDisposable
@@ -17,6 +17,9 @@ internal sealed class PreparedConnection(SqliteConnection connection) : IDisposa
         }
         return command;
     }
+
+    /// <summary>Makes the statement running on this connection stop with SQLITE_INTERRUPT (a cancelled read).</summary>
+    public void Interrupt() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle);
 
     public void Dispose()
     {

@@ -1,4 +1,4 @@
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage;
 
 /// <summary>
 /// A time range as a range of storage order. The rollup keeps, per hour, the first and last seq stored for that

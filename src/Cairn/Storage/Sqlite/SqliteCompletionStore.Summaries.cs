@@ -1,6 +1,6 @@
-using static Cairn.Storage.SqliteBinding;
+using static Cairn.Storage.Sqlite.SqliteBinding;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// The dashboard's rows, written in the same transaction as the completion they describe: its preview, its search

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Cairn.Http;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// Keeps a SQLite file to one writing process (a server or <c>cairn import</c>): that process hands out storage

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// Copies the WAL back into the database file on its own connection and thread. SQLite's automatic checkpoint

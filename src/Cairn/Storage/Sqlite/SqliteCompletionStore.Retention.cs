@@ -1,6 +1,6 @@
-using static Cairn.Storage.SqliteBinding;
+using static Cairn.Storage.Sqlite.SqliteBinding;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>Retention on SQLite: each batch is one write in the group commit, so a purge never holds the writer for long.</summary>
 internal sealed partial class SqliteCompletionStore : ICompletionRetention

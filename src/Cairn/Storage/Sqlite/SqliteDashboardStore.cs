@@ -1,16 +1,14 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text;
 using Cairn.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>The dashboard's reads on SQLite, from the pooled read connections.</summary>
 internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompletionStore store) : IDashboardStore
 {
-    /// <summary>The most input messages a completion's page shows.</summary>
-    public const int MaxMessages = 2_000;
-
     public async Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken)
     {
         if (filter.Words.Count > 0)
@@ -18,11 +16,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
             // Search words reach the full-text index in batches; move the waiting ones first so the search sees all.
             await store.FlushSearchAsync();
         }
-        return List(filter, cursor, limit);
-    }
-
-    private CompletionRows List(DashboardFilter filter, PageCursor cursor, int limit) =>
-        readers.Read(session =>
+        return await readers.ReadAsync(session =>
         {
             SeqRange? range = null;
             if (filter.From is not null || filter.To is not null)
@@ -33,11 +27,9 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                     return new CompletionRows([], false, cursor.Before is not null);
                 }
             }
-            var parameters = new List<(string Name, object Value)>();
             var rareEverywhere = filter.ProjectId is null && filter.Metadata.Count > 0 && filter.Words.Count == 0 && IsRareEverywhere(session, filter);
-            var command = session.Command(ListSql(parameters, filter, cursor, range, limit, rareEverywhere));
-            SqliteBinding.Bind(command, [.. parameters]);
-            var rows = new List<CompletionRow>(limit + 1);
+            var command = ListSql(filter, cursor, range, limit, rareEverywhere).Command(session);
+            var rows = new List<CompletionRow>(Paging.OverFetch(limit));
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
@@ -48,7 +40,8 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                 }
             }
             return DashboardPages.Page(rows, cursor, limit);
-        });
+        }, cancellationToken);
+    }
 
     private static SeqRange? Range(PreparedConnection session, DashboardFilter filter)
     {
@@ -63,17 +56,16 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
             sql.Append(" AND model = $model");
         }
         var command = session.Command(sql.ToString());
-        command.Parameters.Clear();
-        command.Parameters.AddWithValue("$first", firstHour);
-        command.Parameters.AddWithValue("$last", lastHour);
+        List<(string Name, object Value)> parameters = [("$first", firstHour), ("$last", lastHour)];
         if (filter.ProjectId is { } project)
         {
-            command.Parameters.AddWithValue("$project", project);
+            parameters.Add(("$project", project));
         }
         if (filter.Model is { } model)
         {
-            command.Parameters.AddWithValue("$model", model);
+            parameters.Add(("$model", model));
         }
+        SqliteBinding.Bind(command, CollectionsMarshal.AsSpan(parameters));
         using var reader = command.ExecuteReader();
         return reader.Read() && !reader.IsDBNull(0) ? new SeqRange(reader.GetInt64(0), reader.GetInt64(1)) : null;
     }
@@ -101,94 +93,56 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
     /// search index when there are words (FTS5 walks its matches by rowid), else the first metadata pair's index
     /// within a project, else the completions' own (by project and model, or by seq for every project).
     /// </summary>
-    private static string ListSql(
-        List<(string Name, object Value)> parameters, DashboardFilter filter, PageCursor cursor, SeqRange? range, int limit, bool rareEverywhere)
+    private static SqliteSql ListSql(DashboardFilter filter, PageCursor cursor, SeqRange? range, int limit, bool rareEverywhere)
     {
-        var ascending = cursor.After is not null;
-        var sql = new StringBuilder("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata, p.prompt, p.answer, ")
+        var sql = new SqliteSql().Append("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata, p.prompt, p.answer, ")
             .Append("coalesce(p.prompt_tokens, 0), coalesce(p.completion_tokens, 0) FROM ");
-        var pairs = 0;
         string seq;
         if (filter.Words.Count > 0)
         {
-            sql.Append("completion_search s CROSS JOIN completions c LEFT JOIN completion_previews p ON p.seq = c.seq ")
-               .Append("WHERE completion_search MATCH $match AND c.seq = s.rowid");
-            parameters.Add(("$match", string.Join(' ', filter.Words.Select(w => $"\"{w}\"*"))));
+            sql.Append("completion_search s CROSS JOIN completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE completion_search MATCH ")
+               .Append(sql.Parameter("$match", string.Join(' ', filter.Words.Select(w => $"\"{w}\"*")))).Append(" AND c.seq = s.rowid")
+               .Where(filter);
             seq = "s.rowid";
         }
         else if (filter.Metadata.Count > 0 && filter.ProjectId is not null)
         {
-            sql.Append("completion_metadata m0 CROSS JOIN completions c LEFT JOIN completion_previews p ON p.seq = c.seq ")
-               .Append("WHERE m0.project_id = $project AND m0.key = $k0 AND m0.value = $v0 AND c.seq = m0.seq");
-            parameters.Add(("$k0", filter.Metadata[0].Key));
-            parameters.Add(("$v0", filter.Metadata[0].Value));
-            pairs = 1;
+            sql.FirstPairWithinProject(filter, " LEFT JOIN completion_previews p ON p.seq = c.seq")
+               .Where(filter, firstPair: 1, projectApplied: true);
             seq = "m0.seq";
         }
         else if (rareEverywhere)
         {
             sql.Append("completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.seq IN (")
-               .Append("SELECT m0.seq FROM projects x CROSS JOIN completion_metadata m0 WHERE m0.project_id = x.id AND m0.key = $k0 AND m0.value = $v0)");
-            parameters.Add(("$k0", filter.Metadata[0].Key));
-            parameters.Add(("$v0", filter.Metadata[0].Value));
-            pairs = 1;
+               .Append("SELECT m0.seq FROM projects x CROSS JOIN completion_metadata m0 WHERE m0.project_id = x.id AND m0.key = ")
+               .Append(sql.Parameter(SqliteBinding.Key(0), filter.Metadata[0].Key))
+               .Append(" AND m0.value = ").Append(sql.Parameter(SqliteBinding.Value(0), filter.Metadata[0].Value)).Append(")")
+               .Where(filter, firstPair: 1);
             seq = "c.seq";
         }
         else
         {
-            sql.Append("completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE 1");
+            sql.Append("completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE 1").Where(filter);
             seq = "c.seq";
-        }
-        if (filter.ProjectId is { } project)
-        {
-            sql.Append(" AND c.project_id = $project");
-            parameters.Add(("$project", project));
-        }
-        if (filter.Model is { } model)
-        {
-            sql.Append(" AND c.model = $model");
-            parameters.Add(("$model", model));
-        }
-        for (var i = pairs; i < filter.Metadata.Count; i++)
-        {
-            var n = i.ToString(CultureInfo.InvariantCulture);
-            sql.Append(CultureInfo.InvariantCulture, $" AND EXISTS (SELECT 1 FROM completion_metadata m WHERE m.project_id = c.project_id AND m.key = $k{n} AND m.value = $v{n} AND m.seq = c.seq)");
-            parameters.Add(("$k" + n, filter.Metadata[i].Key));
-            parameters.Add(("$v" + n, filter.Metadata[i].Value));
         }
         if (range is { } r)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND {seq} BETWEEN $firstSeq AND $lastSeq");
-            parameters.Add(("$firstSeq", r.First));
-            parameters.Add(("$lastSeq", r.Last));
-        }
-        if (filter.From is { } from)
-        {
-            sql.Append(" AND c.created >= $from");
-            parameters.Add(("$from", from.ToUnixTimeSeconds()));
-        }
-        if (filter.To is { } to)
-        {
-            sql.Append(" AND c.created < $to");
-            parameters.Add(("$to", to.ToUnixTimeSeconds()));
+            sql.Append(" AND ").Append(seq).Append(" BETWEEN ").Append(sql.Parameter("$firstSeq", r.First))
+               .Append(" AND ").Append(sql.Parameter("$lastSeq", r.Last));
         }
         if (cursor.Before is { } before)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND {seq} < $cursor");
-            parameters.Add(("$cursor", before));
+            sql.Append(" AND ").Append(seq).Append(" < ").Append(sql.Parameter("$cursor", before));
         }
         else if (cursor.After is { } after)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND {seq} > $cursor");
-            parameters.Add(("$cursor", after));
+            sql.Append(" AND ").Append(seq).Append(" > ").Append(sql.Parameter("$cursor", after));
         }
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {seq} {(ascending ? "ASC" : "DESC")} LIMIT $limit");
-        parameters.Add(("$limit", limit + 1));
-        return sql.ToString();
+        return sql.OrderBy(seq, ascending: cursor.After is not null, Paging.OverFetch(limit));
     }
 
     public Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
+        readers.ReadAsync(session =>
         {
             var find = session.Command(projectId is null
                 ? "SELECT seq FROM completions WHERE id = $id UNION ALL SELECT seq FROM deleted_completions WHERE id = $id LIMIT 1"
@@ -196,30 +150,32 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                   SELECT seq FROM completions WHERE id = $id AND project_id = $project
                   UNION ALL SELECT seq FROM deleted_completions WHERE id = $id AND project_id = $project LIMIT 1
                   """);
-            find.Parameters.Clear();
-            find.Parameters.AddWithValue("$id", id);
+            List<(string Name, object Value)> findValues = [];
+            findValues.Add(("$id", id));
             if (projectId is { } project)
             {
-                find.Parameters.AddWithValue("$project", project);
+                findValues.Add(("$project", project));
             }
+            SqliteBinding.Bind(find, CollectionsMarshal.AsSpan(findValues));
             return find.ExecuteScalar() as long?;
-        }));
+        }, cancellationToken);
 
     public Task<CompletionDetail?> GetAsync(long? projectId, string id, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
+        readers.ReadAsync(session =>
         {
             var find = session.Command(projectId is null
                 ? "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id"
                 : "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id AND c.project_id = $project");
-            find.Parameters.Clear();
-            find.Parameters.AddWithValue("$id", id);
+            List<(string Name, object Value)> findValues = [];
+            findValues.Add(("$id", id));
             if (projectId is { } project)
             {
-                find.Parameters.AddWithValue("$project", project);
+                findValues.Add(("$project", project));
             }
             long seq, owner;
             byte[] body;
             long? latency;
+            SqliteBinding.Bind(find, CollectionsMarshal.AsSpan(findValues));
             using (var reader = find.ExecuteReader())
             {
                 if (!reader.Read())
@@ -229,7 +185,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                 (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
             }
             var messages = session.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx LIMIT $limit");
-            SqliteBinding.Bind(messages, ("$seq", seq), ("$limit", MaxMessages));
+            SqliteBinding.Bind(messages, ("$seq", seq), ("$limit", IDashboardStore.MaxMessages));
             var items = new List<byte[]>();
             using (var reader = messages.ExecuteReader())
             {
@@ -239,47 +195,49 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                 }
             }
             return new CompletionDetail(owner, id, body, items, latency);
-        }));
+        }, cancellationToken);
 
     public Task<IReadOnlyList<UsagePoint>> UsageAsync(long? projectId, long from, long to, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
+        readers.ReadAsync(session =>
         {
             var usage = session.Command(projectId is null
                 ? "SELECT hour, model, sum(requests), sum(prompt_tokens), sum(completion_tokens) FROM completion_rollup WHERE hour >= $from AND hour < $to GROUP BY hour, model ORDER BY hour, model"
                 : "SELECT hour, model, requests, prompt_tokens, completion_tokens FROM completion_rollup WHERE project_id = $project AND hour >= $from AND hour < $to ORDER BY hour, model");
-            usage.Parameters.Clear();
-            usage.Parameters.AddWithValue("$from", from);
-            usage.Parameters.AddWithValue("$to", to);
+            List<(string Name, object Value)> usageValues = [];
+            usageValues.Add(("$from", from));
+            usageValues.Add(("$to", to));
             if (projectId is { } project)
             {
-                usage.Parameters.AddWithValue("$project", project);
+                usageValues.Add(("$project", project));
             }
             var points = new List<UsagePoint>();
+            SqliteBinding.Bind(usage, CollectionsMarshal.AsSpan(usageValues));
             using var reader = usage.ExecuteReader();
             while (reader.Read())
             {
                 points.Add(new UsagePoint(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4)));
             }
             return (IReadOnlyList<UsagePoint>)points;
-        }));
+        }, cancellationToken);
 
     public Task<IReadOnlyList<string>> ModelsAsync(long? projectId, CancellationToken cancellationToken) =>
-        Task.FromResult(readers.Read(session =>
+        readers.ReadAsync(session =>
         {
             var models = session.Command(projectId is null
                 ? "SELECT DISTINCT model FROM completion_rollup WHERE requests > 0 ORDER BY model"
                 : "SELECT DISTINCT model FROM completion_rollup WHERE project_id = $project AND requests > 0 ORDER BY model");
-            models.Parameters.Clear();
+            List<(string Name, object Value)> modelsValues = [];
             if (projectId is { } project)
             {
-                models.Parameters.AddWithValue("$project", project);
+                modelsValues.Add(("$project", project));
             }
             var names = new List<string>();
+            SqliteBinding.Bind(models, CollectionsMarshal.AsSpan(modelsValues));
             using var reader = models.ExecuteReader();
             while (reader.Read())
             {
                 names.Add(reader.GetString(0));
             }
             return (IReadOnlyList<string>)names;
-        }));
+        }, cancellationToken);
 }

@@ -1,4 +1,4 @@
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage;
 
 /// <summary>
 /// The dashboard's reads. A null project means every project (the admin's view). Lists are keyset pages over
@@ -6,6 +6,9 @@ namespace Cairn.Dashboard.Data;
 /// </summary>
 internal interface IDashboardStore
 {
+    /// <summary>The most input messages <see cref="GetAsync"/> reads of a completion (what its page shows).</summary>
+    const int MaxMessages = 2_000;
+
     Task<CompletionRows> ListAsync(DashboardFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken);
 
     /// <summary>

@@ -1,13 +1,16 @@
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage;
 
-/// <summary>What the list shows: a project (null: all), a model, metadata pairs (all must match), a time range (<c>From</c> inclusive, <c>To</c> exclusive) and words.</summary>
+/// <summary>
+/// What the dashboard's list shows: a <see cref="CompletionFilter"/> whose time range is given as instants (<c>From</c>
+/// inclusive, <c>To</c> exclusive), and words to search for.
+/// </summary>
 internal sealed record DashboardFilter(
     long? ProjectId,
     string? Model,
     IReadOnlyList<KeyValuePair<string, string>> Metadata,
     DateTimeOffset? From,
     DateTimeOffset? To,
-    string? Text)
+    string? Text) : CompletionFilter(ProjectId, Model, Metadata, From?.ToUnixTimeSeconds(), To?.ToUnixTimeSeconds())
 {
     /// <summary>The words a text search looks for: letters and digits, each matched as the start of a word, all of them required.</summary>
     public IReadOnlyList<string> Words { get; } = SearchWords.Split(Text);

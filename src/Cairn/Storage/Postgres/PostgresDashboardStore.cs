@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Text;
-using Cairn.Storage;
-using Cairn.Storage.Postgres;
 using Npgsql;
 
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// The dashboard's reads on PostgreSQL. Lists are planned for their own values (the unprepared pool), as the API's
@@ -45,15 +43,15 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
         var (firstHour, lastHour) = SeqRange.Hours(filter.From, filter.To);
         var sql = new StringBuilder("SELECT min(first_seq), max(last_seq) FROM completion_rollup WHERE hour BETWEEN $1 AND $2");
         await using var command = new NpgsqlCommand { Connection = connection };
-        PostgresCompletionStore.Add(command, firstHour, lastHour);
+        PostgresBinding.Add(command, firstHour, lastHour);
         if (filter.ProjectId is { } project)
         {
-            PostgresCompletionStore.Add(command, project);
+            PostgresBinding.Add(command, project);
             sql.Append(CultureInfo.InvariantCulture, $" AND project_id = ${command.Parameters.Count}");
         }
         if (filter.Model is { } model)
         {
-            PostgresCompletionStore.Add(command, PostgresText.Encode(model));
+            PostgresBinding.Add(command, PostgresText.Encode(model));
             sql.Append(CultureInfo.InvariantCulture, $" AND model = ${command.Parameters.Count}");
         }
         command.CommandText = sql.ToString();
@@ -63,69 +61,40 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
 
     private static NpgsqlCommand ListCommand(NpgsqlConnection connection, DashboardFilter filter, PageCursor cursor, SeqRange? range, int limit)
     {
-        var command = new NpgsqlCommand { Connection = connection };
-        string Parameter(object value)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-            return "$" + command.Parameters.Count.ToString(CultureInfo.InvariantCulture);
-        }
-
-        var sql = new StringBuilder("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata::text, p.prompt, p.answer, ")
-            .Append("coalesce(p.prompt_tokens, 0), coalesce(p.completion_tokens, 0) FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq");
+        var sql = new PostgresSql(connection);
+        var project = filter.ProjectId is { } id ? sql.Parameter(id) : null;
+        sql.Append("SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata::text, p.prompt, p.answer, ")
+           .Append("coalesce(p.prompt_tokens, 0), coalesce(p.completion_tokens, 0) FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq");
         // The metadata index starts with the project: across every project (the admin's view) the first pair's rows
         // are found project by project and the planner chooses how to meet storage order.
-        var first = filter.ProjectId is null ? 1 : 0;
-        for (var i = first; i < filter.Metadata.Count; i++)
-        {
-            var m = "m" + i.ToString(CultureInfo.InvariantCulture);
-            sql.Append(CultureInfo.InvariantCulture, $" JOIN completion_metadata {m} ON {m}.project_id = c.project_id")
-               .Append(CultureInfo.InvariantCulture, $" AND {m}.key = {Parameter(PostgresText.Encode(filter.Metadata[i].Key))}")
-               .Append(CultureInfo.InvariantCulture, $" AND {m}.value = {Parameter(PostgresText.Encode(filter.Metadata[i].Value))} AND {m}.seq = c.seq");
-        }
-        sql.Append(" WHERE true");
+        var first = project is null ? 1 : 0;
+        sql.JoinPairs(filter, project, seqBound: null, first).Append(" WHERE true");
         if (first == 1 && filter.Metadata.Count > 0)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq IN (SELECT m.seq FROM projects x JOIN completion_metadata m ON m.project_id = x.id")
-               .Append(CultureInfo.InvariantCulture, $" AND m.key = {Parameter(PostgresText.Encode(filter.Metadata[0].Key))}")
-               .Append(CultureInfo.InvariantCulture, $" AND m.value = {Parameter(PostgresText.Encode(filter.Metadata[0].Value))})");
+            sql.Append(" AND c.seq IN (SELECT m.seq FROM projects x JOIN completion_metadata m ON m.project_id = x.id")
+               .Append($" AND m.key = {sql.Parameter(PostgresText.Encode(filter.Metadata[0].Key))}")
+               .Append($" AND m.value = {sql.Parameter(PostgresText.Encode(filter.Metadata[0].Value))})");
         }
-        if (filter.ProjectId is { } project)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.project_id = {Parameter(project)}");
-        }
-        if (filter.Model is { } model)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.model = {Parameter(PostgresText.Encode(model))}");
-        }
+        sql.Where(filter, project);
         if (filter.Words.Count > 0)
         {
             // Each word as the start of a word: 'cat:* & sat:*'. The words are letters and digits only.
             var query = string.Join(" & ", filter.Words.Select(w => w + ":*"));
-            sql.Append(CultureInfo.InvariantCulture, $" AND p.search @@ to_tsquery('simple', {Parameter(query)})");
+            sql.Append($" AND p.search @@ to_tsquery('simple', {sql.Parameter(query)})");
         }
         if (range is { } r)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq BETWEEN {Parameter(r.First)} AND {Parameter(r.Last)}");
-        }
-        if (filter.From is { } from)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.created >= {Parameter(from.ToUnixTimeSeconds())}");
-        }
-        if (filter.To is { } to)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.created < {Parameter(to.ToUnixTimeSeconds())}");
+            sql.Append($" AND c.seq BETWEEN {sql.Parameter(r.First)} AND {sql.Parameter(r.Last)}");
         }
         if (cursor.Before is { } before)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq < {Parameter(before)}");
+            sql.Append($" AND c.seq < {sql.Parameter(before)}");
         }
         else if (cursor.After is { } after)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND c.seq > {Parameter(after)}");
+            sql.Append($" AND c.seq > {sql.Parameter(after)}");
         }
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY c.seq {(cursor.After is null ? "DESC" : "ASC")} LIMIT {Parameter((long)limit + 1)}");
-        command.CommandText = sql.ToString();
-        return command;
+        return sql.OrderBy("c.seq", ascending: cursor.After is not null, limit).Finish();
     }
 
     public async Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken)
@@ -135,10 +104,10 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
             ? "SELECT seq FROM completions WHERE id = $1 UNION ALL SELECT seq FROM deleted_completions WHERE id = $1 LIMIT 1"
             : "SELECT seq FROM completions WHERE id = $1 AND project_id = $2 UNION ALL SELECT seq FROM deleted_completions WHERE id = $1 AND project_id = $2 LIMIT 1",
             connection);
-        PostgresCompletionStore.Add(find, PostgresText.Encode(id));
+        PostgresBinding.Add(find, PostgresText.Encode(id));
         if (projectId is { } project)
         {
-            PostgresCompletionStore.Add(find, project);
+            PostgresBinding.Add(find, project);
         }
         return await find.ExecuteScalarAsync(cancellationToken) as long?;
     }
@@ -149,10 +118,10 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
         await using var find = new NpgsqlCommand(projectId is null
             ? "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1"
             : "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1 AND c.project_id = $2", connection);
-        PostgresCompletionStore.Add(find, PostgresText.Encode(id));
+        PostgresBinding.Add(find, PostgresText.Encode(id));
         if (projectId is { } project)
         {
-            PostgresCompletionStore.Add(find, project);
+            PostgresBinding.Add(find, project);
         }
         long seq, owner;
         byte[] body;
@@ -166,7 +135,7 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
             (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
         }
         await using var messages = new NpgsqlCommand("SELECT body FROM completion_messages WHERE seq = $1 ORDER BY idx LIMIT $2", connection);
-        PostgresCompletionStore.Add(messages, seq, (long)SqliteDashboardStore.MaxMessages);
+        PostgresBinding.Add(messages, seq, (long)IDashboardStore.MaxMessages);
         var items = new List<byte[]>();
         await using (var reader = await messages.ExecuteReaderAsync(cancellationToken))
         {
@@ -183,10 +152,10 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
         await using var usage = dataSources.Prepared.CreateCommand(projectId is null
             ? "SELECT hour, model, sum(requests)::bigint, sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint FROM completion_rollup WHERE hour >= $1 AND hour < $2 GROUP BY hour, model ORDER BY hour, model"
             : "SELECT hour, model, requests, prompt_tokens, completion_tokens FROM completion_rollup WHERE hour >= $1 AND hour < $2 AND project_id = $3 ORDER BY hour, model");
-        PostgresCompletionStore.Add(usage, from, to);
+        PostgresBinding.Add(usage, from, to);
         if (projectId is { } project)
         {
-            PostgresCompletionStore.Add(usage, project);
+            PostgresBinding.Add(usage, project);
         }
         var points = new List<UsagePoint>();
         await using var reader = await usage.ExecuteReaderAsync(cancellationToken);
@@ -204,7 +173,7 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
             : "SELECT DISTINCT model FROM completion_rollup WHERE project_id = $1 AND requests > 0 ORDER BY model");
         if (projectId is { } project)
         {
-            PostgresCompletionStore.Add(models, project);
+            PostgresBinding.Add(models, project);
         }
         var names = new List<string>();
         await using var reader = await models.ExecuteReaderAsync(cancellationToken);

@@ -1,4 +1,4 @@
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// Moves the search words of newly stored completions into SQLite's full-text index five times a second, in batches,

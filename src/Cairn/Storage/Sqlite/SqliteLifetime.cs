@@ -1,10 +1,10 @@
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// Opens the store (and applies migrations) before the server listens, and commits every queued write after the
 /// server has drained its requests: hosted services stop before Kestrel finishes, so draining waits for Stopped.
 /// </summary>
-internal sealed partial class StorageLifetime(IServiceProvider services, StorageOptions options, ILogger<StorageLifetime> logger)
+internal sealed partial class SqliteLifetime(IServiceProvider services, StorageOptions options, ILogger<SqliteLifetime> logger)
     : IStoreLifetime
 {
     public Task StartingAsync(CancellationToken cancellationToken)

@@ -1,9 +1,8 @@
-using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
-using static Cairn.Storage.SqliteBinding;
+using static Cairn.Storage.Sqlite.SqliteBinding;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>Stored completions in one SQLite file: reads from pooled connections, writes through group commit.</summary>
 internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers) : ICompletionStore
@@ -44,8 +43,8 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             Set(message, 0, "$seq", seq);
             for (var i = 0; i < count; i++)
             {
-                Set(message, 1 + (2 * i), Names.Index[i], start + i);
-                Set(message, 2 + (2 * i), Names.Body[i], completion.Messages[start + i]);
+                Set(message, 1 + (2 * i), SqliteBinding.Index(i), start + i);
+                Set(message, 2 + (2 * i), SqliteBinding.Body(i), completion.Messages[start + i]);
             }
             message.ExecuteNonQuery();
         }
@@ -54,15 +53,15 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
     }
 
     public Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session =>
+        readers.ReadAsync(session =>
         {
             var command = session.Command("SELECT body FROM completions WHERE id = $id AND project_id = $project");
             Bind(command, ("$id", id), ("$project", projectId));
             return command.ExecuteScalar() as byte[];
-        }));
+        }, cancellationToken);
 
     public Task<(StoredPage? Page, ListFailure Failure)> ListAsync(long projectId, CompletionQuery query, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session =>
+        readers.ReadAsync(session =>
         {
             long? after = null;
             if (query.After is { } afterId)
@@ -88,25 +87,9 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
                     return (new StoredPage([], false), ListFailure.None);
                 }
             }
-            var command = session.Command(ListSql(query, after is not null, drive));
-            command.Parameters.Clear();
-            command.Parameters.AddWithValue("$project", projectId);
-            command.Parameters.AddWithValue("$limit", query.Limit + 1);
-            if (after is { } seq)
-            {
-                command.Parameters.AddWithValue("$after", seq);
-            }
-            if (query.Model is { } model)
-            {
-                command.Parameters.AddWithValue("$model", model);
-            }
-            for (var i = 0; i < query.Metadata.Count; i++)
-            {
-                command.Parameters.AddWithValue(Names.Key[i], query.Metadata[i].Key);
-                command.Parameters.AddWithValue(Names.Value[i], query.Metadata[i].Value);
-            }
+            var command = ListSql(query.Filter(projectId), query, after, drive).Command(session);
             return (Page(command, query.Limit, query.MaxBytes, reader => reader.GetString(0)), ListFailure.None);
-        }));
+        }, cancellationToken);
 
     /// <summary>Which index a filtered list walks: the one with the fewest rows to visit.</summary>
     private enum Driver
@@ -128,21 +111,16 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
     /// </summary>
     private static (CompletionQuery Query, Driver Drive) ChooseDriver(PreparedConnection session, long projectId, CompletionQuery query, long? after)
     {
-        var compare = query.Ascending ? ">" : "<";
-        var cursor = after is null ? "" : $" AND seq {compare} $after";
         var best = -1;
         var bestCount = long.MaxValue;
         if (query.Model is { } model)
         {
-            var probe = session.Command($"SELECT count(*) FROM (SELECT 1 FROM completions WHERE project_id = $project AND model = $model{cursor} LIMIT {ProbeLimit})");
-            BindProbe(probe, projectId, after, ("$model", model));
-            bestCount = (long)probe.ExecuteScalar()!;
+            bestCount = Probe(session, "completions", projectId, query.Ascending, after, ("model", "$model", model));
         }
         for (var i = 0; i < query.Metadata.Count && bestCount > 0; i++)
         {
-            var probe = session.Command($"SELECT count(*) FROM (SELECT 1 FROM completion_metadata WHERE project_id = $project AND key = $key AND value = $value{cursor} LIMIT {ProbeLimit})");
-            BindProbe(probe, projectId, after, ("$key", query.Metadata[i].Key), ("$value", query.Metadata[i].Value));
-            var count = (long)probe.ExecuteScalar()!;
+            var count = Probe(session, "completion_metadata", projectId, query.Ascending, after,
+                ("key", "$key", query.Metadata[i].Key), ("value", "$value", query.Metadata[i].Value));
             if (count < bestCount)
             {
                 (best, bestCount) = (i, count);
@@ -165,64 +143,49 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
         return (query with { Metadata = pairs }, Driver.FirstPair);
     }
 
-    private static void BindProbe(SqliteCommand probe, long projectId, long? after, params ReadOnlySpan<(string Name, object Value)> filter)
+    /// <summary>How many rows of <paramref name="table"/>'s project index match <paramref name="filter"/> past the cursor, up to <see cref="ProbeLimit"/>.</summary>
+    private static long Probe(
+        PreparedConnection session, string table, long projectId, bool ascending, long? after, params ReadOnlySpan<(string Column, string Name, object Value)> filter)
     {
-        probe.Parameters.Clear();
-        probe.Parameters.AddWithValue("$project", projectId);
+        var sql = new SqliteSql();
+        sql.Append("SELECT count(*) FROM (SELECT 1 FROM ").Append(table).Append(" WHERE project_id = ").Append(sql.Parameter("$project", projectId));
+        foreach (var (column, name, value) in filter)
+        {
+            sql.Append(" AND ").Append(column).Append(" = ").Append(sql.Parameter(name, value));
+        }
         if (after is { } seq)
         {
-            probe.Parameters.AddWithValue("$after", seq);
+            sql.Append(ascending ? " AND seq > " : " AND seq < ").Append(sql.Parameter("$after", seq));
         }
-        foreach (var (name, value) in filter)
-        {
-            probe.Parameters.AddWithValue(name, value);
-        }
+        sql.Append(ProbeEnd);
+        return (long)sql.Command(session).ExecuteScalar()!;
     }
+
+    private static readonly string ProbeEnd = string.Create(System.Globalization.CultureInfo.InvariantCulture, $" LIMIT {ProbeLimit})");
 
     /// <summary>
     /// The list query for a shape of filters. The driving filter walks its index in list order, so a page costs
     /// its own rows even at millions stored; the other filters are checked per row.
     /// </summary>
-    private static string ListSql(CompletionQuery query, bool hasCursor, Driver drive)
+    private static SqliteSql ListSql(CompletionFilter filter, CompletionQuery query, long? after, Driver drive)
     {
-        var order = query.Ascending ? "ASC" : "DESC";
-        var compare = query.Ascending ? ">" : "<";
-        var sql = new StringBuilder();
-        if (query.Metadata.Count == 0 || drive == Driver.Model)
+        var sql = new SqliteSql().Append("SELECT c.id, c.body, length(c.body) FROM ");
+        string seq;
+        if (filter.Metadata.Count == 0 || drive == Driver.Model)
         {
-            sql.Append("SELECT c.id, c.body, length(c.body) FROM completions c WHERE c.project_id = $project");
-            if (query.Model is not null)
-            {
-                sql.Append(" AND c.model = $model");
-            }
-            if (hasCursor)
-            {
-                sql.Append(" AND c.seq ").Append(compare).Append(" $after");
-            }
-            AppendPairChecks(sql, query, first: 0, seq: "c.seq");
-            return sql.Append(" ORDER BY c.seq ").Append(order).Append(" LIMIT $limit").ToString();
+            sql.Append("completions c WHERE 1 = 1").Where(filter);
+            seq = "c.seq";
         }
-        sql.Append("SELECT c.id, c.body, length(c.body) FROM completion_metadata m0 CROSS JOIN completions c ")
-           .Append("WHERE m0.project_id = $project AND m0.key = $k0 AND m0.value = $v0 AND c.seq = m0.seq");
-        if (hasCursor)
+        else
         {
-            sql.Append(" AND m0.seq ").Append(compare).Append(" $after");
+            sql.FirstPairWithinProject(filter).Where(filter, firstPair: 1, projectApplied: true);
+            seq = "m0.seq";
         }
-        if (query.Model is not null)
+        if (after is { } cursor)
         {
-            sql.Append(" AND c.model = $model");
+            sql.Append(" AND ").Append(seq).Append(query.Ascending ? " > " : " < ").Append(sql.Parameter("$after", cursor));
         }
-        AppendPairChecks(sql, query, first: 1, seq: "m0.seq");
-        return sql.Append(" ORDER BY m0.seq ").Append(order).Append(" LIMIT $limit").ToString();
-    }
-
-    private static void AppendPairChecks(StringBuilder sql, CompletionQuery query, int first, string seq)
-    {
-        for (var i = first; i < query.Metadata.Count; i++)
-        {
-            sql.Append(" AND EXISTS (SELECT 1 FROM completion_metadata m WHERE m.project_id = $project AND m.key = $k")
-               .Append(i).Append(" AND m.value = $v").Append(i).Append(" AND m.seq = ").Append(seq).Append(')');
-        }
+        return sql.OrderBy(seq, query.Ascending, Paging.OverFetch(query.Limit));
     }
 
     public Task<byte[]?> UpdateMetadataAsync(
@@ -255,7 +218,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
 
     public Task<(StoredPage? Page, ListFailure Failure)> ListMessagesAsync(
         long projectId, string id, MessageQuery query, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session =>
+        readers.ReadAsync(session =>
         {
             var find = session.Command("SELECT seq FROM completions WHERE id = $id AND project_id = $project");
             Bind(find, ("$id", id), ("$project", projectId));
@@ -263,24 +226,18 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             {
                 return ((StoredPage?)null, ListFailure.NotFound);
             }
-            var order = query.Ascending ? "ASC" : "DESC";
-            var compare = query.Ascending ? ">" : "<";
-            var sql = query.AfterIndex is null
-                ? $"SELECT idx, body, length(body) FROM completion_messages WHERE seq = $seq ORDER BY idx {order} LIMIT $limit"
-                : $"SELECT idx, body, length(body) FROM completion_messages WHERE seq = $seq AND idx {compare} $after ORDER BY idx {order} LIMIT $limit";
-            var command = session.Command(sql);
-            command.Parameters.Clear();
-            command.Parameters.AddWithValue("$seq", seq);
-            command.Parameters.AddWithValue("$limit", query.Limit + 1);
+            var sql = new SqliteSql();
+            sql.Append("SELECT idx, body, length(body) FROM completion_messages WHERE seq = ").Append(sql.Parameter("$seq", seq));
             if (query.AfterIndex is { } after)
             {
-                command.Parameters.AddWithValue("$after", after);
+                sql.Append(query.Ascending ? " AND idx > " : " AND idx < ").Append(sql.Parameter("$after", after));
             }
+            var command = sql.OrderBy("idx", query.Ascending, Paging.OverFetch(query.Limit)).Command(session);
             return (Page(command, query.Limit, query.MaxBytes, reader => $"{id}-{reader.GetInt64(0)}"), ListFailure.None);
-        }));
+        }, cancellationToken);
 
     public Task<bool> PingAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session => session.Command("PRAGMA user_version").ExecuteScalar() is long version && version == SqliteSchema.Version));
+        readers.ReadAsync(session => session.Command("PRAGMA user_version").ExecuteScalar() is long version && version == SqliteSchema.Version, cancellationToken);
 
     /// <summary>
     /// Reads a page of rows (id, body, length of body): a body is read only if it fits the page's byte budget, and
@@ -304,20 +261,8 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
                 items.Add(new StoredItem(id(reader), items.Count < limit ? (byte[])reader.GetValue(1) : []));
             }
         }
-        return Trim(items, limit);
+        return new StoredPage(items, HasMore: Paging.TrimOverFetch(items, limit));
     }
-
-    private static StoredPage Trim(List<StoredItem> items, int limit)
-    {
-        var hasMore = items.Count > limit;
-        if (hasMore)
-        {
-            items.RemoveAt(items.Count - 1);
-        }
-        return new StoredPage(items, hasMore);
-    }
-
-    private T Read<T>(Func<PreparedConnection, T> read) => readers.Read(read);
 
     private static (long Seq, byte[] Body, string Metadata)? Find(SqliteWriter w, long projectId, string id)
     {
@@ -341,8 +286,8 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
         var i = 0;
         foreach (var (key, value) in metadata)
         {
-            Set(insert, 2 + (2 * i), Names.Key[i], key);
-            Set(insert, 3 + (2 * i), Names.Value[i], value);
+            Set(insert, 2 + (2 * i), SqliteBinding.Key(i), key);
+            Set(insert, 3 + (2 * i), SqliteBinding.Value(i), value);
             i++;
         }
         insert.ExecuteNonQuery();
@@ -351,20 +296,6 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
     /// <summary>An INSERT of <paramref name="count"/> rows; the text is the same for the same count, so it is prepared once.</summary>
     private static string RowsSql(string head, string row, int count) =>
         head + string.Join(", ", Enumerable.Range(0, count).Select(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, row, i)));
-
-    /// <summary>Parameter names made once, not per row.</summary>
-    private static class Names
-    {
-        public static readonly string[] Key = Make("$k", MetadataLimit);
-        public static readonly string[] Value = Make("$v", MetadataLimit);
-        public static readonly string[] Index = Make("$i", MessagesPerInsert);
-        public static readonly string[] Body = Make("$b", MessagesPerInsert);
-
-        private const int MetadataLimit = 16;
-
-        private static string[] Make(string prefix, int count) =>
-            [.. Enumerable.Range(0, count).Select(i => prefix + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
-    }
 
     /// <summary>Deletes a completion's row, messages and index entries, and keeps its place (a tombstone) so a client paging with <c>after</c> it can go on.</summary>
     private static void Remove(SqliteWriter w, long projectId, string id, long seq, string metadataJson)

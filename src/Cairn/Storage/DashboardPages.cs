@@ -1,15 +1,11 @@
-namespace Cairn.Dashboard.Data;
+namespace Cairn.Storage;
 
 /// <summary>Turns the rows a list query read (one more than a page, in walk order) into a page, newest first.</summary>
 internal static class DashboardPages
 {
     public static CompletionRows Page(List<CompletionRow> rows, PageCursor cursor, int limit)
     {
-        var more = rows.Count > limit;
-        if (more)
-        {
-            rows.RemoveAt(rows.Count - 1);
-        }
+        var more = Paging.TrimOverFetch(rows, limit);
         if (cursor.After is not null)
         {
             // Walked oldest first from the cursor; shown newest first. The cursor's own row is older than these.

@@ -1,8 +1,9 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Cairn.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Access;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>Projects and keys in the SQLite file: writes through the group-commit writer, reads from the pool.</summary>
 internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders readers, TimeProvider clock) : IAccessStore
@@ -16,18 +17,19 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
                 INSERT INTO projects(public_id, name, created) VALUES ('proj_' || lower(hex(randomblob(12))), $name, $created)
                 ON CONFLICT(name) DO NOTHING
                 """);
-            insert.Parameters.Clear();
-            insert.Parameters.AddWithValue("$name", name);
-            insert.Parameters.AddWithValue("$created", clock.GetUtcNow().ToUnixTimeSeconds());
+            List<(string Name, object Value)> insertValues = [];
+            insertValues.Add(("$name", name));
+            insertValues.Add(("$created", clock.GetUtcNow().ToUnixTimeSeconds()));
+            SqliteBinding.Bind(insert, CollectionsMarshal.AsSpan(insertValues));
             insert.ExecuteNonQuery();
             return FindProject(w.Command($"SELECT {ProjectColumns} FROM projects WHERE name = $name"), name)!;
         });
 
     public Task<Project?> FindProjectAsync(string name, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session => FindProject(session.Command($"SELECT {ProjectColumns} FROM projects WHERE name = $name"), name)));
+        readers.ReadAsync(session => FindProject(session.Command($"SELECT {ProjectColumns} FROM projects WHERE name = $name"), name), cancellationToken);
 
     public Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session =>
+        readers.ReadAsync(session =>
         {
             var command = session.Command($"SELECT {ProjectColumns} FROM projects ORDER BY id");
             var projects = new List<Project>();
@@ -37,16 +39,17 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
                 projects.Add(ReadProject(reader));
             }
             return (IReadOnlyList<Project>)projects;
-        }));
+        }, cancellationToken);
 
     public Task<Project?> SetLimitsAsync(string name, long? requestsPerMinute, long? tokensPerMinute, CancellationToken cancellationToken) =>
         writer.WriteAsync(w =>
         {
             var update = w.Command("UPDATE projects SET requests_per_minute = $rpm, tokens_per_minute = $tpm WHERE name = $name");
-            update.Parameters.Clear();
-            update.Parameters.AddWithValue("$rpm", (object?)requestsPerMinute ?? DBNull.Value);
-            update.Parameters.AddWithValue("$tpm", (object?)tokensPerMinute ?? DBNull.Value);
-            update.Parameters.AddWithValue("$name", name);
+            List<(string Name, object Value)> updateValues = [];
+            updateValues.Add(("$rpm", (object?)requestsPerMinute ?? DBNull.Value));
+            updateValues.Add(("$tpm", (object?)tokensPerMinute ?? DBNull.Value));
+            updateValues.Add(("$name", name));
+            SqliteBinding.Bind(update, CollectionsMarshal.AsSpan(updateValues));
             return update.ExecuteNonQuery() == 0 ? null : FindProject(w.Command($"SELECT {ProjectColumns} FROM projects WHERE name = $name"), name);
         });
 
@@ -57,29 +60,31 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
                 INSERT INTO api_keys(id, project_id, name, redacted, hash, models, created, revoked)
                 VALUES ($id, $project, $name, $redacted, $hash, $models, $created, NULL)
                 """);
-            insert.Parameters.Clear();
-            insert.Parameters.AddWithValue("$id", key.Id);
-            insert.Parameters.AddWithValue("$project", key.ProjectId);
-            insert.Parameters.AddWithValue("$name", key.Name);
-            insert.Parameters.AddWithValue("$redacted", key.Redacted);
-            insert.Parameters.AddWithValue("$hash", key.Hash);
-            insert.Parameters.AddWithValue("$models", key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, AccessJson.Default.IReadOnlyListString));
-            insert.Parameters.AddWithValue("$created", key.Created);
+            List<(string Name, object Value)> insertValues = [];
+            insertValues.Add(("$id", key.Id));
+            insertValues.Add(("$project", key.ProjectId));
+            insertValues.Add(("$name", key.Name));
+            insertValues.Add(("$redacted", key.Redacted));
+            insertValues.Add(("$hash", key.Hash));
+            insertValues.Add(("$models", key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, StorageJson.Default.IReadOnlyListString)));
+            insertValues.Add(("$created", key.Created));
+            SqliteBinding.Bind(insert, CollectionsMarshal.AsSpan(insertValues));
             return insert.ExecuteNonQuery();
         });
 
     public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(long? projectId, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session =>
+        readers.ReadAsync(session =>
         {
             var command = session.Command(projectId is null
                 ? "SELECT id, project_id, name, redacted, hash, models, created, revoked FROM api_keys ORDER BY created, id"
                 : "SELECT id, project_id, name, redacted, hash, models, created, revoked FROM api_keys WHERE project_id = $project ORDER BY created, id");
-            command.Parameters.Clear();
+            List<(string Name, object Value)> commandValues = [];
             if (projectId is { } id)
             {
-                command.Parameters.AddWithValue("$project", id);
+                commandValues.Add(("$project", id));
             }
             var keys = new List<ApiKeyRecord>();
+            SqliteBinding.Bind(command, CollectionsMarshal.AsSpan(commandValues));
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
@@ -88,28 +93,30 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
                     Models(reader, 5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetInt64(7)));
             }
             return (IReadOnlyList<ApiKeyRecord>)keys;
-        }));
+        }, cancellationToken);
 
     public Task<bool> RevokeKeyAsync(string keyId, long revoked, CancellationToken cancellationToken) =>
         writer.WriteAsync(w =>
         {
             var update = w.Command("UPDATE api_keys SET revoked = $revoked WHERE id = $id AND revoked IS NULL");
-            update.Parameters.Clear();
-            update.Parameters.AddWithValue("$revoked", revoked);
-            update.Parameters.AddWithValue("$id", keyId);
+            List<(string Name, object Value)> updateValues = [];
+            updateValues.Add(("$revoked", revoked));
+            updateValues.Add(("$id", keyId));
+            SqliteBinding.Bind(update, CollectionsMarshal.AsSpan(updateValues));
             return update.ExecuteNonQuery() == 1;
         });
 
     public Task<KeyGrant?> FindKeyAsync(byte[] hash, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session =>
+        readers.ReadAsync(session =>
         {
             var command = session.Command("""
                 SELECT k.id, k.hash, k.models, p.id, p.name, p.created, p.requests_per_minute, p.tokens_per_minute
                 FROM api_keys k JOIN projects p ON p.id = k.project_id
                 WHERE k.hash = $hash AND k.revoked IS NULL
                 """);
-            command.Parameters.Clear();
-            command.Parameters.AddWithValue("$hash", hash);
+            List<(string Name, object Value)> commandValues = [];
+            commandValues.Add(("$hash", hash));
+            SqliteBinding.Bind(command, CollectionsMarshal.AsSpan(commandValues));
             using var reader = command.ExecuteReader();
             if (!reader.Read())
             {
@@ -118,15 +125,16 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
             var project = new Project(reader.GetInt64(3), reader.GetString(4), reader.GetInt64(5),
                 reader.IsDBNull(6) ? null : reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetInt64(7));
             return new KeyGrant(reader.GetString(0), (byte[])reader.GetValue(1), project, Models(reader, 2));
-        }));
+        }, cancellationToken);
 
     public Task<bool> AnyKeysAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(Read(session => session.Command("SELECT EXISTS(SELECT 1 FROM api_keys)").ExecuteScalar() is long found && found == 1));
+        readers.ReadAsync(session => session.Command("SELECT EXISTS(SELECT 1 FROM api_keys)").ExecuteScalar() is long found && found == 1, cancellationToken);
 
     private static Project? FindProject(SqliteCommand command, string name)
     {
-        command.Parameters.Clear();
-        command.Parameters.AddWithValue("$name", name);
+        List<(string Name, object Value)> commandValues = [];
+        commandValues.Add(("$name", name));
+        SqliteBinding.Bind(command, CollectionsMarshal.AsSpan(commandValues));
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadProject(reader) : null;
     }
@@ -135,10 +143,6 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
         new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4));
 
     private static IReadOnlyList<string>? Models(SqliteDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), AccessJson.Default.IReadOnlyListString);
+        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), StorageJson.Default.IReadOnlyListString);
 
-    private T Read<T>(Func<PreparedConnection, T> read) => readers.Read(read);
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
-internal sealed partial class AccessJson : System.Text.Json.Serialization.JsonSerializerContext;

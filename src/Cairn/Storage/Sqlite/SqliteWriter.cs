@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
-namespace Cairn.Storage;
+namespace Cairn.Storage.Sqlite;
 
 /// <summary>
 /// The one connection that writes. Writes queue up while a transaction commits and are then committed together
@@ -139,7 +139,7 @@ internal sealed partial class SqliteWriter : IDisposable
 
     private abstract class WriteOp
     {
-        /// <summary>Runs the work; false when it threw and its savepoint must be rolled back.</summary>
+        /// <summary>Runs the work; false when it threw, and the batch is then rolled back and run again without it.</summary>
         public abstract bool Execute(SqliteWriter writer);
 
         public abstract void Complete();

@@ -3,7 +3,7 @@ using Cairn.Storage.Postgres;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Cairn.Access;
+namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// Projects and keys in PostgreSQL, shared by every instance. Writes are rare (an admin creating or revoking a key)
@@ -74,7 +74,7 @@ internal sealed class PostgresAccessStore(PostgresDataSources dataSources, TimeP
         command.Parameters.Add(new NpgsqlParameter { Value = key.Hash });
         command.Parameters.Add(new NpgsqlParameter
         {
-            Value = key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, AccessJson.Default.IReadOnlyListString),
+            Value = key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, StorageJson.Default.IReadOnlyListString),
             NpgsqlDbType = NpgsqlDbType.Jsonb,
         });
         command.Parameters.Add(new NpgsqlParameter { Value = key.Created });
@@ -136,5 +136,5 @@ internal sealed class PostgresAccessStore(PostgresDataSources dataSources, TimeP
             reader.IsDBNull(at + 3) ? null : reader.GetInt64(at + 3), reader.IsDBNull(at + 4) ? null : reader.GetInt64(at + 4));
 
     private static IReadOnlyList<string>? Models(NpgsqlDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), AccessJson.Default.IReadOnlyListString);
+        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), StorageJson.Default.IReadOnlyListString);
 }

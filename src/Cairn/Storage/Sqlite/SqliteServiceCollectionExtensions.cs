@@ -1,0 +1,68 @@
+using Microsoft.Data.Sqlite;
+
+namespace Cairn.Storage.Sqlite;
+
+/// <summary>Registers every store contract on one SQLite file; the file is opened by <see cref="SqliteLifetime"/>, not here.</summary>
+internal static class SqliteServiceCollectionExtensions
+{
+    /// <param name="holder">Who holds the file's lock (<see cref="StorageServiceCollectionExtensions.AddCairnStorage"/>); null takes none.</param>
+    public static IServiceCollection AddCairnSqlite(this IServiceCollection services, StorageOptions options, string? holder)
+    {
+        var path = Path.GetFullPath(options.Path, Environment.CurrentDirectory);
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+        };
+        var readOnly = new SqliteConnectionStringBuilder(builder.ConnectionString) { Mode = SqliteOpenMode.ReadOnly };
+
+        services.AddSingleton(_ => new SqliteStoreLock(path));
+        services.AddSingleton(sp =>
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            if (holder is not null)
+            {
+                sp.GetRequiredService<SqliteStoreLock>().Acquire(holder);
+            }
+            CreateOwnerOnly(path);
+            return new SqliteWriter(builder.ConnectionString, options, sp.GetRequiredService<ILogger<SqliteWriter>>());
+        });
+        services.AddSingleton(_ => new SqliteReaders(readOnly.ConnectionString, options.ReadConnections, options.ReadMmapBytes, options.ReadCacheKib));
+        services.AddSingleton<SqliteCompletionStore>();
+        services.AddSingleton<ICompletionStore>(sp => sp.GetRequiredService<SqliteCompletionStore>());
+        services.AddSingleton<ICompletionRetention>(sp => sp.GetRequiredService<SqliteCompletionStore>());
+        services.AddSingleton<ICompletionArchive, SqliteCompletionArchive>();
+        services.AddSingleton<IDashboardStore, SqliteDashboardStore>();
+        services.AddSingleton<IAccessStore, SqliteAccessStore>();
+        services.AddHostedService<SqliteSearchFlusher>();
+        services.AddHostedService<SqliteLifetime>();
+        return services;
+    }
+
+    /// <summary>
+    /// Creates a new database file readable by its owner only (0600), since it holds every prompt and answer; SQLite
+    /// gives its -wal and -shm files the mode of the database. An existing file keeps the mode its operator gave it.
+    /// </summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(path))
+        {
+            return;
+        }
+        try
+        {
+            using var created = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Created by another process meanwhile: its mode stands.
+        }
+    }
+}
