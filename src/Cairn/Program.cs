@@ -1,10 +1,11 @@
 using Cairn;
 using Cairn.Access;
 using Cairn.Backends;
+using Cairn.Completions;
 using Cairn.Dashboard;
 using Cairn.Export;
 using Cairn.Http;
-using Cairn.OpenAI;
+using Cairn.Models;
 using Cairn.Storage;
 using Cairn.Storage.Postgres;
 using Cairn.Upstream;
@@ -96,10 +97,14 @@ namespace Cairn
             var auth = Bind<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
             builder.Services.AddSingleton(api);
             builder.Services.AddSingleton(TimeProvider.System);
+            builder.Services.AddSingleton(Random.Shared);
             builder.Services.AddCairnStorage(storage, storeHolder);
             builder.Services.AddCairnAccess(auth);
-            var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
+            var models = ModelList.Read(builder.Configuration, Environment.GetEnvironmentVariable);
+            builder.Services.AddCairnModels(models);
+            builder.Services.AddCairnUpstreams(models, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models, echo);
+            builder.Services.AddCairnCompletions();
             builder.Services.AddCairnDashboard(storage.KeyRingFolder());
             // Data protection warns, for every new key, that it is stored unencrypted; DashboardKeyRing says where it is instead.
             builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);

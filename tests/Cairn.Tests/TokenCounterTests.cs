@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Cairn.Backends;
+using Cairn.Models;
 using Cairn.OpenAI;
 
 namespace Cairn.Tests;

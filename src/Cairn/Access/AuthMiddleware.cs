@@ -9,10 +9,12 @@ namespace Cairn.Access;
 /// requests addressed to loopback are served (<see cref="LocalOnlyRequests"/>); nothing is served until
 /// <see cref="AuthStartup"/> has checked the addresses Kestrel bound.
 /// </summary>
-internal sealed class AuthMiddleware(RequestDelegate next, Authenticator authenticator, FailedAuthThrottle throttle)
+internal sealed class AuthMiddleware(RequestDelegate next, Authenticator authenticator, FailedAuthThrottle throttle, TimeProvider clock)
 {
     public async Task InvokeAsync(HttpContext context)
     {
+        var arrived = clock.GetTimestamp();
+        var caller = Caller.Anonymous;
         if (!authenticator.ListeningChecked)
         {
             throw new OpenAIException(OpenAIError.Unavailable("Cairn is starting; try again in a moment."));
@@ -50,13 +52,15 @@ internal sealed class AuthMiddleware(RequestDelegate next, Authenticator authent
                 {
                     throw Failed(context, secret);
                 }
-                Caller.Set(context, new Caller(grant.Project.Id, grant));
+                caller = new Caller(grant.Project.Id, grant);
             }
         }
         else if (LocalOnlyRequests.Refusal(context.Request) is { } refusal)
         {
             throw new OpenAIException(refusal);
         }
+        // The request id is OpenAIMiddleware's, which runs first: it is the request's TraceIdentifier.
+        context.Features.Set(new Exchange(context.TraceIdentifier, arrived, caller));
         await next(context);
     }
 

@@ -5,14 +5,8 @@ namespace Cairn.Access;
 /// <summary>Who is calling: the project a request acts in and, with authentication on, the key's grant.</summary>
 internal sealed record Caller(long ProjectId, KeyGrant? Grant)
 {
-    private static readonly object Key = new();
-
     /// <summary>With authentication off, everyone acts in the default project.</summary>
     public static readonly Caller Anonymous = new(Projects.Default, null);
-
-    public static Caller Get(HttpContext context) => context.Items[Key] as Caller ?? Anonymous;
-
-    public static void Set(HttpContext context, Caller caller) => context.Items[Key] = caller;
 
     /// <summary>Whether the key may use a model (a key without a model list may use every model).</summary>
     public bool Allows(string model) => Grant?.Models is not { } models || models.Contains(model, StringComparer.Ordinal);

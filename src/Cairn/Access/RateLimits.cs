@@ -15,19 +15,19 @@ namespace Cairn.Access;
 internal sealed class RateLimits
 {
     private readonly ConcurrentDictionary<long, ProjectBuckets> projects = new();
-    private static readonly object TicketKey = new();
-
-    /// <summary>Takes what a create request needs, sets the headers, or throws the 429 OpenAI sends.</summary>
-    public void Acquire(HttpContext context, Project project, Func<int> estimateTokens, int reservedCompletion)
+    /// <summary>
+    /// Takes what a create request needs and sets the headers, or throws the 429 OpenAI sends. The reservation it
+    /// returns settles the completion tokens once the answer is known.
+    /// </summary>
+    public RateReservation Reserve(IHeaderDictionary headers, Project project, Func<int> estimateTokens, int reservedCompletion)
     {
         if (project.RequestsPerMinute is null && project.TokensPerMinute is null)
         {
-            return;
+            return RateReservation.None;
         }
         var buckets = projects.AddOrUpdate(project.Id,
             _ => new ProjectBuckets(project.RequestsPerMinute, project.TokensPerMinute),
             (_, old) => old.Matches(project) ? old : new ProjectBuckets(project.RequestsPerMinute, project.TokensPerMinute));
-        var headers = context.Response.Headers;
         var tokens = buckets.Tokens is null ? 0 : estimateTokens();
         if (buckets.Requests is { } requests)
         {
@@ -53,17 +53,9 @@ internal sealed class RateLimits
             {
                 throw Limited(project, "tokens", tokenBucket, tokens, lease);
             }
-            context.Items[TicketKey] = (tokenBucket, reservedCompletion);
+            return new RateReservation(tokenBucket.Limiter, tokenBucket.Limit, reservedCompletion);
         }
-    }
-
-    /// <summary>Takes the completion tokens an answer used beyond what was reserved (best effort: never fails a finished answer).</summary>
-    public static void Settle(HttpContext context, int completionTokens)
-    {
-        if (context.Items[TicketKey] is (Bucket bucket, int reserved) && completionTokens > reserved)
-        {
-            using var _ = bucket.Limiter.AttemptAcquire(Math.Min(completionTokens - reserved, bucket.Limit));
-        }
+        return RateReservation.None;
     }
 
     private static OpenAIException Limited(Project project, string kind, Bucket bucket, int requested, RateLimitLease lease)

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Cairn.OpenAI;
+using Cairn.Models;
 
 namespace Cairn.Backends;
 

@@ -13,8 +13,8 @@ internal sealed partial class OpenAIMiddleware(RequestDelegate next, ILogger<Ope
     {
         var started = Stopwatch.GetTimestamp();
         var requestId = Ids.Request();
-        RequestIds.Set(context, requestId);
-        RequestIds.SetStarted(context, started);
+        // The platform's per-request id: logging scopes carry it, and AuthMiddleware puts it in the request's Exchange.
+        context.TraceIdentifier = requestId;
         var response = context.Response;
         response.Headers["x-request-id"] = requestId;
         response.Headers["openai-version"] = "2020-10-01";

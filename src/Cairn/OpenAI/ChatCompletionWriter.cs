@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Cairn.Backends;
 
 namespace Cairn.OpenAI;
 

@@ -8,13 +8,17 @@ internal static class Ids
     /// <summary>
     /// <c>chatcmpl-</c> and 29 base62 characters, like OpenAI's. The first 7 encode the time in milliseconds, so ids
     /// made close together sort close together: the id index then grows at its end instead of touching a random page
-    /// per insert. The other 22 are random (131 bits).
+    /// per insert. The other 22 are random (131 bits), from the system's cryptographic generator: an id is not
+    /// guessable, whatever random source the rest of Cairn is given.
     /// </summary>
-    public static string Completion() => string.Create(38, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), static (span, millis) =>
+    public static string Completion(TimeProvider clock) => string.Create(38, clock.GetUtcNow().ToUnixTimeMilliseconds(), static (span, millis) =>
     {
         WriteTimePrefix(span, millis);
         RandomPool.FillFrom(Base62, span[16..]);
     });
+
+    /// <summary>A completion id made now, by the system clock.</summary>
+    public static string Completion() => Completion(TimeProvider.System);
 
     /// <summary>
     /// The least completion id made at <paramref name="time"/> or later: every id made before it sorts (bytewise)

@@ -130,8 +130,7 @@ internal sealed partial class SseResponse : IDisposable
             return;
         }
         gaveUp = true;
-        var requestId = Cairn.Http.RequestIds.Get(context);
-        LogSendTimeout(logger, sendTimeout.TotalSeconds, requestId);
+        LogSendTimeout(logger, sendTimeout.TotalSeconds, context.TraceIdentifier);
         stopped.Cancel();
         context.Abort();
     }

@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
-using Cairn.Backends;
 using Cairn.Storage;
-using Cairn.Upstream;
 
 namespace Cairn.OpenAI;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Cairn.OpenAI;
+using Cairn.Models;
 
 namespace Cairn.Upstream;
 

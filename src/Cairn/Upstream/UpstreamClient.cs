@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Cairn.Models;
 using Cairn.OpenAI;
 using Polly.Timeout;
 
@@ -11,13 +12,12 @@ namespace Cairn.Upstream;
 /// what is worth retrying; a deployment that still fails hands over to the next. Returns the first successful
 /// response (headers read, body not yet) or the error the client should see.
 /// </summary>
-internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger<UpstreamClient> logger)
+internal sealed partial class UpstreamClient(IHttpClientFactory clients, DeploymentChoice choice, TimeProvider clock, ILogger<UpstreamClient> logger)
 {
-    public async Task<UpstreamAnswer> SendAsync(ModelRoute route, ChatCompletionRequest request, CancellationToken cancellationToken)
+    public async Task<UpstreamResult> SendAsync(ModelRoute route, ChatCompletionRequest request, CancellationToken cancellationToken)
     {
-        OpenAIError? lastError = null;
-        UpstreamFailure? lastFailure = null;
-        foreach (var deployment in route.Order())
+        UpstreamResult.Failed? last = null;
+        foreach (var deployment in choice.Order(route))
         {
             var model = deployment.UpstreamModel(request.Model);
             var body = UpstreamBody.Write(request, model, deployment.Options);
@@ -41,21 +41,19 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
                 catch (Exception e) when (e is TimeoutRejectedException or OperationCanceledException)
                 {
                     LogTimeout(logger, deployment.Name, deployment.Host, deployment.Timeout.TotalSeconds, attempts.Retries + 1);
-                    lastError = UpstreamErrors.Timeout(deployment);
-                    lastFailure = null;
+                    last = Fail(UpstreamError.Timeout, UpstreamErrors.Timeout(deployment));
                     continue;
                 }
                 catch (UpstreamAnswerTooLargeException e)
                 {
                     // Another deployment of the same model would most likely answer as much: the client hears it now.
                     LogTooLarge(logger, deployment.Name, deployment.Host, e.Limit);
-                    return new UpstreamAnswer(deployment, model, null, null, UpstreamErrors.TooLarge(deployment, "an answer"));
+                    return Fail(UpstreamError.TooLarge, UpstreamErrors.TooLarge(deployment, "an answer"));
                 }
                 catch (HttpRequestException e)
                 {
                     LogUnreachable(logger, deployment.Name, deployment.Host, e.HttpRequestError, attempts.Retries + 1);
-                    lastError = UpstreamErrors.Unreachable(deployment);
-                    lastFailure = null;
+                    last = Fail(UpstreamError.Unreachable, UpstreamErrors.Unreachable(deployment));
                     continue;
                 }
             }
@@ -65,31 +63,26 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
                 {
                     LogRecovered(logger, deployment.Name, deployment.Host, attempts.Retries, attempts.LastFailure!);
                 }
-                return new UpstreamAnswer(deployment, model, response, null, null);
+                return new UpstreamResult.Answered(deployment, model, response);
             }
             using (response)
             {
-                var failure = await UpstreamFailure.ReadAsync(response, deployment, cancellationToken);
-                if (UpstreamRetry.IsTransient(response.StatusCode))
-                {
-                    LogFailed(logger, deployment.Name, deployment.Host, (int)response.StatusCode, attempts.Retries + 1);
-                }
-                else
-                {
-                    LogRefused(logger, deployment.Name, deployment.Host, (int)response.StatusCode);
-                }
+                var failure = await UpstreamFailure.ReadAsync(response, deployment, clock, cancellationToken);
                 if (!UpstreamRetry.IsTransient(response.StatusCode))
                 {
                     // The request itself was refused (bad input, unknown model, wrong key): another deployment of
                     // the same model would refuse it too, so the client hears it now, as the upstream said it.
-                    return new UpstreamAnswer(deployment, model, null, failure, null);
+                    LogRefused(logger, deployment.Name, deployment.Host, (int)response.StatusCode);
+                    return new UpstreamResult.Failed(UpstreamError.Refused, failure);
                 }
-                lastFailure = failure;
-                lastError = null;
+                LogFailed(logger, deployment.Name, deployment.Host, (int)response.StatusCode, attempts.Retries + 1);
+                last = new UpstreamResult.Failed(UpstreamError.Exhausted, failure);
             }
         }
-        return new UpstreamAnswer(null, null, null, lastFailure, lastError ?? (lastFailure is null ? UpstreamErrors.NoDeployment(route.Id) : null));
+        return last ?? Fail(UpstreamError.NoDeployment, UpstreamErrors.NoDeployment(route.Id));
     }
+
+    private static UpstreamResult.Failed Fail(UpstreamError error, OpenAIError envelope) => new(error, UpstreamFailure.From(envelope));
 
     // One line per deployment tried, whatever the retries: Polly's own log is off (see AddCairnUpstreams).
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Upstream {Deployment} ({Host}) did not answer within {Seconds} s ({Attempts} attempts).")]
@@ -112,23 +105,15 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, ILogger
 }
 
 /// <summary>
-/// What <see cref="UpstreamClient.SendAsync"/> found: a successful <see cref="Response"/> from
-/// <see cref="Deployment"/>, or an upstream's error to relay (<see cref="Failure"/>), or Cairn's own (<see cref="Error"/>).
-/// </summary>
-internal sealed record UpstreamAnswer(
-    UpstreamDeployment? Deployment, string? UpstreamModel, HttpResponseMessage? Response, UpstreamFailure? Failure, OpenAIError? Error)
-{
-    public Task WriteErrorAsync(HttpResponse response) =>
-        Failure is { } failure ? failure.WriteAsync(response) : Error!.WriteAsync(response);
-}
-
-/// <summary>
 /// An upstream's error answer, relayed to the client: a JSON body as it came (OpenAI's envelope, or the server's
 /// own), anything else wrapped in OpenAI's envelope with the upstream's status.
 /// </summary>
 internal sealed record UpstreamFailure(int Status, byte[] Body, TimeSpan? RetryAfter)
 {
-    public static async Task<UpstreamFailure> ReadAsync(HttpResponseMessage response, UpstreamDeployment deployment, CancellationToken cancellationToken)
+    /// <summary>Cairn's own error about an upstream, answered the same way.</summary>
+    public static UpstreamFailure From(OpenAIError error) => new(error.Status, error.ToUtf8(), null);
+
+    public static async Task<UpstreamFailure> ReadAsync(HttpResponseMessage response, UpstreamDeployment deployment, TimeProvider clock, CancellationToken cancellationToken)
     {
         var status = (int)response.StatusCode;
         byte[] bytes;
@@ -142,7 +127,7 @@ internal sealed record UpstreamFailure(int Status, byte[] Body, TimeSpan? RetryA
         {
             bytes = [];
         }
-        var retryAfter = UpstreamRetry.RetryAfter(response);
+        var retryAfter = UpstreamRetry.RetryAfter(response, clock);
         if (IsJson(bytes))
         {
             return new UpstreamFailure(status, bytes, retryAfter);
@@ -159,17 +144,8 @@ internal sealed record UpstreamFailure(int Status, byte[] Body, TimeSpan? RetryA
         return new UpstreamFailure(status, error.ToUtf8(), retryAfter);
     }
 
-    public async Task WriteAsync(HttpResponse response)
-    {
-        response.StatusCode = Status;
-        response.ContentType = "application/json";
-        if (RetryAfter is { } wait)
-        {
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        response.ContentLength = Body.Length;
-        await response.Body.WriteAsync(Body);
-    }
+    /// <summary>The refusal the create endpoint answers with.</summary>
+    public ChatRefusedException ToException() => new(Status, Body, RetryAfter);
 
     private static async Task<byte[]> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
     {
@@ -243,7 +219,7 @@ internal static class UpstreamRetry
     public static bool IsTransient(HttpStatusCode status) => (int)status is 408 or 429 or 500 or 502 or 503 or 504;
 
     /// <summary><c>retry-after-ms</c> (OpenAI's, precise) or <c>Retry-After</c> in seconds or as a date.</summary>
-    public static TimeSpan? RetryAfter(HttpResponseMessage response)
+    public static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider clock)
     {
         if (response.Headers.TryGetValues("retry-after-ms", out var values)
             && double.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ms)
@@ -259,7 +235,7 @@ internal static class UpstreamRetry
             }
             if (header.Date is { } date)
             {
-                var wait = date - DateTimeOffset.UtcNow;
+                var wait = date - clock.GetUtcNow();
                 return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
             }
         }

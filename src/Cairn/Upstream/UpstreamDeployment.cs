@@ -1,5 +1,7 @@
 using System.Net.Http.Headers;
 
+using Cairn.Models;
+
 namespace Cairn.Upstream;
 
 /// <summary>
@@ -81,46 +83,5 @@ internal sealed class UpstreamDeployment
             return new Uri($"{baseUrl}/openai/deployments/{deployment}/chat/completions?api-version={Uri.EscapeDataString(version)}");
         }
         return new Uri(baseUrl + "/chat/completions");
-    }
-}
-
-/// <summary>The deployments that serve one configured model id (or id pattern), in configuration order.</summary>
-internal sealed class ModelRoute(string id, IReadOnlyList<UpstreamDeployment> deployments)
-{
-    public string Id { get; } = id;
-
-    public IReadOnlyList<UpstreamDeployment> Deployments { get; } = deployments;
-
-    /// <summary>
-    /// The order to try deployments in for one request: a weighted random draw among those with weight, then the
-    /// rest of them by further draws, then the weight-0 fallbacks in configuration order.
-    /// </summary>
-    public List<UpstreamDeployment> Order()
-    {
-        if (Deployments.Count == 1)
-        {
-            return [Deployments[0]];
-        }
-        var weighted = Deployments.Where(d => d.Options.Weight > 0).ToList();
-        var order = new List<UpstreamDeployment>(Deployments.Count);
-        while (weighted.Count > 0)
-        {
-            var total = weighted.Sum(d => d.Options.Weight);
-            var draw = Random.Shared.NextDouble() * total;
-            var pick = weighted.Count - 1;
-            for (var i = 0; i < weighted.Count; i++)
-            {
-                draw -= weighted[i].Options.Weight;
-                if (draw < 0)
-                {
-                    pick = i;
-                    break;
-                }
-            }
-            order.Add(weighted[pick]);
-            weighted.RemoveAt(pick);
-        }
-        order.AddRange(Deployments.Where(d => d.Options.Weight <= 0));
-        return order;
     }
 }

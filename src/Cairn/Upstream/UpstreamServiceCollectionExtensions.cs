@@ -1,5 +1,5 @@
 using System.Net;
-using Cairn.Http;
+using Cairn.Models;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using Polly.Telemetry;
@@ -7,71 +7,27 @@ using Polly.Timeout;
 
 namespace Cairn.Upstream;
 
-/// <summary>Reads the model list and registers one pooled, retrying HTTP client per upstream deployment.</summary>
+/// <summary>Registers, per upstream model of the model list, its relay and one pooled, retrying HTTP client per deployment.</summary>
 internal static class UpstreamServiceCollectionExtensions
 {
-    /// <summary>
-    /// The configured routes: exact ids and patterns, in configuration order. Throws <see cref="OptionsException"/>
-    /// naming the entry and key of the first bad setting.
-    /// </summary>
-    public static IReadOnlyList<ConfiguredModel> AddCairnUpstreams(this IServiceCollection services, IConfiguration configuration, Func<string, string?> environment)
+    public static IServiceCollection AddCairnUpstreams(this IServiceCollection services, IReadOnlyList<ConfiguredModel> configured, Func<string, string?> environment)
     {
-        var section = configuration.GetSection(ModelOptions.Section);
-        var entries = new List<(string Name, ModelOptions Options)>();
-        foreach (var child in section.GetChildren().OrderBy(c => int.TryParse(c.Key, out var i) ? i : int.MaxValue))
+        foreach (var model in configured.Where(m => m.IsUpstream))
         {
-            var name = $"{ModelOptions.Section}:{child.Key}";
-            ModelOptions options;
-            try
-            {
-                options = child.Get<ModelOptions>() ?? new ModelOptions();
-            }
-            catch (InvalidOperationException e)
-            {
-                throw new OptionsException($"{name}: {e.Message}");
-            }
-            var problems = options.Validate(name, environment).ToList();
-            if (problems.Count > 0)
-            {
-                throw new OptionsException(string.Join(" ", problems));
-            }
-            entries.Add((name, options));
-        }
-
-        var models = new List<ConfiguredModel>();
-        foreach (var group in entries.GroupBy(e => e.Options.Id!, StringComparer.Ordinal))
-        {
-            var providers = group.Select(e => e.Options.Provider).Distinct().ToList();
-            if ((providers.Contains(ModelOptions.Echo) || providers.Contains(ModelOptions.Llama)) && group.Count() > 1)
-            {
-                throw new OptionsException($"{group.First().Name}: '{group.Key}' is given as {providers[0]} and again; an {providers[0]} entry cannot have other deployments.");
-            }
-            if (providers[0] == ModelOptions.Llama)
-            {
-                models.Add(new ConfiguredModel(group.Key, group.First().Name, null, group.First().Options));
-                continue;
-            }
-            if (providers[0] == ModelOptions.Echo)
-            {
-                models.Add(new ConfiguredModel(group.Key, group.First().Name, null));
-                continue;
-            }
-            var deployments = group.Select(e => new UpstreamDeployment(e.Name, e.Options, environment)).ToList();
-            if (deployments.All(d => d.Options.Weight <= 0))
-            {
-                throw new OptionsException($"{group.First().Name}:Weight: at least one deployment of '{group.Key}' needs a weight above 0.");
-            }
+            var deployments = model.Entries.Select(e => new UpstreamDeployment(e.Name, e.Options, environment)).ToList();
             foreach (var deployment in deployments)
             {
                 AddClient(services, deployment);
             }
-            models.Add(new ConfiguredModel(group.Key, group.First().Name, new ModelRoute(group.Key, deployments)));
+            var route = new ModelRoute(model.Id, deployments);
+            services.AddKeyedSingleton<IChatSource>(model.Entry, (sp, _) => ActivatorUtilities.CreateInstance<UpstreamRelay>(sp, route));
         }
+        services.AddSingleton<DeploymentChoice>();
         services.AddSingleton<UpstreamClient>();
         // Polly's own log says every timeout at Error and every retried attempt at Warning, with the upstream's
         // response as text; UpstreamClient says once, at the level it deserves, what became of each request.
         services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = _ => ResilienceEventSeverity.None);
-        return models;
+        return services;
     }
 
     private static void AddClient(IServiceCollection services, UpstreamDeployment deployment)
@@ -93,8 +49,10 @@ internal static class UpstreamServiceCollectionExtensions
             // The factory's per-request log lines (four at Information) cost more than the relay itself; Cairn logs
             // upstream failures on its own, without URLs' secrets or bodies.
             .RemoveAllLoggers();
-        client.AddResilienceHandler(deployment.ClientName, pipeline =>
+        client.AddResilienceHandler(deployment.ClientName, (pipeline, context) =>
             {
+                var clock = context.ServiceProvider.GetRequiredService<TimeProvider>();
+                pipeline.TimeProvider = clock;
                 if (options.MaxRetries > 0)
                 {
                     pipeline.AddRetry(new HttpRetryStrategyOptions
@@ -105,10 +63,10 @@ internal static class UpstreamServiceCollectionExtensions
                         Delay = TimeSpan.FromMilliseconds(Math.Min(250, maxDelay.TotalMilliseconds)),
                         MaxDelay = maxDelay,
                         ShouldRetryAfterHeader = false,
-                        ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, maxDelay)),
+                        ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, maxDelay, clock)),
                         // The upstream's own wait when it names one (always within MaxDelay: ShouldRetry saw to
                         // that); otherwise exponential backoff with jitter.
-                        DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? UpstreamRetry.RetryAfter(response) : null),
+                        DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? UpstreamRetry.RetryAfter(response, clock) : null),
                         OnRetry = args =>
                         {
                             UpstreamAttempts.Of(args.Context.GetRequestMessage())?.Failed(args.Outcome);
@@ -122,7 +80,7 @@ internal static class UpstreamServiceCollectionExtensions
         client.AddHttpMessageHandler(() => new UpstreamBuffering(options.MaxAnswerBytes));
     }
 
-    private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, TimeSpan maxDelay)
+    private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, TimeSpan maxDelay, TimeProvider clock)
     {
         if (outcome.Exception is { } exception)
         {
@@ -133,7 +91,7 @@ internal static class UpstreamServiceCollectionExtensions
             return false;
         }
         // An upstream that asks for a longer wait than allowed is left alone; the next deployment is tried instead.
-        return UpstreamRetry.RetryAfter(response) is not { } wait || wait <= maxDelay;
+        return UpstreamRetry.RetryAfter(response, clock) is not { } wait || wait <= maxDelay;
     }
 }
 
@@ -173,12 +131,6 @@ internal sealed class UpstreamAttempts
         };
     }
 }
-
-/// <summary>
-/// A model id (or pattern) from the model list: an upstream route, a local llama.cpp model (<see cref="Local"/>),
-/// or <c>echo</c> under that name when both are null.
-/// </summary>
-internal sealed record ConfiguredModel(string Id, string Entry, ModelRoute? Route, ModelOptions? Local = null);
 
 /// <summary>
 /// Reads a whole (non-streaming) answer inside the retry pipeline, so that a body cut off or late is retried and

@@ -3,7 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Cairn.Llama;
 using Cairn.OpenAI;
-using Cairn.Upstream;
+using Cairn.Models;
 
 namespace Cairn.Backends.Llama;
 
@@ -11,7 +11,7 @@ namespace Cairn.Backends.Llama;
 /// A GGUF model run in this process (provider <c>llama</c>), adapted to <see cref="IChatBackend"/>: every
 /// choice of a request is one sequence in the engine's continuous batch.
 /// </summary>
-internal sealed class LlamaBackend(string entry, ModelOptions options, ILogger<LlamaBackend> logger) : IChatBackend, IDisposable
+internal sealed class LlamaBackend(string entry, ModelOptions options, Random random, ILogger<LlamaBackend> logger) : IChatBackend, IDisposable
 {
     private LlamaEngine? engine;
 
@@ -51,7 +51,7 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, ILogger<L
 
     public async Task<ChatOutcome> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
     {
-        var plan = LlamaRequest.Plan(request, Engine, options);
+        var plan = LlamaRequest.Plan(request, Engine, options, random);
         var sequences = Start(plan, cancellationToken);
         var choices = new ChatChoice[sequences.Count];
         var tokens = 0;
@@ -83,7 +83,7 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, ILogger<L
 
     public Task<ChatStream> StreamAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
     {
-        var plan = LlamaRequest.Plan(request, Engine, options);
+        var plan = LlamaRequest.Plan(request, Engine, options, random);
         var sequences = Start(plan, cancellationToken);
         return Task.FromResult(new ChatStream(request.Model, Fingerprint, Deltas(plan, sequences, cancellationToken), request.Logprobs, plan.Seed));
     }

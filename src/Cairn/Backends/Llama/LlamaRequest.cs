@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Cairn.Llama;
 using Cairn.OpenAI;
-using Cairn.Upstream;
+using Cairn.Models;
 
 namespace Cairn.Backends.Llama;
 
@@ -15,7 +15,7 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
     // Parameters of the Chat Completions API that a local model cannot honour.
     private static readonly string[] Unsupported = ["audio", "web_search_options", "prediction", "functions", "function_call", "reasoning_effort", "verbosity"];
 
-    public static LlamaRequest Plan(ChatCompletionRequest request, LlamaEngine engine, ModelOptions defaults)
+    public static LlamaRequest Plan(ChatCompletionRequest request, LlamaEngine engine, ModelOptions defaults, Random random)
     {
         if (request.Extensions.Count > 0)
         {
@@ -73,7 +73,7 @@ internal sealed record LlamaRequest(int[] Prompt, IReadOnlyList<SamplingSettings
                 $"This model's maximum context length is {engine.ContextSize} tokens. However, your messages resulted in {prompt.Length} tokens. Please reduce the length of the messages.",
                 "context_length_exceeded");
         }
-        var drawn = request.Seed ?? Random.Shared.NextInt64();
+        var drawn = request.Seed ?? random.NextInt64();
         var seed = unchecked((ulong)drawn);
         var choices = new SamplingSettings[request.N];
         for (var i = 0; i < choices.Length; i++)

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Cairn.OpenAI;
 
 namespace Cairn.Backends.Llama;
 

@@ -1,4 +1,4 @@
-namespace Cairn.Upstream;
+namespace Cairn.OpenAI;
 
 /// <summary>Where a proxied completion came from, as its stored record tells it (no URL secrets, no key).</summary>
 internal sealed record ProxyRecord(string Provider, string Deployment, string UpstreamModel)

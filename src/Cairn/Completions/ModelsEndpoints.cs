@@ -1,17 +1,18 @@
 using System.Text.Json;
 using Cairn.Access;
-using Cairn.Backends;
 using Cairn.Http;
+using Cairn.Models;
+using Cairn.OpenAI;
 
-namespace Cairn.OpenAI;
+namespace Cairn.Completions;
 
 /// <summary><c>GET /v1/models</c> and <c>GET /v1/models/{model}</c>; ids may hold <c>:</c> and <c>/</c>.</summary>
 internal static class ModelsEndpoints
 {
     public static IEndpointRouteBuilder MapModels(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", (HttpContext context, ModelCatalog models) =>
-            JsonResponse.WriteAsync(context.Response, (models, caller: Caller.Get(context)), static (writer, s) =>
+        app.MapGet("/v1/models", (HttpContext context, Exchange exchange, ModelCatalog models) =>
+            JsonResponse.WriteAsync(context.Response, (models, caller: exchange.Caller), static (writer, s) =>
             {
                 writer.WriteStartObject();
                 writer.WriteString("object"u8, "list"u8);
@@ -23,9 +24,9 @@ internal static class ModelsEndpoints
                 writer.WriteEndArray();
                 writer.WriteEndObject();
             }));
-        app.MapGet("/v1/models/{**model}", (HttpContext context, string model, ModelCatalog models) =>
+        app.MapGet("/v1/models/{**model}", (HttpContext context, Exchange exchange, string model, ModelCatalog models) =>
         {
-            var card = (Caller.Get(context).Allows(model) ? models.Find(model) : null) ?? throw new OpenAIException(new OpenAIError(StatusCodes.Status404NotFound,
+            var card = (exchange.Caller.Allows(model) ? models.Find(model) : null) ?? throw new OpenAIException(new OpenAIError(StatusCodes.Status404NotFound,
                 $"The model '{model}' does not exist", OpenAIError.InvalidRequestType, "model", "model_not_found"));
             return JsonResponse.WriteAsync(context.Response, card, WriteModel);
         });

@@ -1,4 +1,4 @@
-namespace Cairn.Backends;
+namespace Cairn.Models;
 
 /// <summary>Loads the tokenizer's vocabulary in the background at start, so the first request does not wait for it.</summary>
 internal sealed class TokenizerWarmup(TokenCounter tokens) : BackgroundService

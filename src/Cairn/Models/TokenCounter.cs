@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Cairn.OpenAI;
 using Microsoft.ML.Tokenizers;
 
-namespace Cairn.Backends;
+namespace Cairn.Models;
 
 /// <summary>
 /// Counts and cuts text in o200k_base tokens (the GPT-4o family's encoding), so usage figures are real counts.

@@ -1,4 +1,4 @@
-namespace Cairn.Backends;
+namespace Cairn.Models;
 
 /// <summary>
 /// Routes a request's <c>model</c> to what serves it: an exact id first, then the configured patterns in their

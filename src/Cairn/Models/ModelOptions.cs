@@ -1,4 +1,4 @@
-namespace Cairn.Upstream;
+namespace Cairn.Models;
 
 /// <summary>
 /// One entry of the model list (configuration section <c>Models</c>, an array). Entries that share an

@@ -1,9 +1,10 @@
-using Cairn.Access;
 using System.Text.Json;
+using Cairn.Access;
 using Cairn.Http;
+using Cairn.OpenAI;
 using Cairn.Storage;
 
-namespace Cairn.OpenAI;
+namespace Cairn.Completions;
 
 /// <summary>The stored-completions API: list, retrieve, update metadata, delete, and list input messages.</summary>
 internal static class StoredCompletionsEndpoints
@@ -18,10 +19,10 @@ internal static class StoredCompletionsEndpoints
         return app;
     }
 
-    private static async Task ListAsync(HttpContext context, ApiOptions options, ICompletionStore store)
+    private static async Task ListAsync(HttpContext context, Exchange exchange, ApiOptions options, ICompletionStore store)
     {
         var query = ListQueryParser.Completions(context.Request.Query) with { MaxBytes = options.MaxListPageBytes };
-        var (page, failure) = await store.ListAsync(Caller.Get(context).ProjectId, query, context.RequestAborted);
+        var (page, failure) = await store.ListAsync(exchange.Caller.ProjectId, query, context.RequestAborted);
         if (failure == ListFailure.UnknownCursor)
         {
             throw OpenAIException.InvalidRequest("after", $"Invalid 'after': no stored completion has the id '{query.After}'.", "invalid_value");
@@ -29,18 +30,18 @@ internal static class StoredCompletionsEndpoints
         await WriteListAsync(context.Response, page!);
     }
 
-    private static async Task GetAsync(HttpContext context, string completion_id, ICompletionStore store)
+    private static async Task GetAsync(HttpContext context, Exchange exchange, string completion_id, ICompletionStore store)
     {
-        var body = await store.GetAsync(Caller.Get(context).ProjectId, completion_id, context.RequestAborted)
+        var body = await store.GetAsync(exchange.Caller.ProjectId, completion_id, context.RequestAborted)
             ?? throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));
         await JsonResponse.WriteAsync(context.Response, body);
     }
 
-    private static async Task UpdateAsync(HttpContext context, string completion_id, ApiOptions options, ICompletionStore store)
+    private static async Task UpdateAsync(HttpContext context, Exchange exchange, string completion_id, ApiOptions options, ICompletionStore store)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
         var metadata = ParseUpdate(body);
-        var updated = await store.UpdateMetadataAsync(Caller.Get(context).ProjectId, completion_id, metadata,
+        var updated = await store.UpdateMetadataAsync(exchange.Caller.ProjectId, completion_id, metadata,
                 stored => StoredCompletionWriter.WithMetadata(stored, metadata), CancellationToken.None)
             ?? throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));
         await JsonResponse.WriteAsync(context.Response, updated);
@@ -62,9 +63,9 @@ internal static class StoredCompletionsEndpoints
         }
     }
 
-    private static async Task DeleteAsync(HttpContext context, string completion_id, ICompletionStore store)
+    private static async Task DeleteAsync(HttpContext context, Exchange exchange, string completion_id, ICompletionStore store)
     {
-        if (!await store.DeleteAsync(Caller.Get(context).ProjectId, completion_id, CancellationToken.None))
+        if (!await store.DeleteAsync(exchange.Caller.ProjectId, completion_id, CancellationToken.None))
         {
             throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));
         }
@@ -78,10 +79,10 @@ internal static class StoredCompletionsEndpoints
         });
     }
 
-    private static async Task ListMessagesAsync(HttpContext context, string completion_id, ApiOptions options, ICompletionStore store)
+    private static async Task ListMessagesAsync(HttpContext context, Exchange exchange, string completion_id, ApiOptions options, ICompletionStore store)
     {
         var query = ListQueryParser.Messages(context.Request.Query, completion_id) with { MaxBytes = options.MaxListPageBytes };
-        var (page, failure) = await store.ListMessagesAsync(Caller.Get(context).ProjectId, completion_id, query, context.RequestAborted);
+        var (page, failure) = await store.ListMessagesAsync(exchange.Caller.ProjectId, completion_id, query, context.RequestAborted);
         if (failure == ListFailure.NotFound)
         {
             throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));

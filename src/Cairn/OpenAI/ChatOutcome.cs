@@ -1,4 +1,4 @@
-namespace Cairn.Backends;
+namespace Cairn.OpenAI;
 
 /// <summary>
 /// A whole answer from a backend: the model that answered, one choice per <c>n</c>, and token usage; with the seed
