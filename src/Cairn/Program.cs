@@ -1,45 +1,15 @@
 using Cairn;
 using Cairn.Access;
 using Cairn.Backends;
+using Cairn.Commands;
 using Cairn.Dashboard;
 using Cairn.Export;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
-using Cairn.Storage.Postgres;
 using Cairn.Upstream;
 
-try
-{
-    if (args is ["migrate", .. var migrateArgs])
-    {
-        return await MigrateCommand.RunAsync(migrateArgs);
-    }
-    if (args is ["export", .. var exportArgs])
-    {
-        return await ExportCommand.RunAsync(exportArgs, Console.Error);
-    }
-    if (args is ["import", .. var importArgs])
-    {
-        return await ImportCommand.RunAsync(importArgs, Console.Error);
-    }
-    if (args is [("keys" or "projects") and var noun, .. var rest])
-    {
-        return await AccessCommands.RunAsync(noun, rest, Console.Out, Console.Error);
-    }
-    await CairnApp.Build(args).RunAsync();
-}
-catch (OptionsException e)
-{
-    Console.Error.WriteLine($"cairn: {e.Message}");
-    return 2;
-}
-catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-{
-    Console.Error.WriteLine($"cairn: {e.Message} Pass another with --urls.");
-    return 2;
-}
-return 0;
+return await CairnCommands.InvokeAsync(args);
 
 namespace Cairn
 {
@@ -90,20 +60,15 @@ namespace Cairn
                 kestrel.Limits.MaxRequestBodySize = null; // Api:MaxRequestBodyBytes is enforced with an OpenAI-style 413.
             });
 
-            var storage = Bind<StorageOptions>(builder.Configuration, StorageOptions.Section, o => o.Validate());
+            var storage = AddStore(builder.Services, builder.Configuration, storeHolder);
             var api = Bind<ApiOptions>(builder.Configuration, ApiOptions.Section, o => o.Validate());
             var echo = Bind<EchoOptions>(builder.Configuration, EchoOptions.Section, o => o.Validate());
-            var auth = Bind<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
             builder.Services.AddSingleton(api);
-            builder.Services.AddSingleton(TimeProvider.System);
-            builder.Services.AddCairnStorage(storage, storeHolder);
-            builder.Services.AddCairnAccess(auth);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models, echo);
             builder.Services.AddCairnDashboard(storage.KeyRingFolder());
             // Data protection warns, for every new key, that it is stored unencrypted; DashboardKeyRing says where it is instead.
             builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
-            builder.Services.AddCairnExport();
 
             var app = builder.Build();
             app.UseMiddleware<OpenAIMiddleware>();
@@ -115,6 +80,21 @@ namespace Cairn
             app.MapAdmin();
             app.MapDashboard();
             return app;
+        }
+
+        /// <summary>
+        /// The store and what works on it (access, export): the server's part that the commands share, registered in
+        /// their generic host too. Returns the store's settings.
+        /// </summary>
+        public static StorageOptions AddStore(IServiceCollection services, IConfiguration configuration, string? storeHolder)
+        {
+            var storage = Bind<StorageOptions>(configuration, StorageOptions.Section, o => o.Validate());
+            var auth = Bind<AuthOptions>(configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
+            services.AddSingleton(TimeProvider.System);
+            services.AddCairnStorage(storage, storeHolder);
+            services.AddCairnAccess(auth);
+            services.AddCairnExport();
+            return storage;
         }
 
         private static T Bind<T>(IConfiguration configuration, string section, Func<T, IEnumerable<string>> validate)

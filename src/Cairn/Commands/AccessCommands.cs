@@ -1,8 +1,9 @@
+using System.CommandLine;
 using System.Globalization;
+using Cairn.Access;
 using Cairn.OpenAI;
-using Cairn.Storage;
 
-namespace Cairn.Access;
+namespace Cairn.Commands;
 
 /// <summary>
 /// <c>cairn keys …</c> and <c>cairn projects …</c>: manage keys and projects in the store named by the usual
@@ -11,81 +12,87 @@ namespace Cairn.Access;
 /// </summary>
 internal static class AccessCommands
 {
-    public const string Usage = """
-        usage:
-          cairn keys create --project NAME [--name LABEL] [--models a,b]   create a key; prints its secret once
-          cairn keys list [--project NAME]                                 list keys (never their secrets)
-          cairn keys revoke KEY_ID                                         revoke a key
-          cairn projects list                                              list projects and their limits
-          cairn projects set NAME [--rpm N|none] [--tpm N|none]            create a project or change its limits
-        Store settings as for the server: --db PATH (SQLite, the default) or --postgres "CONNECTION STRING".
-        """;
+    /// <summary>Runs <c>cairn keys …</c> or <c>cairn projects …</c> with these writers (tests call it in process).</summary>
+    public static Task<int> RunAsync(string noun, string[] args, TextWriter output, TextWriter errors) =>
+        CairnCommands.InvokeAsync([noun, .. args], output, errors);
 
-    public static async Task<int> RunAsync(string noun, string[] args, TextWriter output, TextWriter errors)
+    public static Command CreateKeys(IReadOnlyList<string> settings)
     {
-        var (verb, positional, options, rest) = Parse(args);
-        if (verb is null)
-        {
-            await errors.WriteLineAsync(Usage);
-            return 2;
-        }
-        // Keys and projects are written through SQLite's own locking, beside a running server: no store lock.
-        var app = CairnApp.Build([.. rest, "--Logging:LogLevel:Default=Warning"], storeHolder: null);
-        var lifetimes = app.Services.GetServices<IHostedService>().OfType<IStoreLifetime>().ToList();
-        foreach (var lifetime in lifetimes)
-        {
-            await lifetime.StartingAsync(CancellationToken.None);
-        }
-        try
-        {
-            var store = app.Services.GetRequiredService<IAccessStore>();
-            var access = app.Services.GetRequiredService<AccessService>();
-            return (noun, verb) switch
-            {
-                ("keys", "create") => await CreateAsync(access, positional, options, output, errors),
-                ("keys", "list") => await ListKeysAsync(store, options, output, errors),
-                ("keys", "revoke") => await RevokeAsync(access, positional, errors),
-                ("projects", "list") => await ListProjectsAsync(store, output),
-                ("projects", "set") => await SetProjectAsync(access, store, positional, options, output, errors),
-                _ => await UsageAsync(errors, $"unknown command: cairn {noun} {verb}"),
-            };
-        }
-        catch (OpenAIException e)
-        {
-            await errors.WriteLineAsync($"cairn: {(e.Error.Param is { } param ? $"--{param.Replace('_', '-')}: " : "")}{e.Error.Message}");
-            return 2;
-        }
-        finally
-        {
-            foreach (var lifetime in lifetimes)
-            {
-                await lifetime.StoppedAsync(CancellationToken.None);
-            }
-            await app.DisposeAsync();
-        }
+        var project = new Option<string>("--project") { HelpName = "NAME", Description = "The key's project (created if missing)." };
+        var name = new Option<string>("--name") { HelpName = "LABEL", Description = "A label shown in lists." };
+        var models = new Option<string>("--models") { HelpName = "a,b", Description = "The only models the key may use (default: every model)." };
+        var create = new Command("create", "Create a key; prints its secret once, alone on standard output.") { project, name, models };
+        Run(create, settings, (access, _, result, output, errors) => CreateAsync(
+            access, result.GetValue(project), result.GetValue(name), result.GetValue(models), output, errors));
+
+        var listProject = new Option<string>("--project") { HelpName = "NAME", Description = "Only this project's keys." };
+        var list = new Command("list", "List keys (never their secrets).") { listProject };
+        Run(list, settings, (_, store, result, output, errors) => ListKeysAsync(store, result.GetValue(listProject), output, errors));
+
+        var id = new Argument<string>("KEY_ID") { Description = "The key's id, as 'cairn keys list' shows it." };
+        var revoke = new Command("revoke", "Revoke a key; servers stop accepting it within Auth:CacheSeconds.") { id };
+        Run(revoke, settings, (access, _, result, _, errors) => RevokeAsync(access, result.GetValue(id)!, errors));
+
+        return new Command("keys", "Manage API keys in the store, with or without a server running on it.") { create, list, revoke };
     }
 
-    private static async Task<int> CreateAsync(AccessService access, List<string> positional, Dictionary<string, string> options, TextWriter output, TextWriter errors)
+    public static Command CreateProjects(IReadOnlyList<string> settings)
     {
-        if (!options.TryGetValue("project", out var project) || positional.Count > 0)
+        var list = new Command("list", "List projects and their limits.");
+        Run(list, settings, (_, store, _, output, _) => ListProjectsAsync(store, output));
+
+        var name = new Argument<string>("NAME") { Description = "The project." };
+        var rpm = new Option<string>("--rpm") { HelpName = "N|none", Description = "Requests per minute; 'none' removes the limit." };
+        var tpm = new Option<string>("--tpm") { HelpName = "N|none", Description = "Tokens per minute; 'none' removes the limit." };
+        var set = new Command("set", "Create a project or change its limits.") { name, rpm, tpm };
+        Run(set, settings, (access, store, result, output, errors) => SetProjectAsync(
+            access, store, result.GetValue(name)!, result.GetValue(rpm), result.GetValue(tpm), output, errors));
+
+        return new Command("projects", "Manage projects and their rate limits in the store.") { list, set };
+    }
+
+    /// <summary>Makes <paramref name="run"/> the command's action, on the store its settings name.</summary>
+    private static void Run(
+        Command command, IReadOnlyList<string> settings, Func<AccessService, IAccessStore, ParseResult, TextWriter, TextWriter, Task<int>> run)
+    {
+        StoreOptions.AddTo(command);
+        command.SetAction(async (result, _) =>
+        {
+            var (output, errors) = (result.InvocationConfiguration.Output, result.InvocationConfiguration.Error);
+            // Keys and projects are written through SQLite's own locking, beside a running server: no store lock.
+            await using var store = await CommandStore.OpenAsync(StoreOptions.Settings(result, settings), _ => { }, holder: null);
+            try
+            {
+                return await run(
+                    store.Services.GetRequiredService<AccessService>(), store.Services.GetRequiredService<IAccessStore>(), result, output, errors);
+            }
+            catch (OpenAIException e)
+            {
+                await errors.WriteLineAsync($"cairn: {(e.Error.Param is { } param ? $"--{param.Replace('_', '-')}: " : "")}{e.Error.Message}");
+                return 2;
+            }
+        });
+    }
+
+    private static async Task<int> CreateAsync(AccessService access, string? project, string? name, string? modelList, TextWriter output, TextWriter errors)
+    {
+        if (project is null)
         {
             return await UsageAsync(errors, "cairn keys create needs --project NAME");
         }
-        var models = options.TryGetValue("models", out var list)
-            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList()
-            : null;
-        var (key, secret, _) = await access.CreateKeyAsync(project, options.GetValueOrDefault("name"), models, CancellationToken.None);
+        var models = modelList?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        var (key, secret, _) = await access.CreateKeyAsync(project, name, models, CancellationToken.None);
         await errors.WriteLineAsync($"Created {key.Id} in project '{project}'{(key.Models is { } m ? $" for models {string.Join(", ", m)}" : "")}. " +
             "Its secret follows; it is shown this once and cannot be recovered:");
         await output.WriteLineAsync(secret);
         return 0;
     }
 
-    private static async Task<int> ListKeysAsync(IAccessStore store, Dictionary<string, string> options, TextWriter output, TextWriter errors)
+    private static async Task<int> ListKeysAsync(IAccessStore store, string? name, TextWriter output, TextWriter errors)
     {
         var projects = (await store.ListProjectsAsync(CancellationToken.None)).ToDictionary(p => p.Id);
         long? projectId = null;
-        if (options.TryGetValue("project", out var name))
+        if (name is not null)
         {
             projectId = projects.Values.FirstOrDefault(p => p.Name == name)?.Id;
             if (projectId is null)
@@ -104,18 +111,14 @@ internal static class AccessCommands
         return 0;
     }
 
-    private static async Task<int> RevokeAsync(AccessService access, List<string> positional, TextWriter errors)
+    private static async Task<int> RevokeAsync(AccessService access, string id, TextWriter errors)
     {
-        if (positional.Count != 1)
+        if (!await access.RevokeAsync(id, CancellationToken.None))
         {
-            return await UsageAsync(errors, "cairn keys revoke needs one KEY_ID");
-        }
-        if (!await access.RevokeAsync(positional[0], CancellationToken.None))
-        {
-            await errors.WriteLineAsync($"cairn: no active key with id '{positional[0]}'");
+            await errors.WriteLineAsync($"cairn: no active key with id '{id}'");
             return 1;
         }
-        await errors.WriteLineAsync($"Revoked {positional[0]}. Servers stop accepting it within Auth:CacheSeconds.");
+        await errors.WriteLineAsync($"Revoked {id}. Servers stop accepting it within Auth:CacheSeconds.");
         return 0;
     }
 
@@ -131,26 +134,22 @@ internal static class AccessCommands
     }
 
     private static async Task<int> SetProjectAsync(
-        AccessService access, IAccessStore store, List<string> positional, Dictionary<string, string> options, TextWriter output, TextWriter errors)
+        AccessService access, IAccessStore store, string name, string? rpmText, string? tpmText, TextWriter output, TextWriter errors)
     {
-        if (positional.Count != 1)
-        {
-            return await UsageAsync(errors, "cairn projects set needs one NAME");
-        }
-        var existing = await store.FindProjectAsync(positional[0], CancellationToken.None);
-        if (!TryLimit(options, "rpm", existing?.RequestsPerMinute, out var rpm) || !TryLimit(options, "tpm", existing?.TokensPerMinute, out var tpm))
+        var existing = await store.FindProjectAsync(name, CancellationToken.None);
+        if (!TryLimit(rpmText, existing?.RequestsPerMinute, out var rpm) || !TryLimit(tpmText, existing?.TokensPerMinute, out var tpm))
         {
             return await UsageAsync(errors, "--rpm and --tpm take a whole number or 'none'");
         }
-        var project = await access.SetProjectAsync(positional[0], rpm, tpm, CancellationToken.None);
+        var project = await access.SetProjectAsync(name, rpm, tpm, CancellationToken.None);
         await output.WriteLineAsync($"{project.Name}: {Limit(project.RequestsPerMinute)} requests/min, {Limit(project.TokensPerMinute)} tokens/min");
         return 0;
     }
 
-    private static bool TryLimit(Dictionary<string, string> options, string name, long? current, out long? value)
+    private static bool TryLimit(string? given, long? current, out long? value)
     {
         value = current;
-        if (!options.TryGetValue(name, out var given))
+        if (given is null)
         {
             return true;
         }
@@ -171,51 +170,6 @@ internal static class AccessCommands
     private static async Task<int> UsageAsync(TextWriter errors, string problem)
     {
         await errors.WriteLineAsync($"cairn: {problem}");
-        await errors.WriteLineAsync(Usage);
         return 2;
-    }
-
-    /// <summary>The verb, positional arguments, this command's options, and everything else (store settings) for the app.</summary>
-    private static (string? Verb, List<string> Positional, Dictionary<string, string> Options, List<string> Others) Parse(string[] args)
-    {
-        string[] own = ["project", "name", "models", "rpm", "tpm"];
-        var positional = new List<string>();
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var rest = new List<string>();
-        string? verb = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            var arg = args[i];
-            if (arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                var name = arg[2..];
-                string? value = null;
-                if (name.IndexOf('=', StringComparison.Ordinal) is var eq and >= 0)
-                {
-                    (name, value) = (name[..eq], name[(eq + 1)..]);
-                }
-                if (own.Contains(name))
-                {
-                    options[name] = value ?? (i + 1 < args.Length ? args[++i] : "");
-                }
-                else
-                {
-                    rest.Add(arg);
-                    if (value is null && i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    {
-                        rest.Add(args[++i]);
-                    }
-                }
-            }
-            else if (verb is null)
-            {
-                verb = arg;
-            }
-            else
-            {
-                positional.Add(arg);
-            }
-        }
-        return (verb, positional, options, rest);
     }
 }

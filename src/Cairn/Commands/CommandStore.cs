@@ -1,20 +1,21 @@
 using Cairn.Storage;
 
-namespace Cairn.Export;
+namespace Cairn.Commands;
 
 /// <summary>
-/// The store a command works on, opened from the server's own settings (<c>--db</c>, <c>--postgres</c>, …) without
-/// serving: only the store's lifetime runs, and closing it commits every queued write. The app logs to standard
-/// error only, at Warning, so that an export to standard output is nothing but its lines.
+/// The store a command works on, opened from the server's own settings (<c>--db</c>, <c>--postgres</c>, …) in a generic
+/// host that serves nothing: it registers only the store, access and export services, and only the store's lifetime
+/// runs; closing it commits every queued write. It logs to standard error only, at Warning, so that an export to
+/// standard output is nothing but its lines and a new key's secret is alone there.
 /// </summary>
 internal sealed class CommandStore : IAsyncDisposable
 {
-    private readonly WebApplication app;
+    private readonly IHost host;
     private readonly List<IStoreLifetime> lifetimes;
 
-    private CommandStore(WebApplication app, List<IStoreLifetime> lifetimes) => (this.app, this.lifetimes) = (app, lifetimes);
+    private CommandStore(IHost host, List<IStoreLifetime> lifetimes) => (this.host, this.lifetimes) = (host, lifetimes);
 
-    public IServiceProvider Services => app.Services;
+    public IServiceProvider Services => host.Services;
 
     /// <summary>
     /// Opens the store; <paramref name="check"/> sees its settings first (and may refuse them) before anything is
@@ -22,20 +23,36 @@ internal sealed class CommandStore : IAsyncDisposable
     /// </summary>
     public static async Task<CommandStore> OpenAsync(IEnumerable<string> settings, Action<StorageOptions> check, string? holder)
     {
-        var app = CairnApp.Build([.. settings, "--Logging:LogLevel:Default=Warning", "--Logging:Console:LogToStandardErrorThreshold=Trace"], holder);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddCommandLine([.. settings]);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:Console:LogToStandardErrorThreshold"] = "Trace",
+        });
+        CairnApp.AddStore(builder.Services, builder.Configuration, holder);
+        // Nothing runs in the background of a command (retention, search flushes, the listen check): only the store's lifetime.
+        var background = builder.Services
+            .Where(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType is { } type && !type.IsAssignableTo(typeof(IStoreLifetime)))
+            .ToList();
+        foreach (var descriptor in background)
+        {
+            builder.Services.Remove(descriptor);
+        }
+        var host = builder.Build();
         try
         {
-            check(app.Services.GetRequiredService<StorageOptions>());
-            var lifetimes = app.Services.GetServices<IHostedService>().OfType<IStoreLifetime>().ToList();
+            check(host.Services.GetRequiredService<StorageOptions>());
+            var lifetimes = host.Services.GetServices<IHostedService>().OfType<IStoreLifetime>().ToList();
             foreach (var lifetime in lifetimes)
             {
                 await lifetime.StartingAsync(CancellationToken.None);
             }
-            return new CommandStore(app, lifetimes);
+            return new CommandStore(host, lifetimes);
         }
         catch
         {
-            await app.DisposeAsync();
+            host.Dispose();
             throw;
         }
     }
@@ -46,6 +63,13 @@ internal sealed class CommandStore : IAsyncDisposable
         {
             await lifetime.StoppedAsync(CancellationToken.None);
         }
-        await app.DisposeAsync();
+        if (host is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+        else
+        {
+            host.Dispose();
+        }
     }
 }
