@@ -66,6 +66,7 @@ namespace Cairn
             builder.Services.AddSingleton(api);
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models, echo);
+            builder.Services.AddCairnHealth();
             builder.Services.AddCairnDashboard(storage.KeyRingFolder());
             // Data protection warns, for every new key, that it is stored unencrypted; DashboardKeyRing says where it is instead.
             builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
