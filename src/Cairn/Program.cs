@@ -8,6 +8,7 @@ using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
 using Cairn.Upstream;
+using Microsoft.Extensions.Options;
 
 return await CairnCommands.InvokeAsync(args);
 
@@ -61,9 +62,9 @@ namespace Cairn
             });
 
             var storage = AddStore(builder.Services, builder.Configuration, storeHolder);
-            var api = Bind<ApiOptions>(builder.Configuration, ApiOptions.Section, o => o.Validate());
-            var echo = Bind<EchoOptions>(builder.Configuration, EchoOptions.Section, o => o.Validate());
-            builder.Services.AddSingleton(api);
+            AddOptions<ApiOptions>(builder.Services, builder.Configuration, ApiOptions.Section, o => o.Validate());
+            builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ApiOptions>>().Value);
+            var echo = AddOptions<EchoOptions>(builder.Services, builder.Configuration, EchoOptions.Section, o => o.Validate());
             var models = builder.Services.AddCairnUpstreams(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models, echo);
             builder.Services.AddCairnHealth();
@@ -72,6 +73,15 @@ namespace Cairn
             builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
 
             var app = builder.Build();
+            try
+            {
+                ValidateOptions(app.Services);
+            }
+            catch (OptionsException)
+            {
+                ((IDisposable)app).Dispose();
+                throw;
+            }
             app.UseMiddleware<OpenAIMiddleware>();
             app.UseMiddleware<AuthMiddleware>();
             app.MapHealth();
@@ -89,8 +99,8 @@ namespace Cairn
         /// </summary>
         public static StorageOptions AddStore(IServiceCollection services, IConfiguration configuration, string? storeHolder)
         {
-            var storage = Bind<StorageOptions>(configuration, StorageOptions.Section, o => o.Validate());
-            var auth = Bind<AuthOptions>(configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
+            var storage = AddOptions<StorageOptions>(services, configuration, StorageOptions.Section, o => o.Validate());
+            var auth = AddOptions<AuthOptions>(services, configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
             services.AddSingleton(TimeProvider.System);
             services.AddCairnStorage(storage, storeHolder);
             services.AddCairnAccess(auth);
@@ -98,9 +108,37 @@ namespace Cairn
             return storage;
         }
 
-        private static T Bind<T>(IConfiguration configuration, string section, Func<T, IEnumerable<string>> validate)
-            where T : new()
+        /// <summary>
+        /// Runs the options pattern's validation on start now, so that a bad setting stops Cairn with one line naming the
+        /// key before anything is opened or listens (and <see cref="Build"/> itself throws, as tests expect).
+        /// </summary>
+        public static void ValidateOptions(IServiceProvider services)
         {
+            try
+            {
+                services.GetService<IStartupValidator>()?.Validate();
+            }
+            catch (OptionsValidationException e)
+            {
+                throw new OptionsException(string.Join(" ", e.Failures));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OptionsValidationException))
+            {
+                throw new OptionsException(string.Join(" ", e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures)));
+            }
+        }
+
+        /// <summary>
+        /// Registers a section through the options pattern (bound, and validated on start by the type's own rules), and
+        /// returns its value checked by the same rules now, for the registrations that depend on it (which store, which
+        /// backends). A value that cannot be bound is refused here, naming the section.
+        /// </summary>
+        private static T AddOptions<T>(IServiceCollection services, IConfiguration configuration, string section, Func<T, IEnumerable<string>> rules)
+            where T : class, new()
+        {
+            var validator = new RulesValidator<T>(rules);
+            services.AddSingleton<IValidateOptions<T>>(validator);
+            services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateOnStart();
             T options;
             try
             {
@@ -110,8 +148,7 @@ namespace Cairn
             {
                 throw new OptionsException($"configuration section '{section}': {e.Message}");
             }
-            var problems = validate(options).ToList();
-            return problems.Count == 0 ? options : throw new OptionsException(string.Join(" ", problems));
+            return validator.Validate(null, options) is { Failed: true, Failures: { } failures } ? throw new OptionsException(string.Join(" ", failures)) : options;
         }
     }
 }

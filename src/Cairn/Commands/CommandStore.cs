@@ -42,6 +42,7 @@ internal sealed class CommandStore : IAsyncDisposable
         var host = builder.Build();
         try
         {
+            CairnApp.ValidateOptions(host.Services);
             check(host.Services.GetRequiredService<StorageOptions>());
             var lifetimes = host.Services.GetServices<IHostedService>().OfType<IStoreLifetime>().ToList();
             foreach (var lifetime in lifetimes)
