@@ -1,46 +1,17 @@
 using Cairn;
 using Cairn.Access;
 using Cairn.Backends;
+using Cairn.Commands;
 using Cairn.Completions;
 using Cairn.Dashboard;
 using Cairn.Export;
 using Cairn.Http;
 using Cairn.Models;
 using Cairn.Storage;
-using Cairn.Storage.Postgres;
 using Cairn.Upstream;
+using Microsoft.Extensions.Options;
 
-try
-{
-    if (args is ["migrate", .. var migrateArgs])
-    {
-        return await MigrateCommand.RunAsync(migrateArgs);
-    }
-    if (args is ["export", .. var exportArgs])
-    {
-        return await ExportCommand.RunAsync(exportArgs, Console.Error);
-    }
-    if (args is ["import", .. var importArgs])
-    {
-        return await ImportCommand.RunAsync(importArgs, Console.Error);
-    }
-    if (args is [("keys" or "projects") and var noun, .. var rest])
-    {
-        return await AccessCommands.RunAsync(noun, rest, Console.Out, Console.Error);
-    }
-    await CairnApp.Build(args).RunAsync();
-}
-catch (OptionsException e)
-{
-    Console.Error.WriteLine($"cairn: {e.Message}");
-    return 2;
-}
-catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-{
-    Console.Error.WriteLine($"cairn: {e.Message} Pass another with --urls.");
-    return 2;
-}
-return 0;
+return await CairnCommands.InvokeAsync(args);
 
 namespace Cairn
 {
@@ -91,26 +62,31 @@ namespace Cairn
                 kestrel.Limits.MaxRequestBodySize = null; // Api:MaxRequestBodyBytes is enforced with an OpenAI-style 413.
             });
 
-            var storage = Bind<StorageOptions>(builder.Configuration, StorageOptions.Section, o => o.Validate());
-            var api = Bind<ApiOptions>(builder.Configuration, ApiOptions.Section, o => o.Validate());
-            var echo = Bind<EchoOptions>(builder.Configuration, EchoOptions.Section, o => o.Validate());
-            var auth = Bind<AuthOptions>(builder.Configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
-            builder.Services.AddSingleton(api);
-            builder.Services.AddSingleton(TimeProvider.System);
+            var storage = AddStore(builder.Services, builder.Configuration, storeHolder);
+            AddOptions<ApiOptions>(builder.Services, builder.Configuration, ApiOptions.Section, o => o.Validate());
+            builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<ApiOptions>>().Value);
+            var echo = AddOptions<EchoOptions>(builder.Services, builder.Configuration, EchoOptions.Section, o => o.Validate());
             builder.Services.AddSingleton(Random.Shared);
-            builder.Services.AddCairnStorage(storage, storeHolder);
-            builder.Services.AddCairnAccess(auth);
             var models = ModelList.Read(builder.Configuration, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnModels(models);
             builder.Services.AddCairnUpstreams(models, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models, echo);
             builder.Services.AddCairnCompletions();
+            builder.Services.AddCairnHealth();
             builder.Services.AddCairnDashboard(storage.KeyRingFolder());
             // Data protection warns, for every new key, that it is stored unencrypted; DashboardKeyRing says where it is instead.
             builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
-            builder.Services.AddCairnExport();
 
             var app = builder.Build();
+            try
+            {
+                ValidateOptions(app.Services);
+            }
+            catch (OptionsException)
+            {
+                ((IDisposable)app).Dispose();
+                throw;
+            }
             app.UseMiddleware<OpenAIMiddleware>();
             app.UseMiddleware<AuthMiddleware>();
             app.MapHealth();
@@ -122,9 +98,52 @@ namespace Cairn
             return app;
         }
 
-        private static T Bind<T>(IConfiguration configuration, string section, Func<T, IEnumerable<string>> validate)
-            where T : new()
+        /// <summary>
+        /// The store and what works on it (access, export): the server's part that the commands share, registered in
+        /// their generic host too. Returns the store's settings.
+        /// </summary>
+        public static StorageOptions AddStore(IServiceCollection services, IConfiguration configuration, string? storeHolder)
         {
+            var storage = AddOptions<StorageOptions>(services, configuration, StorageOptions.Section, o => o.Validate());
+            var auth = AddOptions<AuthOptions>(services, configuration, AuthOptions.Section, o => o.Validate(Environment.GetEnvironmentVariable));
+            services.AddSingleton(TimeProvider.System);
+            services.AddCairnStorage(storage, storeHolder);
+            services.AddCairnAccess(auth);
+            services.AddCairnExport();
+            return storage;
+        }
+
+        /// <summary>
+        /// Runs the options pattern's validation on start now, so that a bad setting stops Cairn with one line naming the
+        /// key before anything is opened or listens (and <see cref="Build"/> itself throws, as tests expect).
+        /// </summary>
+        public static void ValidateOptions(IServiceProvider services)
+        {
+            try
+            {
+                services.GetService<IStartupValidator>()?.Validate();
+            }
+            catch (OptionsValidationException e)
+            {
+                throw new OptionsException(string.Join(" ", e.Failures));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OptionsValidationException))
+            {
+                throw new OptionsException(string.Join(" ", e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures)));
+            }
+        }
+
+        /// <summary>
+        /// Registers a section through the options pattern (bound, and validated on start by the type's own rules), and
+        /// returns its value checked by the same rules now, for the registrations that depend on it (which store, which
+        /// backends). A value that cannot be bound is refused here, naming the section.
+        /// </summary>
+        private static T AddOptions<T>(IServiceCollection services, IConfiguration configuration, string section, Func<T, IEnumerable<string>> rules)
+            where T : class, new()
+        {
+            var validator = new RulesValidator<T>(rules);
+            services.AddSingleton<IValidateOptions<T>>(validator);
+            services.AddOptions<T>().Bind(configuration.GetSection(section)).ValidateOnStart();
             T options;
             try
             {
@@ -134,8 +153,7 @@ namespace Cairn
             {
                 throw new OptionsException($"configuration section '{section}': {e.Message}");
             }
-            var problems = validate(options).ToList();
-            return problems.Count == 0 ? options : throw new OptionsException(string.Join(" ", problems));
+            return validator.Validate(null, options) is { Failed: true, Failures: { } failures } ? throw new OptionsException(string.Join(" ", failures)) : options;
         }
     }
 }

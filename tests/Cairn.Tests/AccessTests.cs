@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Cairn.Access;
+using Cairn.Commands;
 using Cairn.Tests.Infrastructure;
 using OpenAI;
 using OpenAI.Chat;

@@ -1,15 +1,16 @@
 using Cairn.Storage;
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Caching.Memory;
 
 namespace Cairn.Access;
 
 /// <summary>
 /// Tells who a key belongs to. Lookups go by the SHA-256 of the presented secret (an index lookup, the same work
 /// whether or not the key exists) and are remembered for <see cref="AuthOptions.CacheSeconds"/>, misses included, in a
-/// bounded cache. Authentication is on once any key exists or an admin key is set, and never turns off while running.
+/// cache of at most <see cref="CacheEntries"/> (the least recently used go first). Authentication is on once any key
+/// exists or an admin key is set, and never turns off while running.
 /// </summary>
-internal sealed class Authenticator
+internal sealed class Authenticator : IDisposable
 {
     private const int CacheEntries = 10_000;
     private static readonly TimeSpan RecheckEvery = TimeSpan.FromSeconds(2);
@@ -18,7 +19,7 @@ internal sealed class Authenticator
     private readonly TimeProvider clock;
     private readonly TimeSpan cacheFor;
     private readonly byte[]? adminHash;
-    private readonly ConcurrentDictionary<string, (KeyGrant? Grant, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
+    private readonly MemoryCache cache = new(new MemoryCacheOptions { SizeLimit = CacheEntries });
     private volatile bool keysExist;
     private DateTimeOffset checkedAt = DateTimeOffset.MinValue;
 
@@ -64,6 +65,8 @@ internal sealed class Authenticator
         checkedAt = DateTimeOffset.MinValue;
     }
 
+    public void Dispose() => cache.Dispose();
+
     public bool IsAdmin(string secret) => adminHash is not null && CryptographicOperations.FixedTimeEquals(ApiKeys.Hash(secret), adminHash);
 
     /// <summary>Whether a hash is the admin key's (the dashboard's session keeps the hash, never the key).</summary>
@@ -74,7 +77,7 @@ internal sealed class Authenticator
         var hash = ApiKeys.Hash(secret);
         var slot = Convert.ToHexString(hash);
         var now = clock.GetUtcNow();
-        if (cache.TryGetValue(slot, out var remembered) && remembered.Until > now)
+        if (cache.TryGetValue(slot, out (KeyGrant? Grant, DateTimeOffset Until) remembered) && remembered.Until > now)
         {
             return remembered.Grant;
         }
@@ -85,11 +88,8 @@ internal sealed class Authenticator
         }
         if (cacheFor > TimeSpan.Zero)
         {
-            if (cache.Count >= CacheEntries)
-            {
-                cache.Clear();
-            }
-            cache[slot] = (grant, now + cacheFor);
+            // Expiry is checked against the injected clock above; the cache's own clock only reclaims the memory.
+            cache.Set(slot, (grant, now + cacheFor), new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = cacheFor });
         }
         return grant;
     }

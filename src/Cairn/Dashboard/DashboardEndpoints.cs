@@ -3,7 +3,7 @@ using Cairn.Dashboard.Access;
 
 namespace Cairn.Dashboard;
 
-/// <summary>Maps the dashboard's pages under <c>/dashboard</c> and its stylesheet and script, served from the assembly.</summary>
+/// <summary>Maps the dashboard's pages under <c>/dashboard</c> and its stylesheet and icon, served from the assembly (it has no script).</summary>
 internal static class DashboardEndpoints
 {
     public static WebApplication MapDashboard(this WebApplication app)
@@ -39,7 +39,6 @@ internal static class DashboardEndpoints
             stream.CopyTo(copy);
             var name = resource[Prefix.Length..];
             var type = name.EndsWith(".css", StringComparison.Ordinal) ? "text/css; charset=utf-8"
-                : name.EndsWith(".js", StringComparison.Ordinal) ? "text/javascript; charset=utf-8"
                 : name.EndsWith(".svg", StringComparison.Ordinal) ? "image/svg+xml" : "application/octet-stream";
             assets[name] = (copy.ToArray(), type);
         }

@@ -1,27 +1,31 @@
-using Cairn.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Cairn.Http;
 
-/// <summary><c>GET /health</c>: 200 when the store answers, 503 when it does not.</summary>
+/// <summary><c>GET /health</c> on ASP.NET Core health checks: 200 when the store answers, 503 when it does not.</summary>
 internal static class HealthEndpoints
 {
+    private const string Healthy = """{"status":"ok"}""";
+    private const string Unhealthy = """{"status":"unavailable","reason":"the store does not answer"}""";
+
+    public static IServiceCollection AddCairnHealth(this IServiceCollection services)
+    {
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store");
+        return services;
+    }
+
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", async (HttpContext context, ICompletionStore store) =>
+        app.MapHealthChecks("/health", new HealthCheckOptions
         {
-            bool healthy;
-            try
+            // Unhealthy is 503 by default; the body is Cairn's own short JSON instead of the default text.
+            ResponseWriter = (context, report) =>
             {
-                healthy = await store.PingAsync(context.RequestAborted);
-            }
-            catch (System.Data.Common.DbException)
-            {
-                healthy = false;
-            }
-            context.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-            context.Response.ContentType = "application/json";
-            await context.Response.WriteAsync(healthy ? """{"status":"ok"}""" : """{"status":"unavailable","reason":"the store does not answer"}""");
-        });
+                context.Response.ContentType = "application/json";
+                return context.Response.WriteAsync(report.Status == HealthStatus.Healthy ? Healthy : Unhealthy, context.RequestAborted);
+            },
+        }).WithMetadata(new HttpMethodMetadata(["GET"]));
         return app;
     }
 }

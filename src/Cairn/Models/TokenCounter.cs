@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using Cairn.OpenAI;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.ML.Tokenizers;
 
 namespace Cairn.Models;
@@ -15,7 +15,7 @@ namespace Cairn.Models;
 /// text. Text without such runs is counted exactly; a run is counted within a fraction of a token per piece (0 for
 /// a run of one letter, +0.13% on random lowercase letters). Work stops between pieces when the token is cancelled.
 /// </remarks>
-internal sealed class TokenCounter
+internal sealed class TokenCounter : IDisposable
 {
     /// <summary>The longest pre-token encoded whole; longer ones are encoded in pieces of this many characters.</summary>
     public const int MaxPreToken = 256;
@@ -31,13 +31,13 @@ internal sealed class TokenCounter
 
     // Counts of recent texts: system prompts, tool lists and roles repeat from request to request, and the echo
     // model's answer is the prompt's last user message, split (and so counted) before the prompt is. Bounded: at
-    // most CacheEntries texts of at most CacheChars characters (a few MB), emptied when full.
+    // most CacheEntries texts of at most CacheChars characters (a few MB); when full, the least recently used go.
     private const int CacheEntries = 1024;
     private const int CacheChars = 4096;
 
     private readonly Lazy<Tokenizer> tokenizer;
     private readonly Lazy<TokenCounter>? cl100k;
-    private readonly ConcurrentDictionary<string, int> counts = new(StringComparer.Ordinal);
+    private readonly MemoryCache counts = new(new MemoryCacheOptions { SizeLimit = CacheEntries });
 
     /// <summary>The o200k_base counter, which also hands out <see cref="ForModel"/>'s cl100k_base one.</summary>
     public TokenCounter()
@@ -68,6 +68,15 @@ internal sealed class TokenCounter
 
     public Tokenizer Tokenizer => tokenizer.Value;
 
+    public void Dispose()
+    {
+        counts.Dispose();
+        if (cl100k is { IsValueCreated: true })
+        {
+            cl100k.Value.Dispose();
+        }
+    }
+
     /// <summary>Loads the vocabulary now rather than on the first request.</summary>
     public void Warm() => _ = Tokenizer.CountTokens("warm");
 
@@ -82,7 +91,7 @@ internal sealed class TokenCounter
         {
             return CountPieces(text, cancellationToken);
         }
-        if (!counts.TryGetValue(text, out var count))
+        if (!counts.TryGetValue(text, out int count))
         {
             count = CountPieces(text, cancellationToken);
             Remember(text, count);
@@ -106,11 +115,7 @@ internal sealed class TokenCounter
         {
             return;
         }
-        if (counts.Count >= CacheEntries)
-        {
-            counts.Clear();
-        }
-        counts[text] = count;
+        counts.Set(text, count, new MemoryCacheEntryOptions { Size = 1 });
     }
 
     /// <summary>The prompt's tokens as OpenAI's chat format counts them: every message's role, name and text, and the tools.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Cairn.Access;
+using Cairn.Commands;
 using Cairn.Tests.Infrastructure;
 
 namespace Cairn.Tests.Dashboard;

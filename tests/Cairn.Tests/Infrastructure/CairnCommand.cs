@@ -13,10 +13,12 @@ public static class CairnCommand
     public static Task<Outcome> RunWithInputAsync(string? input, params string[] args) => RunWithAsync(input, new Dictionary<string, string>(), args);
 
     /// <summary>Runs the command with these environment variables set; a command still running after <paramref name="timeout"/> is killed.</summary>
-    public static async Task<Outcome> RunWithAsync(string? input, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null)
+    public static async Task<Outcome> RunWithAsync(
+        string? input, IReadOnlyDictionary<string, string> environment, string[] args, TimeSpan? timeout = null, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardError = true,
             RedirectStandardOutput = true,
             RedirectStandardInput = true,

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Cairn.Export;
+namespace Cairn.Commands;
 
-/// <summary>A progress bar redrawn in place on one line of standard error, at most five times a second.</summary>
+/// <summary>The commands' one progress bar (export, import, migrate), redrawn in place on one line of standard error, at most five times a second.</summary>
 internal sealed class ProgressLine(string command, long? total, TextWriter errors)
 {
     private const int Width = 30;

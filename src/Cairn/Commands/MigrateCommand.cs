@@ -1,9 +1,13 @@
+using System.CommandLine;
+using System.Globalization;
 using Cairn.Http;
+using Cairn.Storage;
+using Cairn.Storage.Postgres;
 using Cairn.Storage.Sqlite;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
-namespace Cairn.Storage.Postgres;
+namespace Cairn.Commands;
 
 /// <summary>
 /// <c>cairn migrate --from FILE --to CONNECTION</c>: copies every stored completion of a SQLite file into PostgreSQL,
@@ -14,30 +18,43 @@ internal static class MigrateCommand
 {
     private const string Usage = "usage: cairn migrate --from <sqlite file> --to \"<postgres connection string>\"";
 
-    public static async Task<int> RunAsync(string[] args)
+    public static Command Create()
     {
-        try
+        var from = new Option<string>("--from") { HelpName = "FILE", Description = "The SQLite file to copy (stop the Cairn that writes it first)." };
+        var to = new Option<string>("--to") { HelpName = "CONNECTION", Description = "The PostgreSQL connection string of an empty database (or one this file was migrated into)." };
+        var migrate = new Command("migrate", "Copy every stored completion of a SQLite file into PostgreSQL; run it again to resume.") { from, to };
+        migrate.SetAction(async (result, _) =>
         {
-            return await CopyAsync(args);
-        }
-        catch (System.Data.Common.DbException e)
-        {
-            // Every chunk copied so far is committed; a rerun carries on from there.
-            await Console.Error.WriteLineAsync($"{Environment.NewLine}cairn migrate: {e.Message.ReplaceLineEndings(" ")} Run it again to resume.");
-            return 1;
-        }
+            var errors = result.InvocationConfiguration.Error;
+            try
+            {
+                return await CopyAsync(
+                    result.GetValue(from) ?? throw new OptionsException(Usage), result.GetValue(to) ?? throw new OptionsException(Usage), errors);
+            }
+            catch (OptionsException e)
+            {
+                await errors.WriteLineAsync($"cairn: {e.Message}");
+                return 2;
+            }
+            catch (System.Data.Common.DbException e)
+            {
+                // Every chunk copied so far is committed; a rerun carries on from there.
+                await errors.WriteLineAsync($"{Environment.NewLine}cairn migrate: {e.Message.ReplaceLineEndings(" ")} Run it again to resume.");
+                return 1;
+            }
+        });
+        return migrate;
     }
 
-    private static async Task<int> CopyAsync(string[] args)
+    private static async Task<int> CopyAsync(string from, string to, TextWriter errors)
     {
-        var (from, to) = ParseArgs(args);
         if (!File.Exists(from))
         {
             throw new OptionsException($"--from: {from} does not exist.");
         }
         using var sqlite = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = from, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ConnectionString);
         sqlite.Open();
-        var version = Convert.ToInt64(SqliteSchema.Scalar(sqlite, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+        var version = Convert.ToInt64(SqliteSchema.Scalar(sqlite, "PRAGMA user_version"), CultureInfo.InvariantCulture);
         if (version != SqliteSchema.Version)
         {
             throw new OptionsException($"--from: {from} has schema version {version}; this Cairn reads version {SqliteSchema.Version}. Open it once with this Cairn first.");
@@ -48,10 +65,13 @@ internal static class MigrateCommand
         await SqliteToPostgres.CopyProjectsAsync(sqlite, connection);
         var resumeAfter = await ResumePointAsync(sqlite, connection);
         var total = Count(sqlite, "SELECT count(*) FROM completions");
-        var progress = new ProgressBar(total, Count(sqlite, $"SELECT count(*) FROM completions WHERE seq <= {resumeAfter}"));
+        var done = Count(sqlite, $"SELECT count(*) FROM completions WHERE seq <= {resumeAfter}");
+        var startedAt = done;
+        var bar = new ProgressLine("migrate", total, errors);
+        string Detail() => string.Create(CultureInfo.InvariantCulture, $"{done:N0} / {total:N0} completions, {bar.Rate(done - startedAt)}");
         if (resumeAfter > 0)
         {
-            await Console.Error.WriteLineAsync($"cairn migrate: resuming after seq {resumeAfter}");
+            await errors.WriteLineAsync($"cairn migrate: resuming after seq {resumeAfter}");
         }
         for (var last = resumeAfter; ;)
         {
@@ -62,9 +82,10 @@ internal static class MigrateCommand
             }
             await SqliteToPostgres.CopyChunkAsync(sqlite, connection, rows);
             last = rows[^1].Seq;
-            progress.Advance(rows.Count);
+            done += rows.Count;
+            bar.Show(done, Detail());
         }
-        progress.Finish();
+        bar.Finish(done, Detail());
         await SqliteToPostgres.CopyTombstonesAsync(sqlite, connection);
         await using (var rollup = new NpgsqlCommand(PostgresSchema.RebuildRollup, connection))
         {
@@ -78,23 +99,7 @@ internal static class MigrateCommand
         {
             await sequence.ExecuteNonQueryAsync();
         }
-        return await VerifyAsync(sqlite, connection);
-    }
-
-    private static (string From, string To) ParseArgs(string[] args)
-    {
-        string? from = null, to = null;
-        for (var i = 0; i < args.Length; i += 2)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : throw new OptionsException($"{args[i]} needs a value. {Usage}");
-            switch (args[i])
-            {
-                case "--from": from = value; break;
-                case "--to": to = value; break;
-                default: throw new OptionsException($"unknown argument {args[i]}. {Usage}");
-            }
-        }
-        return from is null || to is null ? throw new OptionsException(Usage) : (from, to);
+        return await VerifyAsync(sqlite, connection, errors);
     }
 
     /// <summary>The last seq already copied; it must name the same completion in both stores, or the target is not ours.</summary>
@@ -115,7 +120,7 @@ internal static class MigrateCommand
             : throw new OptionsException($"--to already holds completions that are not from this file (seq {seq} is {id}); migrate into an empty database.");
     }
 
-    private static async Task<int> VerifyAsync(SqliteConnection sqlite, NpgsqlConnection connection)
+    private static async Task<int> VerifyAsync(SqliteConnection sqlite, NpgsqlConnection connection, TextWriter errors)
     {
         string[] tables = ["completions", "completion_metadata", "completion_messages", "deleted_completions", "completion_previews"];
         var mismatches = new List<string>();
@@ -124,7 +129,7 @@ internal static class MigrateCommand
             var source = Count(sqlite, $"SELECT count(*) FROM {table}");
             await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
             var target = (long)(await count.ExecuteScalarAsync())!;
-            await Console.Error.WriteLineAsync($"cairn migrate: {table}: {source:N0} in SQLite, {target:N0} in PostgreSQL");
+            await errors.WriteLineAsync($"cairn migrate: {table}: {source:N0} in SQLite, {target:N0} in PostgreSQL");
             if (source != target)
             {
                 mismatches.Add(table);
@@ -132,14 +137,14 @@ internal static class MigrateCommand
         }
         if (mismatches.Count > 0)
         {
-            await Console.Error.WriteLineAsync(
+            await errors.WriteLineAsync(
                 $"cairn migrate: counts differ ({string.Join(", ", mismatches)}); was a Cairn still writing to the file? Stop it and run migrate again.");
             return 1;
         }
-        await Console.Error.WriteLineAsync("cairn migrate: done; every count matches");
+        await errors.WriteLineAsync("cairn migrate: done; every count matches");
         return 0;
     }
 
     private static long Count(SqliteConnection sqlite, string sql) =>
-        Convert.ToInt64(SqliteSchema.Scalar(sqlite, sql), System.Globalization.CultureInfo.InvariantCulture);
+        Convert.ToInt64(SqliteSchema.Scalar(sqlite, sql), CultureInfo.InvariantCulture);
 }

@@ -1,9 +1,11 @@
+using System.CommandLine;
 using System.Globalization;
+using Cairn.Export;
 using Cairn.Http;
 using Cairn.OpenAI;
 using Cairn.Storage;
 
-namespace Cairn.Export;
+namespace Cairn.Commands;
 
 /// <summary>
 /// <c>cairn import</c>: loads a raw export (JSONL of stored objects, e.g. from another Cairn) into the store,
@@ -11,67 +13,62 @@ namespace Cairn.Export;
 /// </summary>
 internal static class ImportCommand
 {
-    public const string Usage = """
-        usage: cairn import [--db PATH | --postgres "CONNECTION"] [--project NAME] [--progress] FILE
-          FILE holds lines of 'cairn export --format raw' ('-' reads standard input). Ids already in the store (or
-          deleted from it) are skipped, so an interrupted import can be run again. --project puts every completion
-          in that project instead of the one each line names; missing projects are created.
-        """;
-
-    public static async Task<int> RunAsync(string[] args, TextWriter errors)
+    public static Command Create(IReadOnlyList<string> settings)
     {
-        if (args is ["--help" or "-h"])
+        var project = new Option<string>("--project")
         {
-            await errors.WriteLineAsync(Usage);
-            return 0;
-        }
-        try
+            HelpName = "NAME",
+            Description = "Put every completion in this project instead of the one each line names; missing projects are created.",
+        };
+        var progress = new Option<bool>("--progress") { Description = "Show the progress bar even when standard error is not a terminal." };
+        var files = new Argument<string[]>("FILE")
         {
-            return await ImportAsync(args, errors);
-        }
-        catch (OptionsException e)
+            Arity = ArgumentArity.ZeroOrMore,
+            Description = "Lines of 'cairn export --format raw' ('-' reads standard input). Ids already in the store (or deleted from it) are skipped, so an interrupted import can be run again.",
+        };
+        var import = new Command("import", "Load a raw export (JSONL of stored objects, e.g. from another Cairn) into the store.")
         {
-            await errors.WriteLineAsync($"cairn import: {e.Message}");
-            return 2;
-        }
+            project, progress, files,
+        };
+        StoreOptions.AddTo(import);
+        import.SetAction(async (result, _) =>
+        {
+            var errors = result.InvocationConfiguration.Error;
+            try
+            {
+                return await ImportAsync(StoreOptions.Settings(result, settings), result.GetValue(files) ?? [], result.GetValue(project), result.GetValue(progress), errors);
+            }
+            catch (OptionsException e)
+            {
+                await errors.WriteLineAsync($"cairn import: {e.Message}");
+                return 2;
+            }
+        });
+        return import;
     }
 
-    private static async Task<int> ImportAsync(string[] args, TextWriter errors)
+    private static async Task<int> ImportAsync(IEnumerable<string> settings, string[] files, string? project, bool showProgress, TextWriter errors)
     {
-        CommandLine line;
-        string file;
-        string? project;
-        try
+        var file = files is [var only] ? only : throw new OptionsException(files.Length == 0 ? "name the FILE to import." : "import one FILE at a time.");
+        if (file != "-" && !File.Exists(file))
         {
-            line = CommandLine.Parse(args, ["project", "progress"], flags: ["progress"], lists: []);
-            file = line.Positional is [var only] ? only : throw new OptionsException(line.Positional.Count == 0 ? "name the FILE to import." : "import one FILE at a time.");
-            if (file != "-" && !File.Exists(file))
-            {
-                throw new OptionsException($"{Path.GetFullPath(file)} does not exist.");
-            }
-            project = line.Single("project");
-            if (project is not null)
-            {
-                try
-                {
-                    Cairn.Access.AccessService.CheckProjectName(project, "project");
-                }
-                catch (OpenAIException e)
-                {
-                    throw new OptionsException($"--project: {e.Error.Message}");
-                }
-            }
+            throw new OptionsException($"{Path.GetFullPath(file)} does not exist.");
         }
-        catch (OptionsException e)
+        if (project is not null)
         {
-            await errors.WriteLineAsync($"cairn import: {e.Message}");
-            await errors.WriteLineAsync(Usage);
-            return 2;
+            try
+            {
+                Cairn.Access.AccessService.CheckProjectName(project, "project");
+            }
+            catch (OpenAIException e)
+            {
+                throw new OptionsException($"--project: {e.Error.Message}");
+            }
         }
 
-        await using var store = await CommandStore.OpenAsync(line.Others, _ => { }, holder: "cairn import");
+        await using var store = await CommandStore.OpenAsync(settings, _ => { }, holder: "cairn import");
         await using var input = file == "-" ? Console.OpenStandardInput() : new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
-        ProgressLine? bar = line.Flag("progress") || !Console.IsErrorRedirected
+        ProgressLine? bar = showProgress || !Console.IsErrorRedirected
             ? new ProgressLine("import", file == "-" ? null : input.Length, errors)
             : null;
         var progress = bar is null ? null : new Progress(bar);

@@ -1,10 +1,12 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Cairn.Access;
+using Cairn.Export;
 using Cairn.Http;
 using Cairn.Storage;
 
-namespace Cairn.Export;
+namespace Cairn.Commands;
 
 /// <summary>
 /// <c>cairn export</c>: writes the stored completions matching its filters as JSONL to a file or standard output,
@@ -12,75 +14,73 @@ namespace Cairn.Export;
 /// </summary>
 internal static class ExportCommand
 {
-    public const string Usage = """
-        usage: cairn export [--db PATH | --postgres "CONNECTION"] [--project NAME] [--model MODEL] [--metadata KEY=VALUE ...]
-                            [--from TIME] [--to TIME] [--format finetune|raw] [--output FILE] [--progress]
-          TIME is ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or Unix seconds; --from is inclusive, --to exclusive.
-          finetune (the default): OpenAI's chat fine-tuning JSONL. raw: stored objects that 'cairn import' loads.
-        """;
-
-    private static readonly string[] Own = ["project", "model", "metadata", "from", "to", "format", "output", "progress"];
-
-    public static async Task<int> RunAsync(string[] args, TextWriter errors)
+    public static Command Create(IReadOnlyList<string> settings)
     {
-        if (args is ["--help" or "-h"])
+        var project = new Option<string>("--project") { HelpName = "NAME", Description = "Only this project's completions (default: every project)." };
+        var model = new Option<string>("--model") { HelpName = "MODEL", Description = "Only completions of this model (the name clients sent)." };
+        var metadata = new Option<string[]>("--metadata")
         {
-            await errors.WriteLineAsync(Usage);
-            return 0;
-        }
-        try
+            HelpName = "KEY=VALUE",
+            Description = "Only completions with this metadata; several pairs (or the option again) are ANDed.",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var from = new Option<string>("--from") { HelpName = "TIME", Description = "Created at or after TIME: ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or Unix seconds." };
+        var to = new Option<string>("--to") { HelpName = "TIME", Description = "Created before TIME." };
+        var format = new Option<string>("--format") { HelpName = "finetune|raw", Description = "finetune (the default): OpenAI's chat fine-tuning JSONL. raw: stored objects that 'cairn import' loads." };
+        var output = new Option<string>("--output") { HelpName = "FILE", Description = "Write to FILE (whole or not at all) instead of standard output." };
+        var progress = new Option<bool>("--progress") { Description = "Show the progress bar even when standard error is not a terminal." };
+        var export = new Command("export", "Write the stored completions that match the filters as JSONL.")
         {
-            return await ExportAsync(args, errors);
-        }
-        catch (OptionsException e)
+            project, model, metadata, from, to, format, output, progress,
+        };
+        StoreOptions.AddTo(export);
+        export.SetAction(async (result, _) =>
         {
-            await errors.WriteLineAsync($"cairn export: {e.Message}");
-            return 2;
-        }
+            var errors = result.InvocationConfiguration.Error;
+            var arguments = new Arguments(
+                StoreOptions.Settings(result, settings), result.GetValue(project), result.GetValue(model), result.GetValue(metadata) ?? [],
+                result.GetValue(from), result.GetValue(to), result.GetValue(format), result.GetValue(output), result.GetValue(progress));
+            try
+            {
+                return await ExportAsync(arguments, errors);
+            }
+            catch (OptionsException e)
+            {
+                await errors.WriteLineAsync($"cairn export: {e.Message}");
+                return 2;
+            }
+        });
+        return export;
     }
 
-    private static async Task<int> ExportAsync(string[] args, TextWriter errors)
+    private sealed record Arguments(
+        IEnumerable<string> Settings, string? Project, string? Model, string[] Metadata, string? From, string? To, string? Format, string? Output, bool Progress);
+
+    private static async Task<int> ExportAsync(Arguments line, TextWriter errors)
     {
-        CommandLine line;
-        ExportFormat format;
-        List<KeyValuePair<string, string>> metadata;
-        DateTimeOffset? from, to;
-        try
+        var format = line.Format switch
         {
-            line = CommandLine.Parse(args, Own, flags: ["progress"], lists: ["metadata"]);
-            if (line.Positional.Count > 0)
-            {
-                throw new OptionsException($"unexpected argument '{line.Positional[0]}'.");
-            }
-            format = line.Single("format") switch
-            {
-                null or "finetune" => ExportFormat.FineTune,
-                "raw" => ExportFormat.Raw,
-                var other => throw new OptionsException($"--format must be finetune or raw, not '{other}'."),
-            };
-            metadata = [.. line.Options.GetValueOrDefault("metadata", []).Select(Pair)];
-            from = Time(line.Single("from"), "from");
-            to = Time(line.Single("to"), "to");
-            if (from is not null && to is not null && from >= to)
-            {
-                throw new OptionsException("--from must be before --to.");
-            }
-        }
-        catch (OptionsException e)
+            null or "finetune" => ExportFormat.FineTune,
+            "raw" => ExportFormat.Raw,
+            var other => throw new OptionsException($"--format must be finetune or raw, not '{other}'."),
+        };
+        List<KeyValuePair<string, string>> metadata = [.. line.Metadata.Select(Pair)];
+        var from = Time(line.From, "from");
+        var to = Time(line.To, "to");
+        if (from is not null && to is not null && from >= to)
         {
-            await errors.WriteLineAsync($"cairn export: {e.Message}");
-            await errors.WriteLineAsync(Usage);
-            return 2;
+            throw new OptionsException("--from must be before --to.");
         }
 
-        await using var store = await CommandStore.OpenAsync(line.Others, RequireExistingFile, holder: null);
+        await using var store = await CommandStore.OpenAsync(line.Settings, RequireExistingFile, holder: null);
         long? projectId = null;
-        if (line.Single("project") is { } name)
+        if (line.Project is { } name)
         {
             projectId = (await store.Services.GetRequiredService<IAccessStore>().FindProjectAsync(name, CancellationToken.None))?.Id
                 ?? throw new OptionsException($"--project: there is no project named '{name}'.");
         }
-        var filter = new ExportFilter(projectId, line.Single("model"), metadata, from, to);
+        var filter = new ExportFilter(projectId, line.Model, metadata, from, to);
         var exporter = store.Services.GetRequiredService<CompletionExporter>();
         using var cancel = new CancellationTokenSource();
         void Interrupt(PosixSignalContext context)
@@ -100,14 +100,14 @@ internal static class ExportCommand
         try
         {
             ProgressLine? bar = null;
-            if (line.Flag("progress") || !Console.IsErrorRedirected)
+            if (line.Progress || !Console.IsErrorRedirected)
             {
                 var total = await store.Services.GetRequiredService<ICompletionArchive>().CountAsync(
                     new CompletionFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds), cancel.Token);
                 bar = new ProgressLine("export", total, errors);
             }
             var progress = bar is null ? null : new Progress(bar);
-            var output = line.Single("output");
+            var output = line.Output;
             var written = output is null
                 ? await WriteToStandardOutputAsync(exporter, filter, format, progress, cancel.Token)
                 : await WriteToFileAsync(exporter, filter, format, output, progress, cancel.Token);
