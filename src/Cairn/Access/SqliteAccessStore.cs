@@ -63,7 +63,7 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
             insert.Parameters.AddWithValue("$name", key.Name);
             insert.Parameters.AddWithValue("$redacted", key.Redacted);
             insert.Parameters.AddWithValue("$hash", key.Hash);
-            insert.Parameters.AddWithValue("$models", key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, AccessJson.Default.IReadOnlyListString));
+            insert.Parameters.AddWithValue("$models", key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, Cairn.OpenAI.CairnJson.Default.IReadOnlyListString));
             insert.Parameters.AddWithValue("$created", key.Created);
             return insert.ExecuteNonQuery();
         });
@@ -135,10 +135,7 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
         new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4));
 
     private static IReadOnlyList<string>? Models(SqliteDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), AccessJson.Default.IReadOnlyListString);
+        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), Cairn.OpenAI.CairnJson.Default.IReadOnlyListString);
 
     private T Read<T>(Func<PreparedConnection, T> read) => readers.Read(read);
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
-internal sealed partial class AccessJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -63,7 +63,7 @@ internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompleti
                 UNION SELECT id FROM deleted_completions WHERE id IN (SELECT value FROM json_each($ids))
                 """);
             command.Parameters.Clear();
-            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids, ArchiveJson.Default.IReadOnlyCollectionString));
+            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids, Cairn.OpenAI.CairnJson.Default.IReadOnlyCollectionString));
             var taken = new HashSet<string>(StringComparer.Ordinal);
             using var reader = command.ExecuteReader();
             while (reader.Read())

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Cairn.OpenAI;
+
+/// <summary>A choice's <c>logprobs</c>: one entry per token of the content (or of the refusal).</summary>
+internal sealed record ChatCompletionLogprobs
+{
+    public IReadOnlyList<ChatCompletionTokenLogprob>? Content { get; init; }
+
+    public IReadOnlyList<ChatCompletionTokenLogprob>? Refusal { get; init; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
+}
+
+/// <summary>A token with its log probability, its UTF-8 bytes and the most likely alternatives.</summary>
+internal sealed record ChatCompletionTokenLogprob
+{
+    public string Token { get; set; } = "";
+
+    public double Logprob { get; init; }
+
+    public IReadOnlyList<int>? Bytes { get; init; }
+
+    public IReadOnlyList<TopLogprob>? TopLogprobs { get; init; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
+}
+
+/// <summary>One of a token's most likely alternatives.</summary>
+internal sealed record TopLogprob
+{
+    public string Token { get; set; } = "";
+
+    public double Logprob { get; init; }
+
+    public IReadOnlyList<int>? Bytes { get; init; }
+
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
+}
