@@ -77,6 +77,18 @@ public sealed class StoredShapeTests
     }
 
     [Fact]
+    public void Logprobs_AreStoredInOpenAIsKeyOrder_AFloatAsItPrints()
+    {
+        var outcome = new ChatOutcome("echo", [new(0, "a", FinishReasons.Stop, null, [new("a", -0.1f, [97], [new("b", -2.5f, [98], [])])])], new(1, 1), null);
+
+        var stored = StoredCompletionWriter.Build(1, "chatcmpl-1", "req_1", 1700000000, Request, outcome);
+
+        Assert.Equal("""{"content":[{"token":"a","logprob":-0.1,"bytes":[97],"top_logprobs":[{"token":"b","logprob":-2.5,"bytes":[98]}]}],"refusal":null}""",
+            JsonDocument.Parse(stored.Body).RootElement.GetProperty("choices")[0].GetProperty("logprobs").GetRawText());
+        Assert.Equal(Encoding.UTF8.GetString(stored.Body), Encoding.UTF8.GetString(ChatCompletion.TryRead(stored.Body)!.ToUtf8()));
+    }
+
+    [Fact]
     public void AStoredBody_ReadsBackAsTheRecord_AndWritesTheSameBytes()
     {
         foreach (var stored in (StoredCompletion[])[Local(), Proxied(null), Proxied(new ChatUsage(9, 2))])

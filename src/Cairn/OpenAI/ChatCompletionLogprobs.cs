@@ -14,30 +14,23 @@ internal sealed record ChatCompletionLogprobs
     public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
 }
 
-/// <summary>A token with its log probability, its UTF-8 bytes and the most likely alternatives.</summary>
-internal sealed record ChatCompletionTokenLogprob
+/// <summary>A token with its log probability and UTF-8 bytes: one of a token's most likely alternatives.</summary>
+internal record TopLogprob
 {
     public string Token { get; set; } = "";
 
     public double Logprob { get; init; }
 
     public IReadOnlyList<int>? Bytes { get; init; }
-
-    public IReadOnlyList<TopLogprob>? TopLogprobs { get; init; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
 }
 
-/// <summary>One of a token's most likely alternatives.</summary>
-internal sealed record TopLogprob
+/// <summary>A token of the answer: a <see cref="TopLogprob"/> with the most likely alternatives.</summary>
+internal sealed record ChatCompletionTokenLogprob : TopLogprob
 {
-    public string Token { get; set; } = "";
-
-    public double Logprob { get; init; }
-
-    public IReadOnlyList<int>? Bytes { get; init; }
-
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
+    /// <summary>Ordered after the base's keys, as OpenAI writes them (the generator would put a derived type's first).</summary>
+    [JsonPropertyOrder(1)]
+    public IReadOnlyList<TopLogprob>? TopLogprobs { get; init; }
 }
