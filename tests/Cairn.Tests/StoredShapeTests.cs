@@ -121,6 +121,26 @@ public sealed class StoredShapeTests
         Assert.Equal([], ChatCompletion.TryRead("{}"u8)!.Choices);
     }
 
+    [Fact]
+    public void AnImportLineWhoseBodyDoesNotFitTheShape_IsRefused_NamingTheField()
+    {
+        var line = """{"object":"chat.completion","id":"x","created":1,"choices":[],"usage":{"prompt_tokens":"many"},"cairn_export":{"version":1,"model":"m","project":"p","messages":[]}}""";
+
+        var error = Assert.Throws<FormatException>(() => Cairn.Export.ImportLine.Parse(Encoding.UTF8.GetBytes(line), project: null));
+
+        Assert.Contains("'usage.prompt_tokens' does not have the type", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnImportLine_CarriesTheSummaryOfItsTypedValue()
+    {
+        var line = """{"object":"chat.completion","id":"x","created":1,"choices":[{"index":0,"message":{"content":"Noon.","role":"assistant"}}],"usage":{"prompt_tokens":3,"completion_tokens":2},"cairn_export":{"version":1,"model":"m","project":"p","messages":[{"role":"user","content":"Time?"}]}}""";
+
+        var summary = Cairn.Export.ImportLine.Parse(Encoding.UTF8.GetBytes(line), project: null).Summary;
+
+        Assert.Equal(("Time?", "Noon.", 3L, 2L), (summary.Prompt, summary.Answer, summary.PromptTokens, summary.CompletionTokens));
+    }
+
     [Theory]
     [InlineData(17, 1, 1)]
     [InlineData(1, 65, 1)]
