@@ -57,7 +57,7 @@ internal sealed class EchoBackend(TokenCounter tokens, EchoOptions options) : IC
     {
         Refuse(request);
         var text = LastUserText(request.Messages);
-        var finish = "stop";
+        var finish = FinishReasons.Stop;
         foreach (var stop in request.Stop)
         {
             var at = stop.Length == 0 ? -1 : text.IndexOf(stop, StringComparison.Ordinal);
@@ -73,7 +73,7 @@ internal sealed class EchoBackend(TokenCounter tokens, EchoOptions options) : IC
         {
             pieces.RemoveRange(max, pieces.Count - max);
             text = string.Concat(pieces);
-            finish = "length";
+            finish = FinishReasons.Length;
         }
         return (text, finish, pieces);
     }

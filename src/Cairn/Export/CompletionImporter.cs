@@ -97,7 +97,7 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
             }
             // Queued together, so the group commit takes many per transaction; queued in file order, so they are
             // stored in it.
-            writes.Add(AddAsync(new StoredCompletion(projectId, line.Id, line.Model, line.Created, line.Body, line.Metadata, line.Messages)));
+            writes.Add(AddAsync(new StoredCompletion(projectId, line.Id, line.Model, line.Created, line.Body, line.Metadata, line.Messages) { Summary = line.Summary }));
         }
         var added = (await Task.WhenAll(writes)).Count(ok => ok);
         chunk.Clear();

@@ -16,8 +16,7 @@ internal static class FineTuneLine
     /// <summary>Writes the line; false when the first choice has neither text nor tool calls (nothing to learn from).</summary>
     public static bool TryWrite(ArrayBufferWriter<byte> line, ArchivedCompletion completion)
     {
-        using var stored = JsonDocument.Parse(completion.Body, Cairn.OpenAI.JsonBody.Stored);
-        if (Answer(stored.RootElement) is not { } answer)
+        if (ChatCompletion.TryRead(completion.Body) is not { } stored || Answer(stored) is not { } answer)
         {
             return false;
         }
@@ -32,7 +31,7 @@ internal static class FineTuneLine
             }
             WriteAnswer(json, answer);
             json.WriteEndArray();
-            if (JsonCheck.Get(stored.RootElement, "tools") is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
+            if (stored.Tools is { ValueKind: JsonValueKind.Array } tools && tools.GetArrayLength() > 0)
             {
                 json.WritePropertyName("tools"u8);
                 tools.WriteTo(json);
@@ -44,38 +43,23 @@ internal static class FineTuneLine
     }
 
     /// <summary>The first choice's message, when it has text or tool calls.</summary>
-    private static JsonElement? Answer(JsonElement stored)
-    {
-        if (JsonCheck.Get(stored, "choices") is not { ValueKind: JsonValueKind.Array } choices)
-        {
-            return null;
-        }
-        foreach (var choice in choices.EnumerateArray())
-        {
-            if (JsonCheck.Get(choice, "index") is { ValueKind: JsonValueKind.Number } index && index.GetInt64() == 0
-                && JsonCheck.Get(choice, "message") is { ValueKind: JsonValueKind.Object } message)
-            {
-                var hasText = JsonCheck.Get(message, "content") is { ValueKind: JsonValueKind.String };
-                var hasTools = JsonCheck.Get(message, "tool_calls") is { ValueKind: JsonValueKind.Array } calls && calls.GetArrayLength() > 0;
-                return hasText || hasTools ? message : null;
-            }
-        }
-        return null;
-    }
+    private static ChatCompletionMessage? Answer(ChatCompletion stored) =>
+        stored.Choices.FirstOrDefault(c => c?.Index == 0)?.Message is { } message && (message.Content is not null || message.ToolCalls is { Count: > 0 })
+            ? message
+            : null;
 
-    private static void WriteAnswer(Utf8JsonWriter json, JsonElement message)
+    private static void WriteAnswer(Utf8JsonWriter json, ChatCompletionMessage message)
     {
         json.WriteStartObject();
         json.WriteString("role"u8, "assistant"u8);
-        if (JsonCheck.Get(message, "content") is { ValueKind: JsonValueKind.String } content)
+        if (message.Content is { } content)
         {
-            json.WritePropertyName("content"u8);
-            content.WriteTo(json);
+            json.WriteString("content"u8, content);
         }
-        if (JsonCheck.Get(message, "tool_calls") is { ValueKind: JsonValueKind.Array } calls && calls.GetArrayLength() > 0)
+        if (message.ToolCalls is { Count: > 0 } calls)
         {
             json.WritePropertyName("tool_calls"u8);
-            calls.WriteTo(json);
+            JsonSerializer.Serialize(json, calls, CairnJson.Default.IReadOnlyListChatCompletionMessageToolCall);
         }
         json.WriteEndObject();
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Cairn.OpenAI;
+using Cairn.Storage;
 
 namespace Cairn.Export;
 
@@ -8,6 +9,9 @@ namespace Cairn.Export;
 internal sealed record ImportLine(string Id, string Project, string Model, long Created, byte[] Body, IReadOnlyDictionary<string, string> Metadata, byte[][] Messages)
 {
     public const int MaxIdLength = 256;
+
+    /// <summary>The dashboard's view of the completion, made from the typed line (so storing it parses nothing again).</summary>
+    public required CompletionSummary Summary { get; init; }
 
     /// <summary>Parses a line; a line that is not a complete raw export line throws <see cref="FormatException"/> saying why.</summary>
     public static ImportLine Parse(ReadOnlySpan<byte> line, string? project)
@@ -88,6 +92,7 @@ internal sealed record ImportLine(string Id, string Project, string Model, long 
                 throw new FormatException($"'{RawLine.Key}.messages' must be an array.");
             }
             var messages = new byte[items.GetArrayLength()][];
+            var input = new (string Role, string? Text)[messages.Length];
             var index = 0;
             foreach (var item in items.EnumerateArray())
             {
@@ -95,10 +100,24 @@ internal sealed record ImportLine(string Id, string Project, string Model, long 
                 {
                     throw new FormatException($"'{RawLine.Key}.messages[{index}]' must be a message object with a 'role'.");
                 }
+                input[index] = (item.GetProperty("role").GetString()!, JsonCheck.Get(item, "content") is { ValueKind: JsonValueKind.String } text ? text.GetString() : null);
                 // The item's own bytes, so /messages answers exactly what it answered where it was exported.
                 messages[index++] = System.Text.Encoding.UTF8.GetBytes(item.GetRawText());
             }
-            return new ImportLine(id, projectName, model, seconds, StoredObject(line), metadata, messages);
+            ChatCompletion completion;
+            try
+            {
+                // Everything Cairn stores fits the one stored shape; a line that does not was not written by an export.
+                completion = root.Deserialize(CairnJson.Default.ChatCompletion)!;
+            }
+            catch (JsonException e)
+            {
+                throw new FormatException($"'{e.Path?.TrimStart('$', '.')}' does not have the type a stored chat.completion gives it.");
+            }
+            return new ImportLine(id, projectName, model, seconds, StoredObject(line), metadata, messages)
+            {
+                Summary = CompletionSummary.Of(completion, input),
+            };
         }
     }
 

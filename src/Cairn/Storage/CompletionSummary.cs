@@ -1,12 +1,14 @@
 using System.Text;
 using System.Text.Json;
+using Cairn.OpenAI;
 
 namespace Cairn.Storage;
 
 /// <summary>
 /// What the dashboard needs of a completion without reading its body: the first words of the last user message and
-/// of the answer, the text it is searched by, and its tokens. Made from the stored JSON before the write is queued,
-/// so the writer thread only inserts it.
+/// of the answer, the text it is searched by, and its tokens. Made from the typed completion where it is built
+/// (see <see cref="StoredCompletion.Summary"/>), so neither the request thread nor the writer thread parses the
+/// stored bytes again.
 /// </summary>
 internal sealed record CompletionSummary(string? Prompt, string? Answer, string PromptText, string AnswerText, long PromptTokens, long CompletionTokens)
 {
@@ -18,84 +20,76 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
     /// <summary>The hour a completion counts in for the overview: its <c>created</c> cut to the hour, as the stores' SQL does.</summary>
     public static long Hour(long created) => created - (created % 3600);
 
-    public static CompletionSummary Of(StoredCompletion completion)
+    /// <summary>The summary made where the completion was built, else one read from its stored bytes.</summary>
+    public static CompletionSummary Of(StoredCompletion completion) =>
+        completion.Summary ?? Of(ChatCompletion.TryRead(completion.Body) ?? new ChatCompletion(), completion.Messages.Select(ReadInput));
+
+    /// <summary>The summary of a completion and its input messages (each message's role and text, as its stored item has them).</summary>
+    public static CompletionSummary Of(ChatCompletion completion, IEnumerable<(string Role, string? Text)> input)
     {
         var prompt = new StringBuilder();
         string? lastUser = null;
         string? last = null;
-        foreach (var item in completion.Messages)
+        foreach (var (role, text) in input)
         {
-            using var message = JsonDocument.Parse(item, Cairn.OpenAI.JsonBody.Stored);
-            var root = message.RootElement;
-            var text = Text(root, "content");
             if (text is null)
             {
                 continue;
             }
             Append(prompt, text);
             last = text;
-            if (root.TryGetProperty("role", out var role) && role.ValueEquals("user"u8))
+            if (role == "user")
             {
                 lastUser = text;
             }
         }
 
         var answer = new StringBuilder();
-        long promptTokens = 0, completionTokens = 0;
-        using (var body = JsonDocument.Parse(completion.Body, Cairn.OpenAI.JsonBody.Stored))
+        foreach (var choice in completion.Choices)
         {
-            var root = body.RootElement;
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var choice in choices.EnumerateArray())
-                {
-                    AppendAnswer(answer, choice);
-                }
-            }
-            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-            {
-                promptTokens = Number(usage, "prompt_tokens");
-                completionTokens = Number(usage, "completion_tokens");
-            }
+            AppendAnswer(answer, choice);
         }
         var answerText = Clean(answer.ToString(), SearchChars);
         return new CompletionSummary(Preview(Clean(lastUser ?? last ?? "", SearchChars)), Preview(answerText), Clean(prompt.ToString(), SearchChars), answerText,
-            promptTokens, completionTokens);
+            completion.Usage?.PromptTokens ?? 0, completion.Usage?.CompletionTokens ?? 0);
     }
 
-    private static void AppendAnswer(StringBuilder answer, JsonElement choice)
+    private static void AppendAnswer(StringBuilder answer, ChatCompletionChoice? choice)
     {
-        if (choice.ValueKind != JsonValueKind.Object || !choice.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object)
+        // Null only in a body read back, where JSON may say null for what OpenAI always gives.
+        if (choice?.Message is not { } message)
         {
             return;
         }
-        if (Text(message, "content") is { } content)
+        if (message.Content is { } content)
         {
             Append(answer, content);
         }
-        else if (Text(message, "refusal") is { } refusal)
+        else if (message.Refusal is { } refusal)
         {
             Append(answer, refusal);
         }
-        if (message.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+        foreach (var call in message.ToolCalls ?? [])
         {
-            foreach (var call in calls.EnumerateArray())
+            if (call?.Function is { } function)
             {
-                if (call.ValueKind == JsonValueKind.Object && call.TryGetProperty("function", out var function) && function.ValueKind == JsonValueKind.Object)
-                {
-                    Append(answer, $"{Text(function, "name")}({Text(function, "arguments")})");
-                }
+                Append(answer, $"{function.Name}({function.Arguments})");
             }
         }
+    }
+
+    /// <summary>A stored message item's role and text, for a completion given only as bytes.</summary>
+    private static (string Role, string? Text) ReadInput(byte[] item)
+    {
+        using var message = JsonDocument.Parse(item, JsonBody.Stored);
+        var root = message.RootElement;
+        return (Text(root, "role") ?? "", Text(root, "content"));
     }
 
     private static string? Text(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
             ? value.GetString()
             : null;
-
-    private static long Number(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : 0;
 
     private static void Append(StringBuilder text, string more)
     {

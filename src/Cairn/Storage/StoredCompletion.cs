@@ -15,4 +15,10 @@ internal sealed record StoredCompletion(
 {
     /// <summary>Milliseconds from the request's arrival to its answer being stored (null when unknown, as for imports); shown by the dashboard.</summary>
     public long? LatencyMs { get; init; }
+
+    /// <summary>
+    /// The dashboard's view of it, made from the typed completion where it was built (a create, an import); null
+    /// when only bytes were given, and then <see cref="CompletionSummary.Of(StoredCompletion)"/> reads them.
+    /// </summary>
+    public CompletionSummary? Summary { get; init; }
 }

@@ -59,7 +59,7 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, Random ra
         {
             var text = new StringBuilder();
             List<ChatLogprob>? logprobs = request.Logprobs ? [] : null;
-            string finish = "stop";
+            string finish = FinishReasons.Stop;
             string? toolText = null;
             await foreach (var e in sequences[i].Events.ReadAllAsync(cancellationToken))
             {
@@ -152,9 +152,9 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, Random ra
         if (calls.Count == 0)
         {
             // A call cut off by max tokens is returned as the text it is.
-            return (text + toolText, null, finish == "tool_calls" ? "stop" : finish);
+            return (text + toolText, null, finish == FinishReasons.ToolCalls ? FinishReasons.Stop : finish);
         }
-        return (text.Length == 0 ? null : text, calls, finish == "length" ? "length" : "tool_calls");
+        return (text.Length == 0 ? null : text, calls, finish == FinishReasons.Length ? FinishReasons.Length : FinishReasons.ToolCalls);
     }
 
     private static List<ChatLogprob> Convert(IReadOnlyList<TokenLogprob>? entries) =>

@@ -111,8 +111,7 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
         try
         {
             // The API's own checks (16 pairs, key and value lengths), so the dashboard stores nothing the API would refuse.
-            using var json = JsonDocument.Parse(JsonSerializer.SerializeToUtf8Bytes(posted.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal), DashboardJson.Default.DictionaryStringString));
-            metadata = new Dictionary<string, string>(MetadataParser.Parse(json.RootElement, "metadata"), StringComparer.Ordinal);
+            metadata = MetadataParser.Check(posted, "metadata");
         }
         catch (OpenAIException e)
         {

@@ -74,7 +74,7 @@ internal sealed class PostgresAccessStore(PostgresDataSources dataSources, TimeP
         command.Parameters.Add(new NpgsqlParameter { Value = key.Hash });
         command.Parameters.Add(new NpgsqlParameter
         {
-            Value = key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, StorageJson.Default.IReadOnlyListString),
+            Value = key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, Cairn.OpenAI.CairnJson.Default.IReadOnlyListString),
             NpgsqlDbType = NpgsqlDbType.Jsonb,
         });
         command.Parameters.Add(new NpgsqlParameter { Value = key.Created });
@@ -136,5 +136,5 @@ internal sealed class PostgresAccessStore(PostgresDataSources dataSources, TimeP
             reader.IsDBNull(at + 3) ? null : reader.GetInt64(at + 3), reader.IsDBNull(at + 4) ? null : reader.GetInt64(at + 4));
 
     private static IReadOnlyList<string>? Models(NpgsqlDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), StorageJson.Default.IReadOnlyListString);
+        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), Cairn.OpenAI.CairnJson.Default.IReadOnlyListString);
 }

@@ -66,7 +66,7 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
             insertValues.Add(("$name", key.Name));
             insertValues.Add(("$redacted", key.Redacted));
             insertValues.Add(("$hash", key.Hash));
-            insertValues.Add(("$models", key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, StorageJson.Default.IReadOnlyListString)));
+            insertValues.Add(("$models", key.Models is null ? DBNull.Value : JsonSerializer.Serialize(key.Models, Cairn.OpenAI.CairnJson.Default.IReadOnlyListString)));
             insertValues.Add(("$created", key.Created));
             SqliteBinding.Bind(insert, CollectionsMarshal.AsSpan(insertValues));
             return insert.ExecuteNonQuery();
@@ -143,6 +143,6 @@ internal sealed class SqliteAccessStore(SqliteWriter writer, SqliteReaders reade
         new(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetInt64(3), reader.IsDBNull(4) ? null : reader.GetInt64(4));
 
     private static IReadOnlyList<string>? Models(SqliteDataReader reader, int column) =>
-        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), StorageJson.Default.IReadOnlyListString);
+        reader.IsDBNull(column) ? null : JsonSerializer.Deserialize(reader.GetString(column), Cairn.OpenAI.CairnJson.Default.IReadOnlyListString);
 
 }

@@ -51,7 +51,7 @@ internal sealed class SqliteCompletionArchive(SqliteReaders readers) : ICompleti
                 SELECT id FROM completions WHERE id IN (SELECT value FROM json_each($ids))
                 UNION SELECT id FROM deleted_completions WHERE id IN (SELECT value FROM json_each($ids))
                 """);
-            SqliteBinding.Bind(command, ("$ids", JsonSerializer.Serialize(ids, StorageJson.Default.IReadOnlyCollectionString)));
+            SqliteBinding.Bind(command, ("$ids", JsonSerializer.Serialize(ids, Cairn.OpenAI.CairnJson.Default.IReadOnlyCollectionString)));
             var taken = new HashSet<string>(StringComparer.Ordinal);
             using var reader = command.ExecuteReader();
             while (reader.Read())
