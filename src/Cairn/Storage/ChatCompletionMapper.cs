@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Cairn.Backends;
-using Cairn.Upstream;
+using Cairn.OpenAI;
 
-namespace Cairn.OpenAI;
+namespace Cairn.Storage;
 
 /// <summary>
 /// Makes the stored completion (<see cref="ChatCompletion"/>) from what answered: a local backend's

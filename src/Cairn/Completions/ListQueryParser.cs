@@ -1,7 +1,8 @@
 using System.Globalization;
+using Cairn.OpenAI;
 using Cairn.Storage;
 
-namespace Cairn.OpenAI;
+namespace Cairn.Completions;
 
 /// <summary>Reads the query string of the stored-completion lists (<c>after</c>, <c>limit</c>, <c>order</c>, filters).</summary>
 internal static class ListQueryParser

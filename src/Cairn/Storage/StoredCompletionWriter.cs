@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text.Json;
-using Cairn.Storage;
+using Cairn.OpenAI;
 
-namespace Cairn.OpenAI;
+namespace Cairn.Storage;
 
 /// <summary>
 /// Turns a finished completion into what is stored: the stored object's JSON (the shape GET and list return,
