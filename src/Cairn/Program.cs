@@ -3,6 +3,7 @@ using Cairn.Access;
 using Cairn.Backends;
 using Cairn.Commands;
 using Cairn.Completions;
+using Cairn.Configuration;
 using Cairn.Dashboard;
 using Cairn.Export;
 using Cairn.Http;
@@ -72,7 +73,7 @@ namespace Cairn
             builder.Services.AddCairnUpstreams(models, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models, echo);
             builder.Services.AddCairnCompletions();
-            builder.Services.AddCairnHealth();
+            builder.Services.AddCairnHealth().AddCheck<StoreHealthCheck>("store");
             builder.Services.AddCairnDashboard(storage.KeyRingFolder());
             // Data protection warns, for every new key, that it is stored unencrypted; DashboardKeyRing says where it is instead.
             builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);

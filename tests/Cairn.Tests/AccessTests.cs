@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Cairn.Access;
 using Cairn.Commands;
+using Cairn.Configuration;
 using Cairn.Tests.Infrastructure;
 using OpenAI;
 using OpenAI.Chat;
@@ -333,7 +334,7 @@ public sealed class AccessStartupTests : IDisposable
         var app = CairnApp.Build(["--urls", "http://0.0.0.0:0", "--db", folder.File("open.db")]);
         try
         {
-            var error = await Assert.ThrowsAsync<Cairn.Http.OptionsException>(() => app.StartAsync());
+            var error = await Assert.ThrowsAsync<OptionsException>(() => app.StartAsync());
             Assert.Contains("cairn keys create --project NAME", error.Message, StringComparison.Ordinal);
             Assert.Contains("0.0.0.0", error.Message, StringComparison.Ordinal);
         }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Cairn.Configuration;
 using Cairn.Tests.Infrastructure;
 
 namespace Cairn.Tests;
@@ -57,7 +58,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("--models=/nonexistent/models.json", "--models: the file")]
     public void ABadModelList_StopsTheStart_WithTheEntryAndKey(string args, string expected)
     {
-        var error = Assert.Throws<Cairn.Http.OptionsException>(() =>
+        var error = Assert.Throws<OptionsException>(() =>
             CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", folder.File("m.db"), .. args.Split('|')]));
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);

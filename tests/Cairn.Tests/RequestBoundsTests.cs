@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Cairn.Configuration;
 using Cairn.Tests.Infrastructure;
 
 namespace Cairn.Tests;
@@ -152,7 +153,7 @@ public sealed class RequestBoundsTests(CairnServer server) : IClassFixture<Cairn
     public void ABadLimit_StopsTheStart_NamingTheKey(string setting, string key)
     {
         using var folder = new TempFolder();
-        var error = Assert.Throws<Cairn.Http.OptionsException>(() =>
+        var error = Assert.Throws<OptionsException>(() =>
             CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", folder.File("x.db"), setting]));
 
         Assert.StartsWith(key, error.Message, StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using System.Net;
+using Cairn.Configuration;
 using Cairn.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

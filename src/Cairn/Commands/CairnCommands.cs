@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
+using Cairn.Configuration;
 using Cairn.Http;
 
 namespace Cairn.Commands;

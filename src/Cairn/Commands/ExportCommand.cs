@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Cairn.Access;
+using Cairn.Configuration;
 using Cairn.Export;
 using Cairn.Http;
 using Cairn.Storage;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Cairn.Configuration;
 using Cairn.Export;
 using Cairn.Http;
 using Cairn.OpenAI;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cairn.Configuration;
 using Cairn.Http;
 
 namespace Cairn.Commands;

@@ -1,4 +1,4 @@
-using Cairn.Http;
+using Cairn.Configuration;
 
 namespace Cairn.Models;
 

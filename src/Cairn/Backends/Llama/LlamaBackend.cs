@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using Cairn.Configuration;
 using Cairn.Llama;
 using Cairn.OpenAI;
 using Cairn.Models;
@@ -20,7 +21,7 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, Random ra
     /// <summary>A fingerprint that changes with the model file, as OpenAI's does with the serving configuration.</summary>
     public string? Fingerprint { get; private set; }
 
-    /// <summary>Loads the model; a bad setting becomes an <see cref="Http.OptionsException"/> naming the entry's key.</summary>
+    /// <summary>Loads the model; a bad setting becomes an <see cref="OptionsException"/> naming the entry's key.</summary>
     public void Load()
     {
         var path = Path.GetFullPath(options.ModelPath!, Environment.CurrentDirectory);
@@ -40,7 +41,7 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, Random ra
         catch (LlamaLoadException e)
         {
             var key = e.Template ? "ChatTemplate" : "ModelPath";
-            throw new Http.OptionsException($"{entry}:{key}: {e.Message}");
+            throw new OptionsException($"{entry}:{key}: {e.Message}");
         }
         var info = new FileInfo(path);
         Fingerprint = "fp_" + System.Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(

@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using Cairn.Http;
+using Cairn.Configuration;
 using Npgsql;
 
 namespace Cairn.Storage.Postgres;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Cairn.Http;
+using Cairn.Configuration;
 
 namespace Cairn.Storage.Sqlite;
 

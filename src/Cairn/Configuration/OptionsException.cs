@@ -1,4 +1,4 @@
-namespace Cairn.Http;
+namespace Cairn.Configuration;
 
 /// <summary>A configuration value Cairn cannot start with; its message names the key.</summary>
 internal sealed class OptionsException(string message) : Exception(message);

@@ -1,7 +1,6 @@
-using Cairn.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Cairn.Http;
+namespace Cairn.Storage;
 
 /// <summary>Healthy while the store answers a trivial query.</summary>
 internal sealed class StoreHealthCheck(ICompletionStore store) : IHealthCheck

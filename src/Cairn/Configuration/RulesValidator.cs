@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Cairn.Http;
+namespace Cairn.Configuration;
 
 /// <summary>An options type's own rules (its <c>Validate</c> method) as the options pattern's validator, run on start.</summary>
 internal sealed class RulesValidator<T>(Func<T, IEnumerable<string>> rules) : IValidateOptions<T>
