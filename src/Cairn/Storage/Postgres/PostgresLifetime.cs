@@ -22,14 +22,6 @@ internal sealed partial class PostgresLifetime(PostgresWriter writer, PostgresDa
         await dataSources.DisposeAsync();
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
     [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Storing completions in PostgreSQL database {Database}")]
     private static partial void LogOpened(ILogger logger, string database);
 

@@ -21,14 +21,6 @@ internal sealed partial class SqliteLifetime(IServiceProvider services, StorageO
         LogDrained(logger);
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
     [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "Storing completions in {Path}")]
     private static partial void LogOpened(ILogger logger, string path);
 
