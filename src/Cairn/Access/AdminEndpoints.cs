@@ -78,14 +78,7 @@ internal static class AdminEndpoints
                 throw new OpenAIException(new OpenAIError(StatusCodes.Status404NotFound, $"No active API key with id '{id}'.", OpenAIError.InvalidRequestType, "id", "not_found"));
             }
             authenticator.Changed();
-            await JsonResponse.WriteAsync(context.Response, id, static (writer, id) =>
-            {
-                writer.WriteStartObject();
-                writer.WriteString("object"u8, "api_key.deleted"u8);
-                writer.WriteString("id"u8, id);
-                writer.WriteBoolean("deleted"u8, true);
-                writer.WriteEndObject();
-            });
+            await JsonResponse.WriteDeletedAsync(context.Response, "api_key.deleted", id);
         });
         return app;
     }

@@ -69,14 +69,7 @@ internal static class StoredCompletionsEndpoints
         {
             throw new OpenAIException(OpenAIError.CompletionNotFound(completion_id));
         }
-        await JsonResponse.WriteAsync(context.Response, completion_id, static (writer, id) =>
-        {
-            writer.WriteStartObject();
-            writer.WriteString("object"u8, "chat.completion.deleted"u8);
-            writer.WriteString("id"u8, id);
-            writer.WriteBoolean("deleted"u8, true);
-            writer.WriteEndObject();
-        });
+        await JsonResponse.WriteDeletedAsync(context.Response, "chat.completion.deleted", completion_id);
     }
 
     private static async Task ListMessagesAsync(HttpContext context, Exchange exchange, string completion_id, ApiOptions options, ICompletionStore store)

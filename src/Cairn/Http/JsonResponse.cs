@@ -17,6 +17,17 @@ internal static class JsonResponse
         return response.BodyWriter.WriteAsync(json).AsTask();
     }
 
+    /// <summary>OpenAI's answer to a delete: <c>{"object": "<paramref name="objectName"/>", "id", "deleted": true}</c>.</summary>
+    public static Task WriteDeletedAsync(HttpResponse response, string objectName, string id) =>
+        WriteAsync(response, (objectName, id), static (writer, s) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("object"u8, s.objectName);
+            writer.WriteString("id"u8, s.id);
+            writer.WriteBoolean("deleted"u8, true);
+            writer.WriteEndObject();
+        });
+
     /// <summary>Builds the body with <paramref name="write"/> into a reused buffer, then sends it with its length.</summary>
     public static Task WriteAsync<TState>(HttpResponse response, TState state, Action<Utf8JsonWriter, TState> write, int status = StatusCodes.Status200OK) =>
         WriteBytesAsync(response, (state, write), static (bytes, s) =>
