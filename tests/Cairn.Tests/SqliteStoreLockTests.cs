@@ -30,6 +30,13 @@ public sealed class SqliteStoreLockTests : IDisposable
         Assert.Equal($"{first.Id} cairn serve", (await File.ReadAllTextAsync(db + ".lock")).Trim());
 
         using var http = new HttpClient { BaseAddress = first.BaseUrl };
+        // A key made by another process turns authentication on within the server's recheck interval; until then a
+        // request is served as the default project, so wait for the switch before using the key.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await http.GetAsync("/v1/models")).StatusCode != HttpStatusCode.Unauthorized && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
         http.DefaultRequestHeaders.Authorization = new("Bearer", keys.Stdout.Trim());
         using var created = await http.PostAsync("/v1/chat/completions", new StringContent(
             """{"model":"echo","store":true,"messages":[{"role":"user","content":"still mine"}]}""", Encoding.UTF8, "application/json"));
