@@ -37,6 +37,35 @@ internal static class Ids
         }
     }
 
+    /// <summary>
+    /// <c>resp_</c> and 50 hex digits, like OpenAI's: the first 16 are the time in milliseconds (ids made close
+    /// together sort together), the other 34 random from the cryptographic pool.
+    /// </summary>
+    public static string Response(TimeProvider clock) => "resp_" + TimePrefix(clock) + RandomHex(17);
+
+    /// <summary>
+    /// An item of the response <paramref name="responseId"/>: <paramref name="prefix"/> (<c>msg</c>, <c>fc</c>, <c>rs</c>)
+    /// and 50 hex digits, the first 16 shared with the response's id as OpenAI's are.
+    /// </summary>
+    public static string Item(string prefix, string responseId) =>
+        prefix + "_" + (responseId.Length >= 21 && responseId.StartsWith("resp_", StringComparison.Ordinal) ? responseId[5..21] : RandomHex(8)) + RandomHex(17);
+
+    /// <summary><c>call_</c> and 24 base62 characters: the id a function call is answered by.</summary>
+    public static string Call() => string.Create(29, 0, static (span, _) =>
+    {
+        "call_".CopyTo(span);
+        RandomPool.FillFrom(Base62, span[5..]);
+    });
+
+    private static string TimePrefix(TimeProvider clock) => clock.GetUtcNow().ToUnixTimeMilliseconds().ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string RandomHex(int bytes)
+    {
+        Span<byte> random = stackalloc byte[bytes];
+        RandomPool.Fill(random);
+        return Convert.ToHexStringLower(random);
+    }
+
     /// <summary><c>req_</c> and 32 hex characters.</summary>
     public static string Request()
     {

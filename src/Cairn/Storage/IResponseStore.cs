@@ -1,0 +1,38 @@
+namespace Cairn.Storage;
+
+/// <summary>
+/// Stored responses (the Responses API), always scoped to a project. <see cref="AddAsync"/> completes only once the
+/// response is durable and visible to every read, through the same group commit as stored completions. A response
+/// of another project, deleted, or never stored is absent from every method, exactly as an unknown id.
+/// </summary>
+internal interface IResponseStore
+{
+    Task AddAsync(StoredResponse response, CancellationToken cancellationToken);
+
+    /// <summary>The response object's stored JSON; null when absent.</summary>
+    Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What a turn that continues <paramref name="id"/> starts from: every input and output item of its chain, oldest
+    /// first (the first turn's input, its output, the next turn's input, …, this response's input, its output). Read
+    /// in one query however long the chain is. Null when absent.
+    /// </summary>
+    Task<IReadOnlyList<StoredItem>?> GetContextAsync(long projectId, string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes a response. Responses that continued it keep their whole context: what they inherited from it is
+    /// folded into their own stored input, so their <c>input_items</c> and their own continuations are unchanged.
+    /// False when absent.
+    /// </summary>
+    Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// <c>GET /v1/responses/{id}/input_items</c>: the response's whole input (its chain's inputs and outputs, then its
+    /// own input), paged by item id. <see cref="ListFailure.NotFound"/> when the response is absent,
+    /// <see cref="ListFailure.UnknownCursor"/> when <c>after</c> is not one of its items.
+    /// </summary>
+    Task<(StoredPage? Page, ListFailure Failure)> ListInputItemsAsync(long projectId, string id, ItemQuery query, CancellationToken cancellationToken);
+}
+
+/// <summary>Cursor of <c>input_items</c>: <paramref name="After"/> is an item id; bytes bounded as a list's.</summary>
+internal sealed record ItemQuery(string? After, int Limit, bool Ascending, long MaxBytes = StoredPage.DefaultMaxBytes);
