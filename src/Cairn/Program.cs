@@ -8,6 +8,7 @@ using Cairn.Dashboard;
 using Cairn.Export;
 using Cairn.Http;
 using Cairn.Models;
+using Cairn.Responses;
 using Cairn.Storage;
 using Cairn.Upstream;
 using Microsoft.Extensions.Options;
@@ -93,6 +94,7 @@ namespace Cairn
             app.MapHealth();
             app.MapChatCompletions();
             app.MapStoredCompletions();
+            app.MapResponses();
             app.MapModels();
             app.MapAdmin();
             app.MapDashboard();

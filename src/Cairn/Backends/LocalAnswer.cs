@@ -14,6 +14,8 @@ internal sealed class LocalAnswer(ChatCall call, ChatOutcome outcome) : IChatAns
     public StoredCompletion ToStored(long projectId, string requestId) =>
         StoredCompletionWriter.Build(projectId, call.Id, requestId, call.Created, call.Request, outcome);
 
+    public ChatCompletion ToCompletion(string requestId) => ChatCompletionMapper.FromOutcome(call.Id, requestId, call.Created, call.Request, outcome);
+
     public void WriteBody(IBufferWriter<byte> output)
     {
         using var writer = new Utf8JsonWriter(output, JsonWriting.Options);

@@ -14,16 +14,30 @@ internal sealed class LocalStream(ChatCall call, ChatStream stream) : IChatStrea
         var header = new StreamHeader(call.Id, call.Created, stream.Model, stream.SystemFingerprint, request.IncludeUsage, request.Logprobs && stream.Logprobs);
         var pipe = sse.Pipe;
         using var json = new Utf8JsonWriter(pipe, JsonWriting.Options);
-        var answer = new DeltaAssembler(stream, request.N, header.Logprobs);
-
-        void Write(ChunkKind kind, ChatDelta delta)
+        return await ReadAsync(sse, header.Logprobs, (kind, delta) =>
         {
             pipe.Write(Sse.DataPrefix);
             json.Reset(pipe);
             ChatCompletionWriter.WriteChunk(json, header, kind, delta);
             json.Flush();
             pipe.Write(Sse.EventEnd);
-        }
+        });
+    }
+
+    public Task<IChatAnswer> ReadTextAsync(SseResponse sse, Action<string> onText) =>
+        ReadAsync(sse, call.Request.Logprobs && stream.Logprobs, (kind, delta) =>
+        {
+            if (kind == ChunkKind.Content && delta.Index == 0)
+            {
+                onText(delta.Content!);
+            }
+        });
+
+    /// <summary>Reads every delta, giving each to <paramref name="write"/> as the chunk it would be, and assembles the answer.</summary>
+    private async Task<IChatAnswer> ReadAsync(SseResponse sse, bool logprobs, Action<ChunkKind, ChatDelta> write)
+    {
+        var request = call.Request;
+        var answer = new DeltaAssembler(stream, request.N, logprobs);
 
         // The producer stops when the client leaves or stops reading: a llama sequence is freed at once.
         var deltas = stream.Deltas.GetAsyncEnumerator(sse.Token);
@@ -44,27 +58,27 @@ internal sealed class LocalStream(ChatCall call, ChatStream stream) : IChatStrea
                 var delta = deltas.Current;
                 if (answer.Add(delta))
                 {
-                    Write(ChunkKind.Role, delta);
+                    write(ChunkKind.Role, delta);
                 }
                 if (delta.Usage is not null)
                 {
                     if (request.IncludeUsage)
                     {
-                        Write(ChunkKind.Usage, delta);
+                        write(ChunkKind.Usage, delta);
                     }
                     continue;
                 }
                 if (delta.Content is not null)
                 {
-                    Write(ChunkKind.Content, delta);
+                    write(ChunkKind.Content, delta);
                 }
                 if (delta.ToolCalls is { Count: > 0 })
                 {
-                    Write(ChunkKind.ToolCalls, delta);
+                    write(ChunkKind.ToolCalls, delta);
                 }
                 if (delta.FinishReason is not null)
                 {
-                    Write(ChunkKind.Finish, delta);
+                    write(ChunkKind.Finish, delta);
                 }
                 // A backend that is never late (echo) would otherwise have its whole answer written before the first
                 // flush; awaiting one every few events lets a slow reader slow it down.

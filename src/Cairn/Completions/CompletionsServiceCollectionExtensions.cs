@@ -1,7 +1,8 @@
 namespace Cairn.Completions;
 
-/// <summary>Registers the create pipeline (the endpoints themselves are mapped by their <c>MapXxx</c>).</summary>
+/// <summary>Registers the create pipelines of both APIs (the endpoints themselves are mapped by their <c>MapXxx</c>).</summary>
 internal static class CompletionsServiceCollectionExtensions
 {
-    public static IServiceCollection AddCairnCompletions(this IServiceCollection services) => services.AddSingleton<CreatePipeline>();
+    public static IServiceCollection AddCairnCompletions(this IServiceCollection services) =>
+        services.AddSingleton<CreateStages>().AddSingleton<CreatePipeline>().AddSingleton<Responses.ResponsePipeline>();
 }

@@ -12,14 +12,14 @@ namespace Cairn.Completions;
 /// the answer comes from the model's <see cref="IChatSource"/>; a concern around an answer belongs here.
 /// </summary>
 internal sealed class CreatePipeline(
-    ApiOptions options, ModelCatalog models, RateLimits limits, ICompletionStore store, TimeProvider clock, ILogger<SseResponse> streamLogger)
+    ApiOptions options, CreateStages stages, ICompletionStore store, TimeProvider clock, ILogger<SseResponse> streamLogger)
 {
     public async Task CreateAsync(HttpContext context, Exchange exchange)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);
         using var request = ChatCompletionRequestParser.Parse(body);
-        var source = Resolve(exchange.Caller, request.Model);
-        var reservation = Reserve(context.Response.Headers, exchange.Caller, request);
+        var source = stages.Resolve(exchange.Caller, request.Model);
+        var reservation = stages.Reserve(context.Response.Headers, exchange.Caller, request);
         var call = new ChatCall(request, Ids.Completion(clock), clock.GetUtcNow().ToUnixTimeSeconds());
         try
         {
@@ -29,21 +29,6 @@ internal sealed class CreatePipeline(
         {
             await refusal.WriteAsync(context.Response);
         }
-    }
-
-    /// <summary>A model the key may not use is answered as OpenAI does: as if it did not exist.</summary>
-    private IChatSource Resolve(Caller caller, string model) =>
-        (caller.Allows(model) ? models.Find(model) : null)?.Source ?? throw new OpenAIException(OpenAIError.ModelNotFound(model));
-
-    private RateReservation Reserve(IHeaderDictionary headers, Caller caller, ChatCompletionRequest request)
-    {
-        if (caller.Grant is not { } grant)
-        {
-            return RateReservation.None;
-        }
-        // The prompt is estimated from its characters, not tokenized: a request refused costs no tokenizer time.
-        var reserved = (request.MaxCompletionTokens ?? 0) * request.N;
-        return limits.Reserve(headers, grant.Project, () => TokenCounter.EstimatePrompt(request.Messages, request.Tools?.GetRawText()) + reserved, reserved);
     }
 
     private async Task CompleteAsync(HttpContext context, Exchange exchange, IChatSource source, ChatCall call, RateReservation reservation)

@@ -62,6 +62,16 @@ internal static class ListQueryParser
         return new MessageQuery(afterIndex, Limit(query), Ascending(query, true));
     }
 
+    /// <summary><c>GET /v1/responses/{id}/input_items</c>: newest first unless <c>order=asc</c>; <c>after</c> an item id.</summary>
+    public static ItemQuery Items(IQueryCollection query)
+    {
+        foreach (var (name, values) in query)
+        {
+            RefuseNul(name, values);
+        }
+        return new ItemQuery(After(query), Limit(query), Ascending(query, false));
+    }
+
     /// <summary>No query value may hold U+0000: PostgreSQL's text cannot, so no stored value could match it.</summary>
     private static void RefuseNul(string name, Microsoft.Extensions.Primitives.StringValues values)
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Cairn.OpenAI;
 using Cairn.Storage;
 
 namespace Cairn.Models;
@@ -13,6 +14,9 @@ internal interface IChatAnswer : IDisposable
     int CompletionTokens { get; }
 
     StoredCompletion ToStored(long projectId, string requestId);
+
+    /// <summary>The answer as a typed completion (what <see cref="ToStored"/> stores), for an API that writes its own shape.</summary>
+    ChatCompletion ToCompletion(string requestId);
 
     void WriteBody(IBufferWriter<byte> output);
 }

@@ -11,4 +11,11 @@ internal interface IChatStream : IAsyncDisposable
     /// with an error event instead; stops when <see cref="SseResponse.Token"/> is cancelled.
     /// </summary>
     Task<IChatAnswer> WriteEventsAsync(SseResponse sse);
+
+    /// <summary>
+    /// Reads the answer without writing chat events, for an API that writes its own (the Responses API): each piece
+    /// of the first choice's text goes to <paramref name="onText"/> as it comes, and <paramref name="sse"/> is flushed
+    /// as <see cref="WriteEventsAsync"/> would flush it. Returns the whole answer; fails and stops as it does.
+    /// </summary>
+    Task<IChatAnswer> ReadTextAsync(SseResponse sse, Action<string> onText);
 }

@@ -16,6 +16,14 @@ internal sealed record OpenAIError(int Status, string Message, string Type, stri
     public static OpenAIError CompletionNotFound(string id) =>
         new(StatusCodes.Status404NotFound, $"Completion {id} not found", InvalidRequestType, "completion_id", "not_found");
 
+    /// <summary>An unknown, deleted, unstored or other project's response, as OpenAI words it (no param, no code).</summary>
+    public static OpenAIError ResponseNotFound(string id) =>
+        new(StatusCodes.Status404NotFound, $"Response with id '{id}' not found.", InvalidRequestType, null, null);
+
+    public static OpenAIError PreviousResponseNotFound(string id) =>
+        new(StatusCodes.Status400BadRequest, $"Previous response with id '{id}' not found.", InvalidRequestType, "previous_response_id",
+            "previous_response_not_found");
+
     public static OpenAIError ModelNotFound(string model) =>
         new(StatusCodes.Status404NotFound, $"The model `{model}` does not exist or you do not have access to it.",
             InvalidRequestType, "model", "model_not_found");

@@ -32,9 +32,12 @@ internal sealed partial class SseResponse : IDisposable
 
     /// <summary>
     /// Answers with a stream (200, <c>text/event-stream</c>, no buffering) that <paramref name="produce"/> writes. A
-    /// client that leaves or stops reading ends it quietly: nobody is left to answer, and nothing is stored.
+    /// client that leaves or stops reading ends it quietly: nobody is left to answer, and nothing is stored. A failure
+    /// after the headers ends it with <paramref name="failure"/>'s event when given (the Responses API's
+    /// <c>response.failed</c>), else with chat's error event and <c>[DONE]</c>.
     /// </summary>
-    public static async Task RunAsync(HttpContext context, TimeSpan sendTimeout, ILogger logger, Func<SseResponse, Task> produce)
+    public static async Task RunAsync(
+        HttpContext context, TimeSpan sendTimeout, ILogger logger, Func<SseResponse, Task> produce, Action<IBufferWriter<byte>>? failure = null)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -55,7 +58,15 @@ internal sealed partial class SseResponse : IDisposable
             // every stream ends, and the log gets the exception.
             try
             {
-                await sse.EndWithErrorAsync(OpenAIError.Internal().ToUtf8());
+                if (failure is null)
+                {
+                    await sse.EndWithErrorAsync(OpenAIError.Internal().ToUtf8());
+                }
+                else
+                {
+                    failure(sse.Pipe);
+                    await sse.CloseAsync();
+                }
             }
             catch (OperationCanceledException)
             {
@@ -113,6 +124,13 @@ internal sealed partial class SseResponse : IDisposable
         Pipe.Write(error);
         Pipe.Write(Sse.EventEnd);
         await EndAsync();
+    }
+
+    /// <summary>Sends the rest of a stream that ends without <c>[DONE]</c> (the Responses API's).</summary>
+    public async Task CloseAsync()
+    {
+        ended = true;
+        await FlushAsync();
     }
 
     /// <summary>Writes <c>data: [DONE]</c> and sends the rest.</summary>

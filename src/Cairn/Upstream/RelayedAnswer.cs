@@ -17,17 +17,27 @@ internal sealed class RelayedAnswer(ChatCall call, JsonDocument completion, Read
 
     public StoredCompletion ToStored(long projectId, string requestId)
     {
+        var (from, counted) = Usage();
+        return StoredCompletionWriter.BuildProxied(projectId, call.Id, requestId, call.Created, call.Request, completion.RootElement, from, counted);
+    }
+
+    public ChatCompletion ToCompletion(string requestId)
+    {
+        var (from, counted) = Usage();
+        return ChatCompletionMapper.FromUpstream(call.Id, requestId, call.Created, call.Request, completion.RootElement, from, counted);
+    }
+
+    /// <summary>The upstream's usage, or when it gave none Cairn's count (and the tokenizer that counted, for the origin).</summary>
+    private (ProxyRecord From, ChatUsage? Counted) Usage()
+    {
         var root = completion.RootElement;
-        ChatUsage? counted = null;
-        var from = origin;
-        if (!UpstreamUsage.IsGiven(root))
+        if (UpstreamUsage.IsGiven(root))
         {
-            var counter = tokens.ForModel(origin.UpstreamModel);
-            // Counted even if the client left (the answer is stored), but not past the server's shutdown.
-            counted = UpstreamUsage.Count(counter, call.Request, root, stopping);
-            from = origin with { Tokenizer = counter.Encoding };
+            return (origin, null);
         }
-        return StoredCompletionWriter.BuildProxied(projectId, call.Id, requestId, call.Created, call.Request, root, from, counted);
+        var counter = tokens.ForModel(origin.UpstreamModel);
+        // Counted even if the client left (the answer is stored), but not past the server's shutdown.
+        return (origin with { Tokenizer = counter.Encoding }, UpstreamUsage.Count(counter, call.Request, root, stopping));
     }
 
     public void WriteBody(IBufferWriter<byte> output) => JsonSplice.WriteRewritten(output, body.Span, call.Id, call.Created, dropUsage: false);

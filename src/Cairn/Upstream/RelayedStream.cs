@@ -22,6 +22,15 @@ internal sealed class RelayedStream(
     private readonly UpstreamDeployment deployment = upstream.Deployment;
     private readonly StreamAssembler assembler = new();
 
+    /// <summary>Where the first choice's text goes when the events are not relayed (<see cref="ReadTextAsync"/>).</summary>
+    private Action<string>? onText;
+
+    public Task<IChatAnswer> ReadTextAsync(SseResponse sse, Action<string> onText)
+    {
+        this.onText = onText;
+        return WriteEventsAsync(sse);
+    }
+
     public async Task<IChatAnswer> WriteEventsAsync(SseResponse sse)
     {
         // Cancelled when the client leaves or stops reading; disposing this stream then closes the upstream connection.
@@ -168,6 +177,11 @@ internal sealed class RelayedStream(
             {
                 throw Failed("a streamed answer larger than its MaxAnswerBytes", UpstreamErrors.TooLarge(deployment, "a streamed answer"));
             }
+            if (onText is not null)
+            {
+                wrote |= GiveText(chunk, onText);
+                return true;
+            }
             if (hideUsage && IsUsageOnly(chunk))
             {
                 return true;
@@ -209,6 +223,28 @@ internal sealed class RelayedStream(
         }
         buffer = buffer.Slice(buffer.GetPosition(1, end));
         return true;
+    }
+
+    /// <summary>Gives the first choice's text in <paramref name="chunk"/> to <paramref name="onText"/>; true when there was some.</summary>
+    private static bool GiveText(JsonElement chunk, Action<string> onText)
+    {
+        if (JsonCheck.Get(chunk, "choices") is not { ValueKind: JsonValueKind.Array } choices)
+        {
+            return false;
+        }
+        foreach (var choice in choices.EnumerateArray())
+        {
+            if (choice.ValueKind == JsonValueKind.Object
+                && (JsonCheck.Get(choice, "index") is not { ValueKind: JsonValueKind.Number } index || (index.TryGetInt64(out var i) && i == 0))
+                && JsonCheck.Get(choice, "delta") is { ValueKind: JsonValueKind.Object } delta
+                && JsonCheck.Get(delta, "content") is { ValueKind: JsonValueKind.String } content
+                && content.GetString() is { Length: > 0 } text)
+            {
+                onText(text);
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsUsageOnly(JsonElement chunk) =>
