@@ -47,7 +47,28 @@ internal sealed class ResponsePipeline(
         {
             await refusal.WriteAsync(context.Response);
         }
+        catch (OpenAIException e) when (!context.Response.HasStarted && e.Error.Param is { } param && ResponseParams.TryGetValue(param, out var named))
+        {
+            // A backend refuses the chat request's parameter; the client sent it under its Responses name.
+            throw new OpenAIException(e.Error with { Param = named, Message = e.Error.Message.Replace($"'{param}'", $"'{named}'", StringComparison.Ordinal) });
+        }
     }
+
+    /// <summary>Chat parameters a backend may refuse, by the Responses parameter they were made from.</summary>
+    private static readonly Dictionary<string, string> ResponseParams = new(StringComparer.Ordinal)
+    {
+        ["response_format"] = "text.format",
+        ["max_completion_tokens"] = "max_output_tokens",
+        ["logprobs"] = "top_logprobs",
+        ["reasoning_effort"] = "reasoning.effort",
+        ["messages"] = "input",
+        ["user"] = "user",
+        ["tools"] = "tools",
+        ["tool_choice"] = "tool_choice",
+        ["parallel_tool_calls"] = "parallel_tool_calls",
+        ["temperature"] = "temperature",
+        ["top_p"] = "top_p",
+    };
 
     /// <summary>What one create carries from stage to stage.</summary>
     private sealed record Turn(
