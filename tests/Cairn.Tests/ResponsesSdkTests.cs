@@ -142,7 +142,7 @@ public abstract class ResponsesContract(CairnServer server)
     {
         var options = new CreateResponseOptions("echo", [ResponseItem.CreateUserMessageItem("stream these words please")]);
         var updates = new List<StreamingResponseUpdate>();
-        await foreach (var update in responses.CreateResponseStreamingAsync(options))
+        await foreach (var update in await responses.CreateResponseStreamingAsync(options))
         {
             updates.Add(update);
         }

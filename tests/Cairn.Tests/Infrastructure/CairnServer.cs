@@ -54,7 +54,8 @@ public class CairnServer : IAsyncLifetime
     public ChatClient Chat(string model = "echo") => new(model, new ApiKeyCredential("sk-test"), Options());
 
 #pragma warning disable OPENAI001 // The Responses client is marked for evaluation in OpenAI 2.15.
-    public OpenAI.Responses.ResponsesClient Responses() => new(new ApiKeyCredential("sk-test"), Options());
+    public global::OpenAI.Responses.ResponsesClient Responses() =>
+        new(new ApiKeyCredential("sk-test"), new global::OpenAI.Responses.ResponsesClientOptions { Endpoint = new Uri(BaseUrl, "/v1") });
 #pragma warning restore OPENAI001
 
     public OpenAIModelClient Models() => new(new ApiKeyCredential("sk-test"), Options());
