@@ -175,6 +175,47 @@ public abstract class AccessContract(AccessFixture fixture)
         }
     }
 
+    private async Task<string> CreateResponseAsync(string key, string run)
+    {
+        using var response = await fixture.SendAsync(HttpMethod.Post, "/v1/responses", key,
+            $$"""{"model":"echo","metadata":{"run":"{{run}}"},"input":"private words of {{run}}"}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+    }
+
+    public static TheoryData<string> ResponseOperations => new() { "get", "delete", "input_items", "cancel", "previous" };
+
+    private Task<(HttpStatusCode, string)> OperateOnResponseAsync(string operation, string key, string id) => operation switch
+    {
+        "get" => CallAsync(HttpMethod.Get, $"/v1/responses/{id}", key),
+        "delete" => CallAsync(HttpMethod.Delete, $"/v1/responses/{id}", key),
+        "input_items" => CallAsync(HttpMethod.Get, $"/v1/responses/{id}/input_items", key),
+        "cancel" => CallAsync(HttpMethod.Post, $"/v1/responses/{id}/cancel", key),
+        "previous" => CallAsync(HttpMethod.Post, "/v1/responses", key, $$"""{"model":"echo","previous_response_id":"{{id}}","input":"go on"}"""),
+        _ => throw new ArgumentOutOfRangeException(nameof(operation)),
+    };
+
+    [Theory]
+    [MemberData(nameof(ResponseOperations))]
+    public async Task AnotherProjectsResponse_IsAnsweredExactlyAsAnUnknownId_AndIsLeftUntouched(string operation)
+    {
+        var run = Guid.NewGuid().ToString("N");
+        var theirs = await CreateResponseAsync(fixture.KeyB, run);
+        var unknown = "resp_" + new string('0', 50);
+
+        var (otherStatus, otherBody) = await OperateOnResponseAsync(operation, fixture.KeyA, theirs);
+        var (unknownStatus, unknownBody) = await OperateOnResponseAsync(operation, fixture.KeyA, unknown);
+        var (ownerStatus, _) = await OperateOnResponseAsync(operation, fixture.KeyB, theirs);
+
+        Assert.Equal(unknownStatus, otherStatus);
+        Assert.True(otherStatus is HttpStatusCode.NotFound or HttpStatusCode.BadRequest);
+        Assert.Equal(unknownBody.Replace(unknown, "ID", StringComparison.Ordinal), otherBody.Replace(theirs, "ID", StringComparison.Ordinal));
+        // The owner can (cancel is refused for every finished response, the owner's too, but not as unknown).
+        Assert.Equal(operation == "cancel" ? HttpStatusCode.BadRequest : HttpStatusCode.OK, ownerStatus);
+        var (after, _) = await CallAsync(HttpMethod.Get, $"/v1/responses/{theirs}", fixture.KeyB);
+        Assert.Equal(operation == "delete" ? HttpStatusCode.NotFound : HttpStatusCode.OK, after);
+    }
+
     private static List<string> Ids(string list) =>
         [.. JsonNode.Parse(list)!["data"]!.AsArray().Select(item => item!["id"]!.GetValue<string>())];
 
