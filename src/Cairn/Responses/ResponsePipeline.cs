@@ -118,7 +118,16 @@ internal sealed class ResponsePipeline(
     {
         await using var stream = await source.StreamAsync(call, context.RequestAborted);
         ResponseEvents? events = null;
-        await SseResponse.RunAsync(context, options.StreamSendTimeout, streamLogger, async sse =>
+        try
+        {
+            await StreamEventsAsync();
+        }
+        finally
+        {
+            events?.Dispose();
+        }
+
+        Task StreamEventsAsync() => SseResponse.RunAsync(context, options.StreamSendTimeout, streamLogger, async sse =>
         {
             events = new ResponseEvents(sse.Pipe, turn.Response, turn.MessageId);
             events.Start();

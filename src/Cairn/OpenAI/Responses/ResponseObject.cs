@@ -62,12 +62,20 @@ internal sealed class ResponseObject
         CompletedAt = completedAt;
     }
 
-    /// <summary>Failed: <c>status:"failed"</c>, <c>error:{code, message}</c>.</summary>
+    /// <summary>
+    /// Failed: <c>status:"failed"</c>, <c>error:{code, message}</c>, no output. A completed response can still fail
+    /// until it is acknowledged (its storing failed, say); a failed one cannot fail again.
+    /// </summary>
     public void Fail(string code, string message)
     {
-        EnsureInProgress();
+        if (Status == Failed)
+        {
+            throw new InvalidOperationException($"Response {Id} is already {Status}.");
+        }
         Status = Failed;
         Error = new(code, message);
+        Outcome = null;
+        CompletedAt = null;
     }
 
     public void Write(Utf8JsonWriter writer)
