@@ -3,7 +3,8 @@ namespace Cairn.OpenAI;
 /// <summary>Makes identifiers in OpenAI's formats.</summary>
 internal static class Ids
 {
-    private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    /// <summary>The alphabet of ids and padding: digits, upper and lower case letters.</summary>
+    public const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     /// <summary>
     /// <c>chatcmpl-</c> and 29 base62 characters, like OpenAI's. The first 7 encode the time in milliseconds, so ids

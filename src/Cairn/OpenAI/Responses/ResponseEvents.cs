@@ -16,7 +16,6 @@ namespace Cairn.OpenAI.Responses;
 /// </remarks>
 internal sealed class ResponseEvents(IBufferWriter<byte> output, ResponseObject response, string messageId) : IDisposable
 {
-    private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     /// <summary>The live API pads each delta with <c>obfuscation</c> to a multiple of this many characters.</summary>
     private const int ObfuscationBlock = 16;
@@ -212,7 +211,7 @@ internal sealed class ResponseEvents(IBufferWriter<byte> output, ResponseObject 
         }
         Span<char> padding = stackalloc char[ObfuscationBlock];
         padding = padding[..((ObfuscationBlock - delta.Length % ObfuscationBlock) % ObfuscationBlock)];
-        RandomPool.FillFrom(Base62, padding);
+        RandomPool.FillFrom(Ids.Base62, padding);
         json.WriteString("obfuscation"u8, padding);
     }
 
