@@ -16,7 +16,6 @@ namespace Cairn.OpenAI.Responses;
 /// </remarks>
 internal sealed class ResponseEvents(IBufferWriter<byte> output, ResponseObject response, string messageId) : IDisposable
 {
-
     /// <summary>The live API pads each delta with <c>obfuscation</c> to a multiple of this many characters.</summary>
     private const int ObfuscationBlock = 16;
 
