@@ -162,20 +162,24 @@ internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders rea
     private const string Gone = "gone(seq, id, project_id) AS (SELECT seq, id, project_id FROM responses WHERE seq IN (SELECT value FROM json_each($seqs)))";
 
     /// <summary>
-    /// Deletes responses and their items, after folding each one's context into the responses that continued it and
-    /// are kept (<see cref="ResponseChainSql.Fold"/>) and clearing their links.
+    /// The steps of a removal, in one transaction: fold each response's context into the responses that continued it
+    /// and are kept (<see cref="ResponseChainSql.Fold"/>), clear their links, delete the items, delete the responses.
     /// </summary>
+    private static readonly string[] RemoveSteps =
+    [
+        $"WITH RECURSIVE {Gone}, {ResponseChainSql.Heirs} {ResponseChainSql.Fold}",
+        $"""
+        WITH {Gone} UPDATE responses SET previous_response_id = NULL WHERE seq IN (
+            SELECT c.seq FROM gone p JOIN responses c ON c.project_id = p.project_id AND c.previous_response_id = p.id)
+        """,
+        "DELETE FROM response_items WHERE seq IN (SELECT value FROM json_each($seqs))",
+        "DELETE FROM responses WHERE seq IN (SELECT value FROM json_each($seqs))",
+    ];
+
     private static void Remove(SqliteWriter w, List<long> seqs)
     {
         var set = "[" + string.Join(",", seqs.Select(s => s.ToString(CultureInfo.InvariantCulture))) + "]";
-        string[] steps =
-        [
-            $"WITH RECURSIVE {Gone}, {ResponseChainSql.Heirs} {ResponseChainSql.Fold}",
-            $"WITH {Gone} UPDATE responses SET previous_response_id = NULL WHERE (project_id, previous_response_id) IN (SELECT project_id, id FROM gone)",
-            "DELETE FROM response_items WHERE seq IN (SELECT value FROM json_each($seqs))",
-            "DELETE FROM responses WHERE seq IN (SELECT value FROM json_each($seqs))",
-        ];
-        foreach (var step in steps)
+        foreach (var step in RemoveSteps)
         {
             var command = w.Command(step);
             Bind(command, ("$seqs", set));
