@@ -111,9 +111,9 @@ internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders rea
             {
                 return (null, ListFailure.UnknownCursor);
             }
-            var sql = new SqliteSql().Append(ResponseChainSql.InputItems("seq = $seq"));
-            sql.Parameter("$seq", seq);
-            sql.Append(" SELECT k.id, i.body, length(i.body) FROM input k JOIN response_items i ON i.seq = k.seq AND i.position = k.position");
+            var sql = new SqliteSql();
+            sql.Append(ResponseChainSql.InputItems("seq = " + sql.Parameter("$seq", seq)))
+               .Append(" SELECT k.id, i.body, length(i.body) FROM input k JOIN response_items i ON i.seq = k.seq AND i.position = k.position");
             if (after is { } cursor)
             {
                 sql.Append(query.Ascending ? " WHERE k.ord > " : " WHERE k.ord < ").Append(sql.Parameter("$after", cursor));
