@@ -11,9 +11,9 @@ using Npgsql;
 namespace Cairn.Commands;
 
 /// <summary>
-/// <c>cairn migrate --from FILE --to CONNECTION</c>: copies every stored completion of a SQLite file into PostgreSQL,
-/// keeping seqs (so list order and every paging cursor carry over). Each chunk is one transaction, so a rerun goes
-/// on after the last chunk committed; at the end the row counts of both stores must agree.
+/// <c>cairn migrate --from FILE --to CONNECTION</c>: copies every stored completion and response of a SQLite file into
+/// PostgreSQL, keeping seqs (so list order, every paging cursor and every response chain carry over). Each chunk is one
+/// transaction, so a rerun goes on after the last chunk committed; at the end the row counts of both stores must agree.
 /// </summary>
 internal static class MigrateCommand
 {
@@ -23,7 +23,7 @@ internal static class MigrateCommand
     {
         var from = new Option<string>("--from") { HelpName = "FILE", Description = "The SQLite file to copy (stop the Cairn that writes it first)." };
         var to = new Option<string>("--to") { HelpName = "CONNECTION", Description = "The PostgreSQL connection string of an empty database (or one this file was migrated into)." };
-        var migrate = new Command("migrate", "Copy every stored completion of a SQLite file into PostgreSQL; run it again to resume.") { from, to };
+        var migrate = new Command("migrate", "Copy every stored completion and response of a SQLite file into PostgreSQL; run it again to resume.") { from, to };
         migrate.SetAction(async (result, _) =>
         {
             var errors = result.InvocationConfiguration.Error;
@@ -100,6 +100,8 @@ internal static class MigrateCommand
         {
             await sequence.ExecuteNonQueryAsync();
         }
+        var responses = await SqliteToPostgres.CopyResponsesAsync(sqlite, connection);
+        await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"cairn migrate: {responses:N0} responses copied"));
         return await VerifyAsync(sqlite, connection, errors);
     }
 
@@ -123,7 +125,7 @@ internal static class MigrateCommand
 
     private static async Task<int> VerifyAsync(SqliteConnection sqlite, NpgsqlConnection connection, TextWriter errors)
     {
-        string[] tables = ["completions", "completion_metadata", "completion_messages", "deleted_completions", "completion_previews"];
+        string[] tables = ["completions", "completion_metadata", "completion_messages", "deleted_completions", "completion_previews", "responses", "response_items"];
         var mismatches = new List<string>();
         foreach (var table in tables)
         {

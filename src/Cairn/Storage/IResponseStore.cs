@@ -20,9 +20,11 @@ internal interface IResponseStore
     Task<IReadOnlyList<StoredItem>?> GetContextAsync(long projectId, string id, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes a response. Responses that continued it keep their whole context: what they inherited from it is
-    /// folded into their own stored input, so their <c>input_items</c> and their own continuations are unchanged.
-    /// False when absent.
+    /// Deletes a response and its items, in one write. Responses that continued it (<c>previous_response_id</c> = its
+    /// id, same project) keep their whole context: its context (its chain's inputs and outputs, oldest first) is copied
+    /// in front of each one's own input items and their link to it is cleared, so their <c>input_items</c>, their
+    /// context and their own continuations are unchanged (their stored JSON still names it as
+    /// <c>previous_response_id</c>, as OpenAI's does). The responses it continued are kept. False when absent.
     /// </summary>
     Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken);
 

@@ -1,8 +1,12 @@
 namespace Cairn.Storage;
 
-/// <summary>Purges completions older than <see cref="StorageOptions.RetentionDays"/> in the background, batch by batch.</summary>
+/// <summary>
+/// Purges completions and responses older than <see cref="StorageOptions.RetentionDays"/> in the background, batch by
+/// batch, by one rule: what was created before the same moment goes.
+/// </summary>
 internal sealed partial class RetentionService(
-    ICompletionRetention retention, StorageOptions options, TimeProvider clock, ILogger<RetentionService> logger) : BackgroundService
+    ICompletionRetention retention, IResponseRetention responses, StorageOptions options, TimeProvider clock, ILogger<RetentionService> logger)
+    : BackgroundService
 {
     /// <summary>How long a deleted or expired id stays a valid <c>after</c> cursor once its completion has expired.</summary>
     public static readonly TimeSpan TombstoneGrace = TimeSpan.FromDays(1);
@@ -19,7 +23,12 @@ internal sealed partial class RetentionService(
             try
             {
                 var batches = 0;
-                while (await retention.PurgeAsync(clock.GetUtcNow() - keep, options.PurgeBatch, stoppingToken))
+                var expiredBefore = clock.GetUtcNow() - keep;
+                while (await retention.PurgeAsync(expiredBefore, options.PurgeBatch, stoppingToken))
+                {
+                    batches++;
+                }
+                while (await responses.PurgeAsync(expiredBefore, options.PurgeBatch, stoppingToken))
                 {
                     batches++;
                 }
@@ -43,9 +52,9 @@ internal sealed partial class RetentionService(
         }
     }
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Purged {Batches} full batches of expired completions")]
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "Purged {Batches} full batches of expired completions and responses")]
     private static partial void LogPurged(ILogger logger, int batches);
 
-    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Purging expired completions failed; the next round tries again")]
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Purging expired completions or responses failed; the next round tries again")]
     private static partial void LogPurgeFailed(ILogger logger, Exception exception);
 }

@@ -24,13 +24,13 @@ internal sealed record StorageOptions
     public string KeyRingFolder() => System.IO.Path.GetFullPath(
         KeyRingPath is { Length: > 0 } folder ? folder : Postgres is null ? Path + ".keys" : "cairn.keys", Environment.CurrentDirectory);
 
-    /// <summary>Days a stored completion is kept (OpenAI keeps them 30); 0 keeps them forever.</summary>
+    /// <summary>Days a stored completion or response is kept (OpenAI keeps both 30); 0 keeps them forever.</summary>
     public double RetentionDays { get; init; } = 30;
 
-    /// <summary>How often expired completions are looked for.</summary>
+    /// <summary>How often expired completions and responses are looked for.</summary>
     public TimeSpan PurgeInterval { get; init; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>The most expired completions deleted in one transaction, so a purge never holds locks for long.</summary>
+    /// <summary>The most expired completions (or responses) deleted in one transaction, so a purge never holds locks for long.</summary>
     public int PurgeBatch { get; init; } = 200;
 
     /// <summary>SQLite's <c>synchronous</c> setting: FULL survives power loss, NORMAL only a process crash.</summary>

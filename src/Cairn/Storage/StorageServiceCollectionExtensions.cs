@@ -5,7 +5,7 @@ namespace Cairn.Storage;
 
 /// <summary>
 /// Registers the store: the one place that chooses the database. Each database's own <c>AddXxx</c> registers every
-/// store contract the app uses (completions, retention, archive, dashboard reads, access) and a lifetime service
+/// store contract the app uses (completions, responses, retention, archive, dashboard reads, access) and a lifetime service
 /// that opens it; registering does no I/O.
 /// </summary>
 internal static class StorageServiceCollectionExtensions

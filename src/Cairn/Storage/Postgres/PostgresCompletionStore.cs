@@ -74,7 +74,7 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
             }
         }
         await using var command = PostgresListQuery.Command(connection, projectId, query, after);
-        return (await PageAsync(command, reader => reader.GetString(0), cancellationToken), ListFailure.None);
+        return (await PostgresListQuery.ReadPageAsync(command, reader => reader.GetString(0), cancellationToken), ListFailure.None);
     }
 
     public Task<byte[]?> UpdateMetadataAsync(
@@ -148,23 +148,7 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
         {
             Add(command, afterIndex);
         }
-        return (await PageAsync(command, reader => $"{id}-{reader.GetInt32(0)}", cancellationToken), ListFailure.None);
-    }
-
-    /// <summary>Reads a page made by <see cref="PostgresListQuery.WithinBudget"/>: a null body ends it, with more to follow.</summary>
-    private static async Task<StoredPage> PageAsync(NpgsqlCommand command, Func<NpgsqlDataReader, string> id, CancellationToken cancellationToken)
-    {
-        var items = new List<StoredItem>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            if (await reader.IsDBNullAsync(1, cancellationToken))
-            {
-                return new StoredPage(items, HasMore: true);
-            }
-            items.Add(new StoredItem(id(reader), reader.GetFieldValue<byte[]>(1)));
-        }
-        return new StoredPage(items, HasMore: false);
+        return (await PostgresListQuery.ReadPageAsync(command, reader => $"{id}-{reader.GetInt32(0)}", cancellationToken), ListFailure.None);
     }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)

@@ -39,4 +39,20 @@ internal static class PostgresListQuery
         SELECT p.id, CASE WHEN row_number() OVER w <= {limit} AND (row_number() OVER w = 1 OR sum(p.size) OVER w <= {maxBytes}) THEN p.body END
         FROM ({page}) p WINDOW w AS (ORDER BY p.seq {order} ROWS UNBOUNDED PRECEDING) ORDER BY p.seq {order}
         """;
+
+    /// <summary>Reads a page made by <see cref="WithinBudget"/>: a null body ends it, with more to follow.</summary>
+    public static async Task<StoredPage> ReadPageAsync(NpgsqlCommand command, Func<NpgsqlDataReader, string> id, CancellationToken cancellationToken)
+    {
+        var items = new List<StoredItem>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (await reader.IsDBNullAsync(1, cancellationToken))
+            {
+                return new StoredPage(items, HasMore: true);
+            }
+            items.Add(new StoredItem(id(reader), reader.GetFieldValue<byte[]>(1)));
+        }
+        return new StoredPage(items, HasMore: false);
+    }
 }

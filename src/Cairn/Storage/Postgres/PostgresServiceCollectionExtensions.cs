@@ -15,6 +15,9 @@ internal static class PostgresServiceCollectionExtensions
         services.AddSingleton(sp => new PostgresWriter(dataSources.Prepared, options, sp.GetRequiredService<ILogger<PostgresWriter>>()));
         services.AddSingleton<ICompletionStore, PostgresCompletionStore>();
         services.AddSingleton<ICompletionRetention, PostgresRetention>();
+        services.AddSingleton<PostgresResponseStore>();
+        services.AddSingleton<IResponseStore>(sp => sp.GetRequiredService<PostgresResponseStore>());
+        services.AddSingleton<IResponseRetention>(sp => sp.GetRequiredService<PostgresResponseStore>());
         services.AddSingleton<ICompletionArchive, PostgresCompletionArchive>();
         services.AddSingleton<IDashboardStore, PostgresDashboardStore>();
         services.AddSingleton<IAccessStore, PostgresAccessStore>();

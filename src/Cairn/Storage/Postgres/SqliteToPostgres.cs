@@ -1,3 +1,5 @@
+using System.Globalization;
+using Cairn.Configuration;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
@@ -6,7 +8,7 @@ namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// The copying half of <c>cairn migrate</c>: rows read from SQLite in storage order and written to PostgreSQL with
-/// binary COPY, a chunk per transaction, seqs kept.
+/// binary COPY, a chunk per transaction, seqs kept (completions, then responses).
 /// </summary>
 internal static class SqliteToPostgres
 {
@@ -151,4 +153,114 @@ internal static class SqliteToPostgres
             await insert.ExecuteNonQueryAsync();
         }
     }
+
+    /// <summary>
+    /// Responses and their items after the last one already copied, a chunk per transaction with seqs kept (so a rerun
+    /// goes on after the last chunk committed and links resolve as before), then the seq's sequence past every seq the
+    /// file ever gave. The number of responses copied.
+    /// </summary>
+    public static async Task<long> CopyResponsesAsync(SqliteConnection sqlite, NpgsqlConnection connection)
+    {
+        var after = await ResponsesResumePointAsync(sqlite, connection);
+        long copied = 0;
+        while (true)
+        {
+            await using var transaction = await connection.BeginTransactionAsync();
+            var last = after;
+            await using (var responses = await connection.BeginBinaryImportAsync("""
+                COPY responses(seq, id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
+                    request_id, latency_ms, metadata, body) FROM STDIN (FORMAT BINARY)
+                """))
+            {
+                using var read = sqlite.CreateCommand();
+                read.CommandText = """
+                    SELECT seq, id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
+                        request_id, latency_ms, metadata, body
+                    FROM responses WHERE seq > $after ORDER BY seq LIMIT $limit
+                    """;
+                read.Parameters.AddWithValue("$after", after);
+                read.Parameters.AddWithValue("$limit", Chunk);
+                using var reader = read.ExecuteReader();
+                while (reader.Read())
+                {
+                    last = reader.GetInt64(0);
+                    await responses.StartRowAsync();
+                    await responses.WriteAsync(last, NpgsqlDbType.Bigint);
+                    await responses.WriteAsync(PostgresText.Encode(reader.GetString(1)), NpgsqlDbType.Text);
+                    await responses.WriteAsync(reader.GetInt64(2), NpgsqlDbType.Bigint);
+                    await responses.WriteAsync(PostgresText.Encode(reader.GetString(3)), NpgsqlDbType.Text);
+                    await responses.WriteAsync(reader.GetInt64(4), NpgsqlDbType.Bigint);
+                    await WriteNullableAsync(responses, reader.IsDBNull(5) ? null : PostgresText.Encode(reader.GetString(5)), NpgsqlDbType.Text);
+                    await responses.WriteAsync(reader.GetString(6), NpgsqlDbType.Text);
+                    await responses.WriteAsync(reader.GetInt64(7), NpgsqlDbType.Bigint);
+                    await responses.WriteAsync(reader.GetInt64(8), NpgsqlDbType.Bigint);
+                    await WriteNullableAsync(responses, reader.IsDBNull(9) ? null : reader.GetString(9), NpgsqlDbType.Text);
+                    await WriteNullableAsync(responses, reader.IsDBNull(10) ? null : reader.GetInt64(10), NpgsqlDbType.Bigint);
+                    await responses.WriteAsync(MetadataJson.Write(PostgresText.Encode(MetadataJson.Parse(reader.GetString(11)))), NpgsqlDbType.Jsonb);
+                    await responses.WriteAsync((byte[])reader.GetValue(12), NpgsqlDbType.Bytea);
+                    copied++;
+                }
+                await responses.CompleteAsync();
+            }
+            if (last == after)
+            {
+                break;
+            }
+            await using (var items = await connection.BeginBinaryImportAsync("COPY response_items(seq, position, kind, id, body) FROM STDIN (FORMAT BINARY)"))
+            {
+                using var read = sqlite.CreateCommand();
+                read.CommandText = "SELECT seq, position, kind, id, body FROM response_items WHERE seq > $after AND seq <= $last";
+                read.Parameters.AddWithValue("$after", after);
+                read.Parameters.AddWithValue("$last", last);
+                using var reader = read.ExecuteReader();
+                while (reader.Read())
+                {
+                    await items.StartRowAsync();
+                    await items.WriteAsync(reader.GetInt64(0), NpgsqlDbType.Bigint);
+                    await items.WriteAsync((int)reader.GetInt64(1), NpgsqlDbType.Integer);
+                    await items.WriteAsync(reader.GetString(2), NpgsqlDbType.Text);
+                    await items.WriteAsync(PostgresText.Encode(reader.GetString(3)), NpgsqlDbType.Text);
+                    await items.WriteAsync((byte[])reader.GetValue(4), NpgsqlDbType.Bytea);
+                }
+                await items.CompleteAsync();
+            }
+            await transaction.CommitAsync();
+            after = last;
+        }
+        // SQLite's AUTOINCREMENT remembers seqs of deleted responses too; none is given again.
+        var given = Convert.ToInt64(
+            Sqlite.SqliteSchema.Scalar(sqlite, "SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'responses'"), CultureInfo.InvariantCulture);
+        await using var sequence = new NpgsqlCommand("""
+            SELECT setval(pg_get_serial_sequence('responses', 'seq'), greatest($1, (SELECT coalesce(max(seq), 1) FROM responses),
+                (SELECT last_value FROM responses_seq_seq)))
+            """, connection);
+        PostgresBinding.Add(sequence, Math.Max(given, 1));
+        await sequence.ExecuteNonQueryAsync();
+        return copied;
+    }
+
+    /// <summary>The last response seq already copied; it must name the same response in both stores, or the target is not ours.</summary>
+    private static async Task<long> ResponsesResumePointAsync(SqliteConnection sqlite, NpgsqlConnection connection)
+    {
+        await using var max = new NpgsqlCommand("SELECT seq, id FROM responses ORDER BY seq DESC LIMIT 1", connection);
+        await using var reader = await max.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return 0;
+        }
+        var (seq, id) = (reader.GetInt64(0), reader.GetString(1));
+        using var check = sqlite.CreateCommand();
+        check.CommandText = "SELECT id FROM responses WHERE seq = $seq";
+        check.Parameters.AddWithValue("$seq", seq);
+        return check.ExecuteScalar() is string sqliteId && PostgresText.Encode(sqliteId) == id
+            ? seq
+            : throw new OptionsException(
+                $"--to already holds responses that are not from this file (seq {seq} is {id}); migrate into an empty database.");
+    }
+
+    private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, string? value, NpgsqlDbType type) =>
+        value is null ? importer.WriteNullAsync() : importer.WriteAsync(value, type);
+
+    private static Task WriteNullableAsync(NpgsqlBinaryImporter importer, long? value, NpgsqlDbType type) =>
+        value is { } number ? importer.WriteAsync(number, type) : importer.WriteNullAsync();
 }

@@ -51,6 +51,16 @@ internal static class SqliteBinding
     /// <summary>The name of the <paramref name="i"/>th message body of a multi-row insert (<c>$b0</c>, …).</summary>
     public static string Body(int i) => i < Names.Count ? Names.Body[i] : "$b" + i.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>The name of the <paramref name="i"/>th item id of a multi-row insert (<c>$d0</c>, …).</summary>
+    public static string ItemId(int i) => i < Names.Count ? Names.ItemId[i] : "$d" + i.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// An INSERT of <paramref name="count"/> rows, <paramref name="row"/> formatted with each row's number; the text is
+    /// the same for the same count, so it is prepared once.
+    /// </summary>
+    public static string RowsSql(string head, string row, int count) =>
+        head + string.Join(", ", Enumerable.Range(0, count).Select(i => string.Format(CultureInfo.InvariantCulture, row, i)));
+
     /// <summary>Parameter names made once, not per row.</summary>
     private static class Names
     {
@@ -59,6 +69,7 @@ internal static class SqliteBinding
         public static readonly string[] Value = Make("$v");
         public static readonly string[] Index = Make("$i");
         public static readonly string[] Body = Make("$b");
+        public static readonly string[] ItemId = Make("$d");
 
         private static string[] Make(string prefix) =>
             [.. Enumerable.Range(0, Count).Select(i => prefix + i.ToString(CultureInfo.InvariantCulture))];

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using static Cairn.Storage.Sqlite.SqliteBinding;
 
 namespace Cairn.Storage.Sqlite;
@@ -88,7 +87,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
                 }
             }
             var command = ListSql(query.Filter(projectId), query, after, drive).Command(session);
-            return (Page(command, query.Limit, query.MaxBytes, reader => reader.GetString(0)), ListFailure.None);
+            return (SqlitePage.Read(command, query.Limit, query.MaxBytes, reader => reader.GetString(0)), ListFailure.None);
         }, cancellationToken);
 
     /// <summary>Which index a filtered list walks: the one with the fewest rows to visit.</summary>
@@ -233,36 +232,11 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
                 sql.Append(query.Ascending ? " AND idx > " : " AND idx < ").Append(sql.Parameter("$after", after));
             }
             var command = sql.OrderBy("idx", query.Ascending, Paging.OverFetch(query.Limit)).Command(session);
-            return (Page(command, query.Limit, query.MaxBytes, reader => $"{id}-{reader.GetInt64(0)}"), ListFailure.None);
+            return (SqlitePage.Read(command, query.Limit, query.MaxBytes, reader => $"{id}-{reader.GetInt64(0)}"), ListFailure.None);
         }, cancellationToken);
 
     public Task<bool> PingAsync(CancellationToken cancellationToken) =>
         readers.ReadAsync(session => session.Command("PRAGMA user_version").ExecuteScalar() is long version && version == SqliteSchema.Version, cancellationToken);
-
-    /// <summary>
-    /// Reads a page of rows (id, body, length of body): a body is read only if it fits the page's byte budget, and
-    /// the first that does not ends the page, with more to follow.
-    /// </summary>
-    private static StoredPage Page(SqliteCommand command, int limit, long maxBytes, Func<SqliteDataReader, string> id)
-    {
-        var items = new List<StoredItem>(Math.Min(limit + 1, 128));
-        long bytes = 0;
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                var size = reader.GetInt64(2);
-                if (items.Count < limit && !StoredPage.Fits(items.Count, bytes, size, maxBytes))
-                {
-                    return new StoredPage(items, HasMore: true);
-                }
-                bytes += size;
-                // The row past the limit only tells that more follow: its body is not read.
-                items.Add(new StoredItem(id(reader), items.Count < limit ? (byte[])reader.GetValue(1) : []));
-            }
-        }
-        return new StoredPage(items, HasMore: Paging.TrimOverFetch(items, limit));
-    }
 
     private static (long Seq, byte[] Body, string Metadata)? Find(SqliteWriter w, long projectId, string id)
     {
@@ -292,10 +266,6 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
         }
         insert.ExecuteNonQuery();
     }
-
-    /// <summary>An INSERT of <paramref name="count"/> rows; the text is the same for the same count, so it is prepared once.</summary>
-    private static string RowsSql(string head, string row, int count) =>
-        head + string.Join(", ", Enumerable.Range(0, count).Select(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, row, i)));
 
     /// <summary>Deletes a completion's row, messages and index entries, and keeps its place (a tombstone) so a client paging with <c>after</c> it can go on.</summary>
     private static void Remove(SqliteWriter w, long projectId, string id, long seq, string metadataJson)

@@ -121,6 +121,37 @@ internal static class SqliteSchema
             prompt TEXT NOT NULL,
             answer TEXT NOT NULL);
         """,
+        """
+        -- Stored responses (the Responses API, migration 5). seq is commit order and never reused. A response links to
+        -- the one it continued by id (previous_response_id); a chain is read by walking those links (ResponseChainSql).
+        -- The columns beside body are what lists and the dashboard read without parsing it.
+        CREATE TABLE responses(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            project_id INTEGER NOT NULL REFERENCES projects(id),
+            model TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            previous_response_id TEXT,
+            status TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            request_id TEXT,
+            latency_ms INTEGER,
+            metadata TEXT NOT NULL,
+            body BLOB NOT NULL);
+        -- The responses that continued one: what a delete or an expiry folds its context into.
+        CREATE INDEX responses_by_previous ON responses(project_id, previous_response_id);
+
+        -- A response's own items in position order: what was folded in front of its input when the response it
+        -- continued went (below 0), its own input (from 0), then its output. id is the item's, an input_items cursor.
+        CREATE TABLE response_items(
+            seq INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('input', 'output')),
+            id TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY(seq, position));
+        """,
     ];
 
     public static int Version => Migrations.Length;

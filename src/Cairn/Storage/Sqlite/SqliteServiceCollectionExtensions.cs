@@ -33,6 +33,9 @@ internal static class SqliteServiceCollectionExtensions
         services.AddSingleton<SqliteCompletionStore>();
         services.AddSingleton<ICompletionStore>(sp => sp.GetRequiredService<SqliteCompletionStore>());
         services.AddSingleton<ICompletionRetention>(sp => sp.GetRequiredService<SqliteCompletionStore>());
+        services.AddSingleton<SqliteResponseStore>();
+        services.AddSingleton<IResponseStore>(sp => sp.GetRequiredService<SqliteResponseStore>());
+        services.AddSingleton<IResponseRetention>(sp => sp.GetRequiredService<SqliteResponseStore>());
         services.AddSingleton<ICompletionArchive, SqliteCompletionArchive>();
         services.AddSingleton<IDashboardStore, SqliteDashboardStore>();
         services.AddSingleton<IAccessStore, SqliteAccessStore>();

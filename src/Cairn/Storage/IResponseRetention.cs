@@ -1,0 +1,13 @@
+namespace Cairn.Storage;
+
+/// <summary>Deletes expired responses, a few at a time, by the rule completions expire by.</summary>
+internal interface IResponseRetention
+{
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> of the oldest responses created before <paramref name="expiredBefore"/>,
+    /// in storage order, with their items, in one write. A response that continued one of them and is kept gets its
+    /// context folded in, as <see cref="IResponseStore.DeleteAsync"/> does, so a chain's later turns outlive its
+    /// earlier ones whole. True when more may be left.
+    /// </summary>
+    Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken);
+}
