@@ -371,7 +371,7 @@ public sealed class ResponseRequestParserTests
             Message(With("\"max_output_tokens\":15")));
         Assert.Equal("Duplicate item found with id msg_1. Remove duplicate items from your input and try again.",
             Message(Items("""{"role":"user","content":"a","id":"msg_1"}""", """{"role":"user","content":"b","id":"msg_1"}""")));
-        Assert.Contains("Use 'max_output_tokens'", Message(With("\"max_tokens\":100")), StringComparison.Ordinal);
+        Assert.Equal("Unrecognized request argument supplied: 'max_tokens'. The Responses API calls it 'max_output_tokens'.", Message(With("\"max_tokens\":100")));
         Assert.Equal("Invalid value: 'input_text'. Supported values are: 'output_text', 'refusal'.",
             Message(Parts("assistant", """{"type":"input_text","text":"hi"}""")));
     }

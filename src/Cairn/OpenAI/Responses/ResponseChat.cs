@@ -68,6 +68,7 @@ internal static class ResponseChat
     private static void CheckCalls(List<JsonElement> items)
     {
         var calls = new List<string>();
+        var called = new HashSet<string>(StringComparer.Ordinal);
         var answered = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in items)
         {
@@ -79,10 +80,11 @@ internal static class ResponseChat
             {
                 case "function_call":
                     calls.Add(item.GetProperty("call_id").GetString()!);
+                    called.Add(calls[^1]);
                     break;
                 case "function_call_output":
                     var callId = item.GetProperty("call_id").GetString()!;
-                    if (!calls.Contains(callId))
+                    if (!called.Contains(callId))
                     {
                         throw OpenAIException.InvalidRequest("input", $"No tool call found for function call output with call_id {callId}.");
                     }

@@ -34,7 +34,7 @@ internal sealed class ResponseRequest(JsonDocument document) : IDisposable
     /// <summary><c>include</c>: every value is one the API knows; Cairn acts on <c>message.output_text.logprobs</c>.</summary>
     public IReadOnlyList<string> Include { get; init; } = [];
 
-    /// <summary>The function tools as sent (flat Responses shape); empty when none.</summary>
+    /// <summary>The function tools as sent (flat Responses shape); null when absent.</summary>
     public JsonElement? Tools { get; init; }
 
     /// <summary>The tool choice as sent; null when absent, which means <c>"auto"</c>.</summary>

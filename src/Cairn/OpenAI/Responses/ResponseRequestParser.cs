@@ -22,18 +22,18 @@ internal static class ResponseRequestParser
     /// </summary>
     private static readonly Dictionary<string, string> ChatNames = new(StringComparer.Ordinal)
     {
-        ["messages"] = "Send the conversation as 'input'.",
-        ["max_tokens"] = "Use 'max_output_tokens'.",
-        ["max_completion_tokens"] = "Use 'max_output_tokens'.",
-        ["response_format"] = "Use 'text.format'.",
-        ["reasoning_effort"] = "Use 'reasoning.effort'.",
-        ["verbosity"] = "Use 'text.verbosity'.",
-        ["logprobs"] = "Use 'include' with 'message.output_text.logprobs'.",
-        ["functions"] = "Use 'tools'.",
-        ["function_call"] = "Use 'tool_choice'.",
-        ["n"] = "A response holds one answer.",
-        ["modalities"] = "A response answers in text.",
-        ["audio"] = "A response answers in text.",
+        ["messages"] = "The Responses API takes the conversation as 'input'.",
+        ["max_tokens"] = "The Responses API calls it 'max_output_tokens'.",
+        ["max_completion_tokens"] = "The Responses API calls it 'max_output_tokens'.",
+        ["response_format"] = "The Responses API calls it 'text.format'.",
+        ["reasoning_effort"] = "The Responses API calls it 'reasoning.effort'.",
+        ["verbosity"] = "The Responses API calls it 'text.verbosity'.",
+        ["logprobs"] = "The Responses API asks for them with 'include': ['message.output_text.logprobs'].",
+        ["functions"] = "The Responses API calls them 'tools'.",
+        ["function_call"] = "The Responses API calls it 'tool_choice'.",
+        ["n"] = "A response holds one answer; send one request per answer.",
+        ["modalities"] = "Cairn's Responses API answers in text only.",
+        ["audio"] = "Cairn's Responses API answers in text only.",
     };
 
     public const string OutputLogprobs = "message.output_text.logprobs";
@@ -80,8 +80,7 @@ internal static class ResponseRequestParser
             }
             if (ChatNames.TryGetValue(property.Name, out var instead))
             {
-                throw OpenAIException.InvalidRequest(property.Name,
-                    $"Unrecognized request argument supplied: '{property.Name}'. It belongs to Chat Completions; in the Responses API: {instead}", "unknown_parameter");
+                throw OpenAIException.InvalidRequest(property.Name, $"Unrecognized request argument supplied: '{property.Name}'. {instead}", "unknown_parameter");
             }
             extensions.Add(property.Name);
         }
