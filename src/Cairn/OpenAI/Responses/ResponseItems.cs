@@ -1,3 +1,7 @@
+using System.Buffers;
+using System.Text.Json;
+using static Cairn.OpenAI.JsonCheck;
+
 namespace Cairn.OpenAI.Responses;
 
 /// <summary>A request's input items as OpenAI stores them.</summary>
@@ -5,10 +9,201 @@ internal static class ResponseItems
 {
     /// <summary>
     /// The request's input as stored items, in order: each given an id of <paramref name="responseId"/> (<c>msg_</c>
-    /// for messages, <c>fc_</c> for function calls and their outputs) unless it carried one, <c>status:"completed"</c>,
-    /// keys ordered as OpenAI's (<c>id, type</c>, then alphabetical, <c>role</c> last), payloads trimmed as OpenAI
-    /// keeps them (an <c>input_file</c> keeps its <c>filename</c> only). A string input is one user message with one
-    /// <c>input_text</c> part.
+    /// for messages, <c>fc_</c> for function calls and their outputs, <c>rs_</c> for reasoning) unless it carried one,
+    /// <c>status:"completed"</c> (not on reasoning), keys ordered as OpenAI's (<c>id, type</c>, then alphabetical,
+    /// <c>role</c> last), payloads trimmed as OpenAI keeps them: an <c>input_file</c> keeps its <c>filename</c> (and
+    /// <c>file_id</c>, null when it was sent as data), an <c>input_image</c> its <c>detail</c> and <c>file_id</c> with
+    /// <c>image_url:null</c>. A string input is one user message with one <c>input_text</c> part; an assistant
+    /// message's string content one <c>output_text</c> part.
     /// </summary>
-    public static IReadOnlyList<ResponseItem> Store(ResponseRequest request, string responseId) => throw new NotImplementedException();
+    public static IReadOnlyList<ResponseItem> Store(ResponseRequest request, string responseId)
+    {
+        var items = new List<ResponseItem>(request.Input.Count);
+        foreach (var item in request.Input)
+        {
+            items.Add(Store(item, responseId));
+        }
+        return items;
+    }
+
+    private static ResponseItem Store(JsonElement item, string responseId)
+    {
+        var type = item.ValueKind == JsonValueKind.String ? "message" : ResponseInputParser.TypeOf(item);
+        var id = (item.ValueKind == JsonValueKind.Object ? OptionalString(item, "id", "") : null)
+            ?? Ids.Item(type switch { "message" => "msg", "reasoning" => "rs", _ => "fc" }, responseId);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id"u8, id);
+            writer.WriteString("type"u8, type);
+            if (type != "reasoning")
+            {
+                writer.WriteString("status"u8, "completed");
+            }
+            switch (type)
+            {
+                case "message" when item.ValueKind == JsonValueKind.String:
+                    writer.WriteStartArray("content"u8);
+                    InputText(writer, item.GetString()!);
+                    writer.WriteEndArray();
+                    writer.WriteString("role"u8, "user");
+                    break;
+                case "message":
+                    Message(writer, item);
+                    break;
+                case "function_call":
+                    writer.WriteString("arguments"u8, item.GetProperty("arguments").GetString());
+                    writer.WriteString("call_id"u8, item.GetProperty("call_id").GetString());
+                    writer.WriteString("name"u8, item.GetProperty("name").GetString());
+                    break;
+                case "function_call_output":
+                    writer.WriteString("call_id"u8, item.GetProperty("call_id").GetString());
+                    var output = item.GetProperty("output");
+                    if (output.ValueKind == JsonValueKind.String)
+                    {
+                        writer.WriteString("output"u8, output.GetString());
+                    }
+                    else
+                    {
+                        writer.WriteStartArray("output"u8);
+                        foreach (var part in output.EnumerateArray())
+                        {
+                            Part(writer, part);
+                        }
+                        writer.WriteEndArray();
+                    }
+                    break;
+                case "reasoning":
+                    if (Get(item, "content") is { } content)
+                    {
+                        Texts(writer, "content"u8, content);
+                    }
+                    if (OptionalString(item, "encrypted_content", "") is { } encrypted)
+                    {
+                        writer.WriteString("encrypted_content"u8, encrypted);
+                    }
+                    Texts(writer, "summary"u8, item.GetProperty("summary"));
+                    break;
+            }
+            writer.WriteEndObject();
+        }
+        return new ResponseItem(id, buffer.WrittenSpan.ToArray()) { Sent = item };
+    }
+
+    /// <summary>A message's <c>content</c>, <c>phase</c> when sent, and <c>role</c>.</summary>
+    private static void Message(Utf8JsonWriter writer, JsonElement item)
+    {
+        var role = item.GetProperty("role").GetString()!;
+        var content = item.GetProperty("content");
+        writer.WriteStartArray("content"u8);
+        if (content.ValueKind != JsonValueKind.String)
+        {
+            foreach (var part in content.EnumerateArray())
+            {
+                Part(writer, part);
+            }
+        }
+        else if (role == "assistant")
+        {
+            OutputText(writer, content.GetString()!, null, null);
+        }
+        else
+        {
+            InputText(writer, content.GetString()!);
+        }
+        writer.WriteEndArray();
+        if (OptionalString(item, "phase", "") is { } phase)
+        {
+            writer.WriteString("phase"u8, phase);
+        }
+        writer.WriteString("role"u8, role);
+    }
+
+    private static void Part(Utf8JsonWriter writer, JsonElement part)
+    {
+        switch (part.GetProperty("type").GetString())
+        {
+            case "input_text":
+                InputText(writer, part.GetProperty("text").GetString()!);
+                break;
+            case "input_image":
+                writer.WriteStartObject();
+                writer.WriteString("type"u8, "input_image");
+                writer.WriteString("detail"u8, OptionalString(part, "detail", "") ?? "auto");
+                writer.StringOrNull("file_id"u8, OptionalString(part, "file_id", ""));
+                writer.WriteNull("image_url"u8);
+                writer.WriteEndObject();
+                break;
+            case "input_file":
+                writer.WriteStartObject();
+                writer.WriteString("type"u8, "input_file");
+                if (OptionalString(part, "detail", "") is { } detail)
+                {
+                    writer.WriteString("detail"u8, detail);
+                }
+                writer.StringOrNull("file_id"u8, OptionalString(part, "file_id", ""));
+                if (OptionalString(part, "filename", "") is { } filename)
+                {
+                    writer.WriteString("filename"u8, filename);
+                }
+                writer.WriteEndObject();
+                break;
+            case "output_text":
+                OutputText(writer, part.GetProperty("text").GetString()!, Get(part, "annotations"), Get(part, "logprobs"));
+                break;
+            case "refusal":
+                writer.WriteStartObject();
+                writer.WriteString("type"u8, "refusal");
+                writer.WriteString("refusal"u8, part.GetProperty("refusal").GetString());
+                writer.WriteEndObject();
+                break;
+        }
+    }
+
+    private static void InputText(Utf8JsonWriter writer, string text)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "input_text");
+        writer.WriteString("text"u8, text);
+        writer.WriteEndObject();
+    }
+
+    private static void OutputText(Utf8JsonWriter writer, string text, JsonElement? annotations, JsonElement? logprobs)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("type"u8, "output_text");
+        ArrayOrEmpty(writer, "annotations"u8, annotations);
+        ArrayOrEmpty(writer, "logprobs"u8, logprobs);
+        writer.WriteString("text"u8, text);
+        writer.WriteEndObject();
+    }
+
+    private static void ArrayOrEmpty(Utf8JsonWriter writer, ReadOnlySpan<byte> name, JsonElement? array)
+    {
+        writer.WritePropertyName(name);
+        if (array is { } value)
+        {
+            value.WriteTo(writer);
+        }
+        else
+        {
+            writer.WriteStartArray();
+            writer.WriteEndArray();
+        }
+    }
+
+    /// <summary>A reasoning item's <c>{type, text}</c> parts.</summary>
+    private static void Texts(Utf8JsonWriter writer, ReadOnlySpan<byte> name, JsonElement parts)
+    {
+        writer.WriteStartArray(name);
+        foreach (var part in parts.EnumerateArray())
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type"u8, part.GetProperty("type").GetString());
+            writer.WriteString("text"u8, part.GetProperty("text").GetString());
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
+    }
 }

@@ -16,7 +16,7 @@ internal sealed class ResponseRequest(JsonDocument document) : IDisposable
     /// </summary>
     public required IReadOnlyList<JsonElement> Input { get; init; }
 
-    /// <summary>True when <c>input</c> was a plain string (stored as one user message with an <c>input_text</c> part).</summary>
+    /// <summary>The text when <c>input</c> was a plain string (stored as one user message with an <c>input_text</c> part).</summary>
     public string? InputText { get; init; }
 
     public string? Instructions { get; init; }
@@ -31,12 +31,13 @@ internal sealed class ResponseRequest(JsonDocument document) : IDisposable
     /// <summary><c>stream_options.include_obfuscation</c> (true unless false was sent).</summary>
     public bool IncludeObfuscation { get; init; } = true;
 
+    /// <summary><c>include</c>: every value is one the API knows; Cairn acts on <c>message.output_text.logprobs</c>.</summary>
     public IReadOnlyList<string> Include { get; init; } = [];
 
-    /// <summary>The function tools as sent (flat Responses shape); empty when none.</summary>
+    /// <summary>The function tools as sent (flat Responses shape); null when absent.</summary>
     public JsonElement? Tools { get; init; }
 
-    /// <summary>The tool choice as sent (<c>"auto"</c> when absent).</summary>
+    /// <summary>The tool choice as sent; null when absent, which means <c>"auto"</c>.</summary>
     public JsonElement? ToolChoice { get; init; }
 
     public bool ParallelToolCalls { get; init; } = true;
@@ -60,6 +61,14 @@ internal sealed class ResponseRequest(JsonDocument document) : IDisposable
 
     /// <summary>Every top-level property sent with a non-null value, known or not, by name.</summary>
     public required IReadOnlyDictionary<string, JsonElement> Given { get; init; }
+
+    /// <summary>
+    /// Top-level properties outside the Responses API, in the order sent. Like a chat request's vendor extensions
+    /// (<c>top_k</c>, <c>seed</c>), they go to the model as they are: an upstream gets them, a local model refuses them
+    /// by name. Chat Completions' own names for what the Responses API names otherwise (<c>messages</c>,
+    /// <c>max_tokens</c>, <c>response_format</c>, …) are refused when parsing.
+    /// </summary>
+    public IReadOnlyList<string> Extensions { get; init; } = [];
 
     public JsonElement Root => document.RootElement;
 
