@@ -85,7 +85,7 @@ public sealed class ResponsesProxyTests(ProxyFixture fixture) : IClassFixture<Pr
         var text = new List<string>();
         ResponseResult? completed = null;
         await foreach (var update in await Responses.CreateResponseStreamingAsync(
-                           new CreateResponseOptions(Model("answer"), [ResponseItem.CreateUserMessageItem("hello")])))
+                           new CreateResponseOptions(Model("answer"), [ResponseItem.CreateUserMessageItem("hello")]) { StreamingEnabled = true }))
         {
             if (update is StreamingResponseOutputTextDeltaUpdate delta)
             {
@@ -95,7 +95,7 @@ public sealed class ResponsesProxyTests(ProxyFixture fixture) : IClassFixture<Pr
         }
         var calls = new List<FunctionCallResponseItem>();
         await foreach (var update in await Responses.CreateResponseStreamingAsync(
-                           new CreateResponseOptions(Model("tools"), [ResponseItem.CreateUserMessageItem("weather?")]) { Tools = { Weather, Time } }))
+                           new CreateResponseOptions(Model("tools"), [ResponseItem.CreateUserMessageItem("weather?")]) { Tools = { Weather, Time }, StreamingEnabled = true }))
         {
             if (update is StreamingResponseOutputItemDoneUpdate { Item: FunctionCallResponseItem call })
             {

@@ -33,7 +33,7 @@ public abstract class ResponsesContract(CairnServer server)
     private List<ResponseItem> InputItems(string id, ResponseItemCollectionOrder? order = null, int? limit = null) =>
         [.. responses.GetResponseInputItems(new ResponseItemCollectionOptions(id) { Order = order, PageSizeLimit = limit })];
 
-    private static string TextOf(ResponseItem item) => Assert.IsType<MessageResponseItem>(item).Content[0].Text;
+    private static string TextOf(ResponseItem item) => Assert.IsAssignableFrom<MessageResponseItem>(item).Content[0].Text;
 
     [Fact]
     public void ACreatedResponse_IsStoredByDefault_AndRetrievedWithTheSameContent()
@@ -140,7 +140,7 @@ public abstract class ResponsesContract(CairnServer server)
     [Fact]
     public async Task AStreamedResponse_SendsTheEventsInOrder_WithOneId_AndIsStoredAsCompleted()
     {
-        var options = new CreateResponseOptions("echo", [ResponseItem.CreateUserMessageItem("stream these words please")]);
+        var options = new CreateResponseOptions("echo", [ResponseItem.CreateUserMessageItem("stream these words please")]) { StreamingEnabled = true };
         var updates = new List<StreamingResponseUpdate>();
         await foreach (var update in await responses.CreateResponseStreamingAsync(options))
         {
@@ -190,7 +190,7 @@ public abstract class ResponsesContract(CairnServer server)
         {
             using var response = await server.Http.SendAsync(new HttpRequestMessage(method, path));
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-            Assert.Equal(expected, JsonNode.Parse(await response.Content.ReadAsStringAsync())!.ToJsonString());
+            Assert.Equal(expected, await response.Content.ReadAsStringAsync());
         }
     }
 
