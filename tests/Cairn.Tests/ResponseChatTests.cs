@@ -152,7 +152,7 @@ public sealed class ResponseChatTests
     }
 
     [Fact]
-    public void ImagesAndFiles_AreChatParts_AndWhatStorageDroppedIsLeftOut()
+    public void ImagesAndFiles_AreChatParts_InTheInputAndInTheChainsStoredItems()
     {
         const string parts = """
             [{"type":"input_text","text":"Compare"},{"type":"input_image","image_url":"https://x/a.png","detail":"low"},
@@ -166,7 +166,7 @@ public sealed class ResponseChatTests
         var chat = Chat($$"""{"model":"m","input":[{"role":"user","content":{{parts}}}]}""", false, context);
 
         Assert.Equal(
-            """[{"role":"user","content":[{"type":"text","text":"Earlier"}]},{"role":"user","content":[{"type":"text","text":"Compare"},{"type":"image_url","image_url":{"url":"https://x/a.png","detail":"low"}},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE","filename":"a.pdf"}},{"type":"file","file":{"file_id":"file-1"}}]}]""",
+            """[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/old.png","detail":"auto"}}]},{"role":"user","content":[{"type":"text","text":"Earlier"},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE","filename":"old.pdf"}}]},{"role":"user","content":[{"type":"text","text":"Compare"},{"type":"image_url","image_url":{"url":"https://x/a.png","detail":"low"}},{"type":"image_url","image_url":{"url":"data:image/png;base64,AA=="}},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBE","filename":"a.pdf"}},{"type":"file","file":{"file_id":"file-1"}}]}]""",
             Messages(chat));
     }
 

@@ -19,6 +19,9 @@ public sealed class ResponseItemsTests
 
     private static string Text(ResponseItem item) => Encoding.UTF8.GetString(item.Json);
 
+    /// <summary>The item as <c>input_items</c> lists it (payloads trimmed).</summary>
+    private static string ListedText(ResponseItem item) => Encoding.UTF8.GetString(ResponseItems.Listed(item.Json, imageUrls: false));
+
     /// <summary>The recorded item as compact JSON, with the id OpenAI gave it replaced by <paramref name="id"/>.</summary>
     private static string Recorded(JsonElement item, string id) =>
         RecordedJson.Compact(item).Replace(item.GetProperty("id").GetString()!, id, StringComparison.Ordinal);
@@ -34,14 +37,16 @@ public sealed class ResponseItemsTests
 
         var items = ResponseItems.Store(request, ResponseId);
 
-        // Listed in ascending order, two a page: the file's data and the image's URL are not kept.
+        // Listed in ascending order, two a page: the file's data and the image's URL are not shown.
         var listed = Listed(file, 1).EnumerateArray().Concat(Listed(file, 2).EnumerateArray()).ToList();
         Assert.Equal(4, items.Count);
         for (var i = 0; i < 4; i++)
         {
-            Assert.Equal(Recorded(listed[i], items[i].Id), Text(items[i]));
+            Assert.Equal(Recorded(listed[i], items[i].Id), ListedText(items[i]));
         }
-        Assert.Contains("""{"type":"input_file","file_id":null,"filename":"test_favorite_foods.pdf"}""", Text(items[0]), StringComparison.Ordinal);
+        Assert.Contains("""{"type":"input_file","file_id":null,"filename":"test_favorite_foods.pdf"}""", ListedText(items[0]), StringComparison.Ordinal);
+        // Stored, they keep what a later turn of the chain must show the model.
+        Assert.Contains("\"file_data\":\"data:application/pdf;base64,", Text(items[0]), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -154,8 +159,11 @@ public sealed class ResponseItemsTests
             $$"""{"id":"{{items[3].Id}}","type":"function_call_output","status":"completed","call_id":"call_1","output":[{"type":"input_text","text":"22 C"}]}""",
             Text(items[3]));
         Assert.Equal(
-            $$"""{"id":"{{items[4].Id}}","type":"message","status":"completed","content":[{"type":"input_image","detail":"low","file_id":null,"image_url":null},{"type":"input_file","detail":"high","file_id":"file-1"}],"role":"user"}""",
+            $$"""{"id":"{{items[4].Id}}","type":"message","status":"completed","content":[{"type":"input_image","detail":"low","file_id":null,"image_url":"data:image/png;base64,AA=="},{"type":"input_file","detail":"high","file_id":"file-1"}],"role":"user"}""",
             Text(items[4]));
+        Assert.Equal(
+            $$"""{"id":"{{items[4].Id}}","type":"message","status":"completed","content":[{"type":"input_image","detail":"low","file_id":null,"image_url":null},{"type":"input_file","detail":"high","file_id":"file-1"}],"role":"user"}""",
+            ListedText(items[4]));
     }
 
     [Fact]
@@ -166,6 +174,8 @@ public sealed class ResponseItemsTests
         var item = Assert.Single(ResponseItems.Store(request, ResponseId));
 
         Assert.Equal("https://x/a.png", item.Sent!.Value.GetProperty("content")[0].GetProperty("image_url").GetString());
-        Assert.Contains("\"image_url\":null", Text(item), StringComparison.Ordinal);
+        Assert.Contains("\"image_url\":\"https://x/a.png\"", Text(item), StringComparison.Ordinal);
+        Assert.Contains("\"image_url\":null", ListedText(item), StringComparison.Ordinal);
+        Assert.Contains("\"image_url\":\"https://x/a.png\"", Encoding.UTF8.GetString(ResponseItems.Listed(item.Json, imageUrls: true)), StringComparison.Ordinal);
     }
 }

@@ -131,4 +131,24 @@ public sealed class ResponsesProxyTests(ProxyFixture fixture) : IClassFixture<Pr
         Assert.DoesNotContain(events, e => e.Contains("[DONE]", StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
     }
+
+    [Fact]
+    public async Task AnImageSentOnce_IsShownToTheModelOnEveryLaterTurn_WhileInputItemsHideItsUrlUnlessIncluded()
+    {
+        const string image = "data:image/png;base64,iVBORw0KGgo=";
+        using var first = await fixture.Cairn.PostJsonAsync("/v1/responses",
+            $$"""{"model":"answer-img","input":[{"role":"user","content":[{"type":"input_text","text":"What is this?"},{"type":"input_image","image_url":"{{image}}"}]}]}""");
+        var firstId = JsonNode.Parse(await first.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var later = Model("answer");
+
+        using var second = await fixture.Cairn.PostJsonAsync("/v1/responses", $$"""{"model":"{{later}}","previous_response_id":"{{firstId}}","input":"And now?"}""");
+        var sent = Assert.Single(Upstream.For(later)).Body["messages"]![0]!["content"]![1]!;
+        var hidden = JsonNode.Parse(await fixture.Cairn.Http.GetStringAsync($"/v1/responses/{firstId}/input_items"))!["data"]![0]!["content"]![1]!;
+        var shown = JsonNode.Parse(await fixture.Cairn.Http.GetStringAsync($"/v1/responses/{firstId}/input_items?include[]=message.input_image.image_url"))!["data"]![0]!["content"]![1]!;
+
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(image, sent["image_url"]!["url"]!.GetValue<string>());
+        Assert.Null(hidden["image_url"]);
+        Assert.Equal(image, shown["image_url"]!.GetValue<string>());
+    }
 }

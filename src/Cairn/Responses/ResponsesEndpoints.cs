@@ -2,6 +2,7 @@ using Cairn.Access;
 using Cairn.Completions;
 using Cairn.Http;
 using Cairn.OpenAI;
+using Cairn.OpenAI.Responses;
 using Cairn.Storage;
 
 namespace Cairn.Responses;
@@ -57,9 +58,30 @@ internal static class ResponsesEndpoints
         throw OpenAIException.InvalidRequest(null, "Only responses created with 'background': true can be cancelled; this one has already finished.");
     }
 
+    /// <summary>
+    /// The <c>include</c> values of a query, however the client spelled the array: <c>include[]=</c> (the .NET SDK),
+    /// <c>include%5B%5D=</c> (openai-node's, decoded to the same) or plain repeated <c>include=</c>.
+    /// </summary>
+    private static HashSet<string> Include(IQueryCollection query)
+    {
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in (string[])["include", "include[]"])
+        {
+            foreach (var value in query[name])
+            {
+                if (value is not null)
+                {
+                    values.Add(value);
+                }
+            }
+        }
+        return values;
+    }
+
     private static async Task ListInputItemsAsync(HttpContext context, Exchange exchange, string response_id, ApiOptions options, IResponseStore store)
     {
         var query = ListQueryParser.Items(context.Request.Query) with { MaxBytes = options.MaxListPageBytes };
+        var imageUrls = Include(context.Request.Query).Contains("message.input_image.image_url");
         var (page, failure) = await store.ListInputItemsAsync(exchange.Caller.ProjectId, response_id, query, context.RequestAborted);
         if (failure == ListFailure.NotFound)
         {
@@ -70,14 +92,15 @@ internal static class ResponsesEndpoints
             throw OpenAIException.InvalidRequest("after", $"Invalid 'after': '{query.After}' is not an input item of response {response_id}.", "invalid_value");
         }
         // The live API's order: object, data, first_id, has_more, last_id.
-        await JsonResponse.WriteAsync(context.Response, page!, static (writer, page) =>
+        await JsonResponse.WriteAsync(context.Response, (page!, imageUrls), static (writer, state) =>
         {
+            var (page, imageUrls) = state;
             writer.WriteStartObject();
             writer.WriteString("object"u8, "list"u8);
             writer.WriteStartArray("data"u8);
             foreach (var item in page.Items)
             {
-                writer.WriteRawValue(item.Body, skipInputValidation: true);
+                writer.WriteRawValue(ResponseItems.Listed(item.Body, imageUrls), skipInputValidation: true);
             }
             writer.WriteEndArray();
             writer.StringOrNull("first_id"u8, page.Items.Count > 0 ? page.Items[0].Id : null);

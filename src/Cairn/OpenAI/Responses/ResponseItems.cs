@@ -11,10 +11,10 @@ internal static class ResponseItems
     /// The request's input as stored items, in order: each given an id of <paramref name="responseId"/> (<c>msg_</c>
     /// for messages, <c>fc_</c> for function calls and their outputs, <c>rs_</c> for reasoning) unless it carried one,
     /// <c>status:"completed"</c> (not on reasoning), keys ordered as OpenAI's (<c>id, type</c>, then alphabetical,
-    /// <c>role</c> last), payloads trimmed as OpenAI keeps them: an <c>input_file</c> keeps its <c>filename</c> (and
-    /// <c>file_id</c>, null when it was sent as data), an <c>input_image</c> its <c>detail</c> and <c>file_id</c> with
-    /// <c>image_url:null</c>. A string input is one user message with one <c>input_text</c> part; an assistant
-    /// message's string content one <c>output_text</c> part.
+    /// <c>role</c> last). Payloads are kept, so a later turn of the chain still shows the model its images and files:
+    /// an <c>input_image</c> keeps its <c>image_url</c>, an <c>input_file</c> its <c>file_data</c>; <see cref="Listed"/>
+    /// trims them as OpenAI's <c>input_items</c> shows them. A string input is one user message with one
+    /// <c>input_text</c> part; an assistant message's string content one <c>output_text</c> part.
     /// </summary>
     public static IReadOnlyList<ResponseItem> Store(ResponseRequest request, string responseId)
     {
@@ -132,7 +132,7 @@ internal static class ResponseItems
                 writer.WriteString("type"u8, "input_image");
                 writer.WriteString("detail"u8, OptionalString(part, "detail", "") ?? "auto");
                 writer.StringOrNull("file_id"u8, OptionalString(part, "file_id", ""));
-                writer.WriteNull("image_url"u8);
+                writer.StringOrNull("image_url"u8, OptionalString(part, "image_url", ""));
                 writer.WriteEndObject();
                 break;
             case "input_file":
@@ -141,6 +141,10 @@ internal static class ResponseItems
                 if (OptionalString(part, "detail", "") is { } detail)
                 {
                     writer.WriteString("detail"u8, detail);
+                }
+                if (OptionalString(part, "file_data", "") is { } data)
+                {
+                    writer.WriteString("file_data"u8, data);
                 }
                 writer.StringOrNull("file_id"u8, OptionalString(part, "file_id", ""));
                 if (OptionalString(part, "filename", "") is { } filename)
@@ -157,6 +161,67 @@ internal static class ResponseItems
                 writer.WriteString("type"u8, "refusal");
                 writer.WriteString("refusal"u8, part.GetProperty("refusal").GetString());
                 writer.WriteEndObject();
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A stored input item as <c>GET /v1/responses/{id}/input_items</c> shows it: an image's <c>image_url</c> is null
+    /// unless <paramref name="imageUrls"/> (<c>include=message.input_image.image_url</c>), a file's <c>file_data</c> is
+    /// never shown. Items without images or files are returned as they are, unread.
+    /// </summary>
+    public static byte[] Listed(byte[] stored, bool imageUrls)
+    {
+        var span = stored.AsSpan();
+        var hasImage = !imageUrls && span.IndexOf("\"input_image\""u8) >= 0;
+        if (!hasImage && span.IndexOf("\"input_file\""u8) < 0)
+        {
+            return stored;
+        }
+        using var document = JsonDocument.Parse(stored, JsonBody.Stored);
+        var buffer = new ArrayBufferWriter<byte>(stored.Length);
+        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        {
+            WriteListed(writer, document.RootElement, imageUrls);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteListed(Utf8JsonWriter writer, JsonElement element, bool imageUrls)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var type = Get(element, "type") is { ValueKind: JsonValueKind.String } t ? t.GetString() : null;
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (type == "input_file" && property.NameEquals("file_data"u8))
+                    {
+                        continue;
+                    }
+                    writer.WritePropertyName(property.Name);
+                    if (type == "input_image" && !imageUrls && property.NameEquals("image_url"u8))
+                    {
+                        writer.WriteNullValue();
+                    }
+                    else
+                    {
+                        WriteListed(writer, property.Value, imageUrls);
+                    }
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var value in element.EnumerateArray())
+                {
+                    WriteListed(writer, value, imageUrls);
+                }
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
                 break;
         }
     }
