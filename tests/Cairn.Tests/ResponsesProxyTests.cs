@@ -151,4 +151,29 @@ public sealed class ResponsesProxyTests(ProxyFixture fixture) : IClassFixture<Pr
         Assert.Null(hidden["image_url"]);
         Assert.Equal(image, shown["image_url"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task AStreamTheClientLeavesMidWay_FreesTheUpstream_AndStoresNothing()
+    {
+        var model = Model("hang");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+        {
+            Content = new StringContent($$"""{"model":"{{model}}","input":"hi","stream":true}""", Encoding.UTF8, "application/json"),
+        };
+        string id;
+        using (var response = await fixture.Cairn.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            string? line;
+            while ((line = await reader.ReadLineAsync()) is not null && !line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+            }
+            id = JsonNode.Parse(line!["data: ".Length..])!["response"]!["id"]!.GetValue<string>();
+        }
+
+        await Upstream.ClientLeft(model).WaitAsync(TimeSpan.FromSeconds(10));
+        using var get = await fixture.Cairn.Http.GetAsync($"/v1/responses/{id}");
+
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
 }
