@@ -35,6 +35,14 @@ public abstract class JsonInputContract(AccessFixture fixture)
         ("/v1/chat/completions", """{"model":"echo","messages":[{"role":"user","content":"hi"}],"user":@,"n":@}"""),
         ("/v1/chat/completions", """{"model":@,"messages":[{"role":"user","content":"hi"}]}"""),
         ("/v1/chat/completions", """{"model":"echo","store":true,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{@:{"type":"string"}}}}}]}"""),
+        ("/v1/responses", """{"model":"echo","input":@}"""),
+        ("/v1/responses", """{"model":"echo","input":[{"role":"user","content":[{"type":"input_text","text":@}]}]}"""),
+        ("/v1/responses", """{"model":"echo","input":"hi","instructions":@,"metadata":{"k":@}}"""),
+        ("/v1/responses", """{"model":"echo","input":"hi","metadata":{@:"v"}}"""),
+        ("/v1/responses", """{"model":"echo","input":"hi","previous_response_id":@}"""),
+        ("/v1/responses", """{"model":"echo","input":"hi","max_output_tokens":@,"temperature":@}"""),
+        ("/v1/responses", """{"model":"echo","input":[{"type":"function_call_output","call_id":@,"output":@}]}"""),
+        ("/v1/responses", """{"model":"echo","input":"hi","tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{@:{"type":"string"}}}}]}"""),
         ("{id}", """{"metadata":{"k":@}}"""),
         ("{id}", """{"metadata":{@:"v"}}"""),
         ("/admin/projects", """{"name":@}"""),
@@ -132,6 +140,33 @@ public abstract class JsonInputContract(AccessFixture fixture)
         Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
         Assert.EndsWith("data: [DONE]\n\n", events, StringComparison.Ordinal);
         Assert.DoesNotContain("\"error\"", events, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AResponseAtTheDepthLimit_IsAnsweredStoredAndReadBack_WholeAndStreamed()
+    {
+        // 128 levels: the body, tools, the tool, then 125 nested objects in its parameters.
+        var parameters = string.Concat(Enumerable.Repeat("{\"a\":", 125)) + "1" + new string('}', 125);
+        var body = """{"model":"echo","input":"deep","tools":[{"type":"function","name":"f","parameters":""" + parameters + "}]}";
+
+        using var created = await fixture.SendAsync(HttpMethod.Post, "/v1/responses", fixture.KeyA, body);
+        var text = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.OK, text);
+        string id;
+        using (var json = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 200 }))
+        {
+            id = json.RootElement.GetProperty("id").GetString()!;
+        }
+
+        foreach (var path in (string[])[$"/v1/responses/{id}", $"/v1/responses/{id}/input_items"])
+        {
+            using var read = await fixture.SendAsync(HttpMethod.Get, path, fixture.KeyA);
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        }
+        using var streamed = await fixture.SendAsync(HttpMethod.Post, "/v1/responses", fixture.KeyA, body.Replace("\"input\"", "\"stream\":true,\"input\"", StringComparison.Ordinal));
+        var events = await streamed.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+        Assert.Contains("event: response.completed", events, StringComparison.Ordinal);
     }
 
     private async Task<string> CreateAsync(string body)

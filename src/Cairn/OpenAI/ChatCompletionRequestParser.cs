@@ -33,6 +33,24 @@ internal static class ChatCompletionRequestParser
         }
     }
 
+    /// <summary>
+    /// Parses a chat request Cairn wrote itself (the one that answers a response): already checked JSON, read with
+    /// the stored depth, since a tool's parameters sit one level deeper in chat's shape than in the Responses API's.
+    /// </summary>
+    public static ChatCompletionRequest ParseWritten(ReadOnlyMemory<byte> body)
+    {
+        var document = JsonDocument.Parse(body, JsonBody.Stored);
+        try
+        {
+            return Parse(document);
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
     private static ChatCompletionRequest Parse(JsonDocument document)
     {
         var root = RequireBodyObject(document.RootElement);

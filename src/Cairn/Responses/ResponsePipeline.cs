@@ -95,7 +95,7 @@ internal sealed class ResponsePipeline(
         var body = ResponseChat.ToChatBody(request, chain, input, request.Stream);
         try
         {
-            return ChatCompletionRequestParser.Parse(body);
+            return ChatCompletionRequestParser.ParseWritten(body);
         }
         catch (OpenAIException e) when (e.Error.Param?.StartsWith("messages", StringComparison.Ordinal) == true)
         {
