@@ -119,6 +119,34 @@ public sealed class LlamaTests(LlamaModels models) : IClassFixture<LlamaModels>
     }
 
     [Fact]
+    public async Task TheResponsesApi_IsAnsweredByALocalModel_WholeStreamedAndChained()
+    {
+#pragma warning disable OPENAI001 // The Responses client is marked for evaluation in OpenAI 2.15.
+        var responses = Server.Responses();
+        var first = (await responses.CreateResponseAsync("scripted", "Hi")).Value;
+        var options = new global::OpenAI.Responses.CreateResponseOptions("scripted", [global::OpenAI.Responses.ResponseItem.CreateUserMessageItem("Again")])
+        {
+            PreviousResponseId = first.Id,
+            StreamingEnabled = true,
+        };
+        var text = new System.Text.StringBuilder();
+        global::OpenAI.Responses.ResponseResult? second = null;
+        await foreach (var update in await responses.CreateResponseStreamingAsync(options))
+        {
+            text.Append((update as global::OpenAI.Responses.StreamingResponseOutputTextDeltaUpdate)?.Delta);
+            second = (update as global::OpenAI.Responses.StreamingResponseCompletedUpdate)?.Response ?? second;
+        }
+#pragma warning restore OPENAI001
+
+        Assert.Equal(Answer, first.GetOutputText());
+        Assert.Equal(GgufWriter.ScriptedPieces.Length, first.Usage.OutputTokenCount);
+        Assert.Equal(Answer, text.ToString());
+        Assert.Equal(Answer, second!.GetOutputText());
+        // The second turn's prompt holds the first turn's question and answer.
+        Assert.True(second.Usage.InputTokenCount > first.Usage.InputTokenCount + Answer.Length);
+    }
+
+    [Fact]
     public async Task N_GivesThatManyChoices()
     {
         using var response = await Server.PostJsonAsync("/v1/chat/completions", """{"model":"scripted","n":3,"messages":[{"role":"user","content":"Hi"}]}""");
