@@ -285,6 +285,26 @@ public abstract class AccessContract(AccessFixture fixture)
     }
 
     [Fact]
+    public async Task RequestsPerMinute_CountResponsesAndChatCompletionsTogether()
+    {
+        using (var set = await fixture.SendAsync(HttpMethod.Post, "/admin/projects", fixture.AdminKey, """{"name":"limited-both","requests_per_minute":2}"""))
+        {
+            Assert.Equal(HttpStatusCode.Created, set.StatusCode);
+        }
+        var key = await fixture.CreateKeyAsync("""{"project":"limited-both"}""");
+
+        using var chat = await fixture.SendAsync(HttpMethod.Post, Completions, key, """{"model":"echo","messages":[{"role":"user","content":"one"}]}""");
+        using var response = await fixture.SendAsync(HttpMethod.Post, "/v1/responses", key, """{"model":"echo","input":"two"}""");
+        using var refused = await fixture.SendAsync(HttpMethod.Post, "/v1/responses", key, """{"model":"echo","input":"three"}""");
+
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("0", response.Headers.GetValues("x-ratelimit-remaining-requests").Single());
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("rate_limit_exceeded", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task RequestsPerMinute_AreLimitedPerProject_WithOpenAIsHeaders_And429WithRetryAfter()
     {
         using (var set = await fixture.SendAsync(HttpMethod.Post, "/admin/projects", fixture.AdminKey, """{"name":"limited","requests_per_minute":2}"""))
