@@ -56,6 +56,13 @@ internal sealed record ModelOptions
     public bool ForwardStore { get; init; }
 
     /// <summary>
+    /// How a response (<c>POST /v1/responses</c>) is asked of this upstream: <c>chat</c> (the default) translates it into
+    /// the upstream's Chat Completions; <c>native</c> relays it to the upstream's own Responses API (OpenAI's
+    /// <c>/responses</c>, Azure's <c>/openai/v1/responses</c>). Either way Cairn keeps the chain and stores the response.
+    /// </summary>
+    public string ResponsesApi { get; init; } = ChatApi;
+
+    /// <summary>
     /// Whether a stream is asked for usage upstream (<c>stream_options.include_usage</c>) even when the client did not
     /// ask, so the stored record has the upstream's counts; the extra chunk is not relayed. Default: yes.
     /// </summary>
@@ -104,6 +111,9 @@ internal sealed record ModelOptions
     public const string Llama = "llama";
     public const string Azure = "azure";
     public const string Echo = "echo";
+
+    public const string ChatApi = "chat";
+    public const string NativeApi = "native";
 
     private IEnumerable<string> ValidateLlama(string name)
     {
@@ -156,6 +166,14 @@ internal sealed record ModelOptions
         {
             yield return $"{name}:Provider must be openai, azure, echo or llama, not '{Provider}'.";
             yield break;
+        }
+        if (ResponsesApi is not (ChatApi or NativeApi))
+        {
+            yield return $"{name}:ResponsesApi must be chat or native, not '{ResponsesApi}'.";
+        }
+        else if (ResponsesApi == NativeApi && Provider is Echo or Llama)
+        {
+            yield return $"{name}:ResponsesApi can be native only for an upstream (openai or azure); Cairn answers responses of a {Provider} model itself.";
         }
         if (Provider == Llama)
         {
