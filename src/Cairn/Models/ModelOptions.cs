@@ -31,7 +31,7 @@ internal sealed record ModelOptions
     /// <summary>Refused when set: a key in a configuration file leaks with it. Use <see cref="ApiKeyEnv"/>.</summary>
     public string? ApiKey { get; init; }
 
-    /// <summary>Azure's deployment name (deployment-style URLs); by default the upstream model name.</summary>
+    /// <summary>Azure's deployment name (in deployment-style URLs, and as the model of a native Responses request); by default the upstream model name.</summary>
     public string? Deployment { get; init; }
 
     /// <summary>Azure's <c>api-version</c>; when set, Cairn calls <c>/openai/deployments/{deployment}/chat/completions</c>.</summary>
