@@ -54,6 +54,10 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:Headers:Bad Name=x", "Models:0:Headers has an invalid header name")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:MaxAnswerBytes=100", "Models:0:MaxAnswerBytes must be between 1024 and")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:MaxEventBytes=0", "Models:0:MaxEventBytes must be between 1024 and")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:ResponsesApi=responses", "Models:0:ResponsesApi must be chat or native, not 'responses'")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=echo|--Models:0:ResponsesApi=native", "Models:0:ResponsesApi can be native only for an upstream (openai or azure)")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=llama|--Models:0:ModelPath=x.gguf|--Models:0:ResponsesApi=native", "Models:0:ResponsesApi can be native only for an upstream")]
+    [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:ResponsesApi=native|--Models:1:Id=m|--Models:1:Provider=azure|--Models:1:BaseUrl=http://a", "Models:1:ResponsesApi: every deployment of 'm' must use the same ResponsesApi")]
     [InlineData("--Api:StreamSendTimeoutSeconds=0", "Api:StreamSendTimeoutSeconds must be above 0")]
     [InlineData("--models=/nonexistent/models.json", "--models: the file")]
     public void ABadModelList_StopsTheStart_WithTheEntryAndKey(string args, string expected)

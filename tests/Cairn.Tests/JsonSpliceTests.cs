@@ -5,7 +5,7 @@ using Cairn.Upstream;
 
 namespace Cairn.Tests;
 
-/// <summary>The byte-level rewrite of relayed upstream objects: only the top-level id, created and (when asked) usage change.</summary>
+/// <summary>The byte-level rewrite of relayed upstream objects: only the top-level properties Cairn sets change.</summary>
 public sealed class JsonSpliceTests
 {
     private const string Id = "chatcmpl-CairnCairnCairnCairnCairnCairn1";
@@ -37,6 +37,37 @@ public sealed class JsonSpliceTests
     [Fact]
     public void Keeps_usage_when_not_asked_to_drop_it() =>
         Assert.Equal("""{"usage":null,"created":42}""", Rewrite("""{"usage":null,"created":9}""", dropUsage: false));
+
+    private const string Patch = """{"id":"resp_cairn","store":true,"metadata":{"k":"v"}}""";
+
+    [Theory]
+    [InlineData("""{"id":"resp_up","object":"response","store":false,"x_vendor":{"id":"inner"},"metadata":{}}""",
+        """{"id":"resp_cairn","object":"response","store":true,"x_vendor":{"id":"inner"},"metadata":{"k":"v"}}""")]
+    [InlineData("""{ "\u0069d" : "resp_up" , "store" : false }""", """{ "\u0069d" : "resp_cairn" , "store" : true ,"metadata":{"k":"v"}}""")]
+    [InlineData("""{"object":"response"}""", """{"object":"response","id":"resp_cairn","store":true,"metadata":{"k":"v"}}""")]
+    [InlineData("""{}""", """{"id":"resp_cairn","store":true,"metadata":{"k":"v"}}""")]
+    public void Patches_top_level_properties_in_place_and_adds_the_missing_ones_at_the_end(string source, string expected)
+    {
+        using var patch = JsonDocument.Parse(Patch);
+        var output = new ArrayBufferWriter<byte>();
+
+        JsonSplice.WritePatched(output, Encoding.UTF8.GetBytes(source), patch.RootElement);
+
+        Assert.Equal(expected, Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Theory]
+    [InlineData("""{"type":"response.created","response":{"id":"r"},"sequence_number":0}""", "{\"id\":\"r\"}")]
+    [InlineData("""{"item":{"response":{}},"response":"text"}""", null)]
+    [InlineData("""{"type":"response.output_text.delta","delta":"x"}""", null)]
+    public void Finds_a_top_level_object_by_name(string source, string? expected)
+    {
+        var bytes = Encoding.UTF8.GetBytes(source);
+
+        var found = JsonSplice.TryFindObject(bytes, "response"u8, out var range);
+
+        Assert.Equal(expected, found ? Encoding.UTF8.GetString(bytes.AsSpan()[range]) : null);
+    }
 
     private static string Rewrite(string source, bool dropUsage)
     {

@@ -12,6 +12,9 @@ internal sealed record ConfiguredModel(string Id, IReadOnlyList<ModelEntry> Entr
     public string Provider => Entries[0].Options.Provider!;
 
     public bool IsUpstream => Provider is ModelOptions.OpenAI or ModelOptions.Azure;
+
+    /// <summary>Whether responses go to the upstream's own Responses API (<c>ResponsesApi: native</c>) rather than through its chat.</summary>
+    public bool RelaysResponses => IsUpstream && Entries[0].Options.ResponsesApi == ModelOptions.NativeApi;
 }
 
 /// <summary>One entry of the model list: where it sits (e.g. <c>Models:2</c>) and what it says.</summary>

@@ -42,6 +42,11 @@ internal static class ModelList
             {
                 throw new OptionsException($"{model.Entry}: '{group.Key}' is given as {providers[0]} and again; an {providers[0]} entry cannot have other deployments.");
             }
+            if (group.FirstOrDefault(e => e.Options.ResponsesApi != model.Entries[0].Options.ResponsesApi) is { } other)
+            {
+                throw new OptionsException(
+                    $"{other.Name}:ResponsesApi: every deployment of '{group.Key}' must use the same ResponsesApi ({other.Options.ResponsesApi} here, {model.Entries[0].Options.ResponsesApi} at {model.Entry}).");
+            }
             if (model.IsUpstream && group.All(e => e.Options.Weight <= 0))
             {
                 throw new OptionsException($"{model.Entry}:Weight: at least one deployment of '{group.Key}' needs a weight above 0.");

@@ -31,7 +31,7 @@ internal sealed record ModelOptions
     /// <summary>Refused when set: a key in a configuration file leaks with it. Use <see cref="ApiKeyEnv"/>.</summary>
     public string? ApiKey { get; init; }
 
-    /// <summary>Azure's deployment name (deployment-style URLs); by default the upstream model name.</summary>
+    /// <summary>Azure's deployment name (in deployment-style URLs, and as the model of a native Responses request); by default the upstream model name.</summary>
     public string? Deployment { get; init; }
 
     /// <summary>Azure's <c>api-version</c>; when set, Cairn calls <c>/openai/deployments/{deployment}/chat/completions</c>.</summary>
@@ -54,6 +54,13 @@ internal sealed record ModelOptions
 
     /// <summary>Whether <c>store</c> and <c>metadata</c> go upstream too (OpenAI then stores its own copy). Default: no.</summary>
     public bool ForwardStore { get; init; }
+
+    /// <summary>
+    /// How a response (<c>POST /v1/responses</c>) is asked of this upstream: <c>chat</c> (the default) translates it into
+    /// the upstream's Chat Completions; <c>native</c> relays it to the upstream's own Responses API (OpenAI's
+    /// <c>/responses</c>, Azure's <c>/openai/v1/responses</c>). Either way Cairn keeps the chain and stores the response.
+    /// </summary>
+    public string ResponsesApi { get; init; } = ChatApi;
 
     /// <summary>
     /// Whether a stream is asked for usage upstream (<c>stream_options.include_usage</c>) even when the client did not
@@ -104,6 +111,9 @@ internal sealed record ModelOptions
     public const string Llama = "llama";
     public const string Azure = "azure";
     public const string Echo = "echo";
+
+    public const string ChatApi = "chat";
+    public const string NativeApi = "native";
 
     private IEnumerable<string> ValidateLlama(string name)
     {
@@ -156,6 +166,14 @@ internal sealed record ModelOptions
         {
             yield return $"{name}:Provider must be openai, azure, echo or llama, not '{Provider}'.";
             yield break;
+        }
+        if (ResponsesApi is not (ChatApi or NativeApi))
+        {
+            yield return $"{name}:ResponsesApi must be chat or native, not '{ResponsesApi}'.";
+        }
+        else if (ResponsesApi == NativeApi && Provider is Echo or Llama)
+        {
+            yield return $"{name}:ResponsesApi can be native only for an upstream (openai or azure); Cairn answers responses of a {Provider} model itself.";
         }
         if (Provider == Llama)
         {

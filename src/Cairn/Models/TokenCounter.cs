@@ -154,6 +154,32 @@ internal sealed class TokenCounter : IDisposable
         return (int)Math.Min(total, int.MaxValue);
     }
 
+    /// <summary>
+    /// The same estimate for UTF-8 text (a request's JSON, say): one token per four ASCII bytes and one per other
+    /// character (counted by its first byte).
+    /// </summary>
+    public static int Estimate(ReadOnlySpan<byte> utf8)
+    {
+        if (System.Text.Ascii.IsValid(utf8))
+        {
+            return (int)Math.Min((utf8.Length + 3L) / 4, int.MaxValue);
+        }
+        long ascii = 0;
+        long other = 0;
+        foreach (var b in utf8)
+        {
+            if (b < 0x80)
+            {
+                ascii++;
+            }
+            else if (b >= 0xC0)
+            {
+                other++;
+            }
+        }
+        return (int)Math.Min((ascii + 3) / 4 + other, int.MaxValue);
+    }
+
     private static long Estimate(string? text)
     {
         if (string.IsNullOrEmpty(text))

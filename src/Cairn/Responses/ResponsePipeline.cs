@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Cairn.Access;
 using Cairn.Completions;
@@ -10,11 +12,13 @@ using Cairn.Storage;
 namespace Cairn.Responses;
 
 /// <summary>
-/// Creates a response (<c>POST /v1/responses</c>) on the same stages as a chat completion: parse → load the chain
-/// (<c>previous_response_id</c>, one query) → translate to the chat request that answers it → resolve the model for
-/// the caller → reserve → answer (any <see cref="IChatSource"/>) → settle → store the response (input and output
+/// Creates a response (<c>POST /v1/responses</c>) on the same stages as a chat completion: parse → resolve the model
+/// for the caller → load the chain (<c>previous_response_id</c>, one query) → translate to the chat request that
+/// answers it → reserve → answer (any <see cref="IChatSource"/>) → settle → store the response (input and output
 /// items, through the group commit, before the client is told it is done) → write the response or its events. The
-/// chat call that serves a response is never stored as a chat completion.
+/// chat call that serves a response is never stored as a chat completion. A model whose upstream speaks the Responses
+/// API itself (an <see cref="IResponseSource"/>) skips the translation: the request is relayed with the chain in its
+/// input, and the upstream's response (with Cairn's id) is what is stored and written.
 /// </summary>
 internal sealed class ResponsePipeline(
     ApiOptions options, CreateStages stages, IResponseStore store, TimeProvider clock, ILogger<SseResponse> streamLogger)
@@ -30,18 +34,31 @@ internal sealed class ResponsePipeline(
                 "unsupported_parameter");
         }
         var caller = exchange.Caller;
-        var source = stages.Resolve(caller, request.Model);
+        var model = stages.Find(caller, request.Model);
         var id = Ids.Response(clock);
         var chain = await ContextAsync(caller.ProjectId, request.PreviousResponseId, context.RequestAborted);
         var input = ResponseItems.Store(request, id);
-        using var chat = ChatRequest(request, chain, input);
-        var reservation = stages.Reserve(context.Response.Headers, caller, chat);
         var createdAt = clock.GetUtcNow().ToUnixTimeSeconds();
-        var call = new ChatCall(chat, Ids.Completion(clock), createdAt);
-        var turn = new Turn(exchange, request, ResponseObject.Start(request, id, createdAt), Ids.Item("msg", id), input, reservation);
+        var response = ResponseObject.Start(request, id, createdAt);
+        var messageId = Ids.Item("msg", id);
         try
         {
-            await (request.Stream ? StreamAsync(context, source, call, turn) : CompleteAsync(context, source, call, turn));
+            if (model.Responses is { } native)
+            {
+                // The upstream speaks the Responses API itself: it is sent the request, the chain in its input.
+                var relayed = new ResponseCall(request, id, chain);
+                var reservation = stages.Reserve(context.Response.Headers, caller, request.MaxOutputTokens ?? 0, () => EstimatePrompt(relayed));
+                var turn = new Turn(exchange, request, response, messageId, input, reservation);
+                await (request.Stream ? RelayStreamAsync(context, native, relayed, turn) : RelayAsync(context, native, relayed, turn));
+            }
+            else
+            {
+                using var chat = ChatRequest(request, chain, input);
+                var reservation = stages.Reserve(context.Response.Headers, caller, chat);
+                var call = new ChatCall(chat, Ids.Completion(clock), createdAt);
+                var turn = new Turn(exchange, request, response, messageId, input, reservation);
+                await (request.Stream ? StreamAsync(context, model.Source, call, turn) : CompleteAsync(context, model.Source, call, turn));
+            }
         }
         catch (ChatRefusedException refusal) when (!context.Response.HasStarted)
         {
@@ -191,6 +208,58 @@ internal sealed class ResponsePipeline(
         return new OpenAIError(StatusCodes.Status502BadGateway, "The model's answer failed.", "server_error", null, null);
     }
 
+    /// <summary>The prompt of a relayed request, estimated from its bytes: the chain's items and the request as sent.</summary>
+    private static int EstimatePrompt(ResponseCall call) =>
+        call.Context.Sum(item => TokenCounter.Estimate(item.Span)) + TokenCounter.Estimate(JsonMarshal.GetRawUtf8Value(call.Request.Root));
+
+    private async Task RelayAsync(HttpContext context, IResponseSource source, ResponseCall call, Turn turn)
+    {
+        var finished = await source.CompleteAsync(call, context.RequestAborted);
+        await FinishAsync(turn, finished, beforeStoring: null);
+        await JsonResponse.WriteAsync(context.Response, finished.Body);
+    }
+
+    private async Task RelayStreamAsync(HttpContext context, IResponseSource source, ResponseCall call, Turn turn)
+    {
+        await using var stream = await source.StreamAsync(call, context.RequestAborted);
+        await SseResponse.RunAsync(context, options.StreamSendTimeout, streamLogger, async sse =>
+        {
+            FinishedResponse finished;
+            byte[] lastEvent;
+            try
+            {
+                (finished, lastEvent) = await stream.RelayAsync(sse);
+            }
+            catch (StreamFailedException e)
+            {
+                await FailAsync(sse, stream.NextSequence, turn, ErrorOf(e.Event));
+                return;
+            }
+            catch (OpenAIException e)
+            {
+                await FailAsync(sse, stream.NextSequence, turn, e.Error);
+                return;
+            }
+            // Stored only while the client is still there and reading; the upstream's last event is the acknowledgement.
+            await FinishAsync(turn, finished, beforeStoring: sse.FlushAsync);
+            sse.Pipe.Write(lastEvent);
+            await sse.CloseAsync();
+        }, failure: output =>
+        {
+            // Cairn's own fault after the headers: the client learns of it as a failed response.
+            turn.Response.Fail("server_error", OpenAIError.Internal().Message);
+            using var events = new ResponseEvents(output, turn.Response, turn.MessageId, stream.NextSequence);
+            events.Failed();
+        });
+    }
+
+    /// <summary>Ends a relayed stream that failed before its last event with Cairn's <c>response.failed</c>, numbered on from the upstream's events.</summary>
+    private static async Task FailAsync(SseResponse sse, int sequence, Turn turn, OpenAIError error)
+    {
+        using var events = new ResponseEvents(sse.Pipe, turn.Response, turn.MessageId, sequence);
+        await FailAsync(sse, events, turn.Response, error);
+    }
+
     /// <summary>Settles the reservation, completes the response from the answer and stores it (unless <c>store:false</c>).</summary>
     private async Task FinishAsync(Turn turn, IChatAnswer answer, Func<ValueTask>? beforeStoring)
     {
@@ -198,6 +267,26 @@ internal sealed class ResponsePipeline(
         var response = turn.Response;
         var outcome = ResponseOutcome.FromCompletion(answer.ToCompletion(turn.Exchange.RequestId), response.Id, turn.MessageId);
         response.Complete(outcome, clock.GetUtcNow().ToUnixTimeSeconds());
+        await StoreAsync(turn, response.ToUtf8(), response.Status, outcome.Output, outcome.Usage, beforeStoring);
+    }
+
+    /// <summary>
+    /// Settles the reservation and stores the upstream's response (unless <c>store:false</c>, or it failed: a failed
+    /// response is relayed, not kept, as Cairn's own failures are not).
+    /// </summary>
+    private async Task FinishAsync(Turn turn, FinishedResponse finished, Func<ValueTask>? beforeStoring)
+    {
+        turn.Reservation.Settle(finished.Usage.OutputTokens);
+        if (finished.Answered)
+        {
+            await StoreAsync(turn, finished.Body, finished.Status, finished.Output, finished.Usage, beforeStoring);
+        }
+    }
+
+    /// <summary>Stores the response's body, this turn's input and the output items, unless the request said <c>store:false</c>.</summary>
+    private async Task StoreAsync(
+        Turn turn, byte[] body, string status, IReadOnlyList<ResponseItem> output, ResponseUsage usage, Func<ValueTask>? beforeStoring)
+    {
         if (!turn.Request.Store)
         {
             return;
@@ -206,15 +295,16 @@ internal sealed class ResponsePipeline(
         {
             await beforeStoring();
         }
+        var response = turn.Response;
         var stored = new StoredResponse(
-            turn.Exchange.Caller.ProjectId, response.Id, turn.Request.Model, response.CreatedAt, turn.Request.PreviousResponseId, response.ToUtf8(),
-            [.. turn.Input.Select(Stored)], [.. outcome.Output.Select(Stored)], turn.Request.Metadata)
+            turn.Exchange.Caller.ProjectId, response.Id, turn.Request.Model, response.CreatedAt, turn.Request.PreviousResponseId, body,
+            [.. turn.Input.Select(Stored)], [.. output.Select(Stored)], turn.Request.Metadata)
         {
             RequestId = turn.Exchange.RequestId,
             LatencyMs = turn.Exchange.ElapsedMilliseconds(clock),
-            Status = response.Status,
-            InputTokens = outcome.Usage.InputTokens,
-            OutputTokens = outcome.Usage.OutputTokens,
+            Status = status,
+            InputTokens = usage.InputTokens,
+            OutputTokens = usage.OutputTokens,
         };
         // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
         await store.AddAsync(stored, CancellationToken.None);

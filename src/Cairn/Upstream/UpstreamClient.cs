@@ -8,26 +8,30 @@ using Polly.Timeout;
 namespace Cairn.Upstream;
 
 /// <summary>
-/// Sends a chat request to a model's deployments: each through its pooled client, whose resilience pipeline retries
-/// what is worth retrying; a deployment that still fails hands over to the next. Returns the first successful
-/// response (headers read, body not yet) or the error the client should see.
+/// Sends a request (a chat request, or a response relayed as it is) to a model's deployments: each through its pooled
+/// client, whose resilience pipeline retries what is worth retrying; a deployment that still fails hands over to the
+/// next. Returns the first successful response (headers read, body not yet) or the error the client should see.
 /// </summary>
 internal sealed partial class UpstreamClient(IHttpClientFactory clients, DeploymentChoice choice, TimeProvider clock, ILogger<UpstreamClient> logger)
 {
-    public async Task<UpstreamResult> SendAsync(ModelRoute route, ChatCompletionRequest request, CancellationToken cancellationToken)
+    public Task<UpstreamResult> SendAsync(ModelRoute route, ChatCompletionRequest request, CancellationToken cancellationToken) =>
+        SendAsync(route, new UpstreamCall(UpstreamApi.ChatCompletions, request.Model, request.Stream,
+            (deployment, model) => UpstreamBody.Write(request, model, deployment.Options)), cancellationToken);
+
+    public async Task<UpstreamResult> SendAsync(ModelRoute route, UpstreamCall call, CancellationToken cancellationToken)
     {
         UpstreamResult.Failed? last = null;
         foreach (var deployment in choice.Order(route))
         {
-            var model = deployment.UpstreamModel(request.Model);
-            var body = UpstreamBody.Write(request, model, deployment.Options);
+            var model = deployment.UpstreamModel(call.Api, call.Model);
+            var body = call.Body(deployment, model);
             HttpResponseMessage response;
             UpstreamAttempts attempts;
-            using (var message = deployment.CreateRequest(model, body))
+            using (var message = deployment.CreateRequest(call.Api, model, body))
             {
                 // A whole answer is read inside the retry pipeline (a body cut off is retried like a failed
                 // connect); a stream is handed over at its headers.
-                message.Options.Set(UpstreamBuffering.Key, !request.Stream);
+                message.Options.Set(UpstreamBuffering.Key, !call.Stream);
                 attempts = UpstreamAttempts.Track(message);
                 try
                 {

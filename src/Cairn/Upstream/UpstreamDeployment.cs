@@ -5,8 +5,9 @@ using Cairn.Models;
 namespace Cairn.Upstream;
 
 /// <summary>
-/// One upstream that serves a model: where to send a chat request, how to sign it, and how patient to be. Its
-/// <see cref="ClientName"/> names the pooled <see cref="HttpClient"/> (with its retry pipeline) that talks to it.
+/// One upstream that serves a model: where to send a request (to its Chat Completions or its Responses API), how to
+/// sign it, and how patient to be. Its <see cref="ClientName"/> names the pooled <see cref="HttpClient"/> (with its
+/// retry pipeline) that talks to it.
 /// </summary>
 internal sealed class UpstreamDeployment
 {
@@ -41,9 +42,13 @@ internal sealed class UpstreamDeployment
     /// <summary>The model name sent upstream for a request that named <paramref name="requested"/>.</summary>
     public string UpstreamModel(string requested) => Options.UpstreamModel ?? requested;
 
-    public HttpRequestMessage CreateRequest(string upstreamModel, byte[] body)
+    /// <summary>The model name sent to <paramref name="api"/>: Azure's Responses API takes the deployment's name.</summary>
+    public string UpstreamModel(UpstreamApi api, string requested) =>
+        api == UpstreamApi.Responses && Provider == ModelOptions.Azure ? Options.Deployment ?? UpstreamModel(requested) : UpstreamModel(requested);
+
+    public HttpRequestMessage CreateRequest(UpstreamApi api, string upstreamModel, byte[] body)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, Url(upstreamModel))
+        var request = new HttpRequestMessage(HttpMethod.Post, Url(api, upstreamModel))
         {
             Content = new ByteArrayContent(body),
             Version = System.Net.HttpVersion.Version11,
@@ -72,11 +77,18 @@ internal sealed class UpstreamDeployment
     }
 
     /// <summary>
-    /// OpenAI-compatible servers take <c>{base}/chat/completions</c>. Azure's deployment-style URL names the
-    /// deployment and the API version; Azure's v1 root (no <c>ApiVersion</c>) is called like OpenAI's.
+    /// OpenAI-compatible servers take <c>{base}/chat/completions</c> and <c>{base}/responses</c>. Azure's
+    /// deployment-style URL names the deployment and the API version; Azure's v1 root (no <c>ApiVersion</c>) is called
+    /// like OpenAI's. Azure's Responses API is only under its v1 root (<c>{resource}/openai/v1/responses</c>), which
+    /// takes no API version.
     /// </summary>
-    private Uri Url(string upstreamModel)
+    private Uri Url(UpstreamApi api, string upstreamModel)
     {
+        if (api == UpstreamApi.Responses)
+        {
+            var v1 = Provider == ModelOptions.Azure && !baseUrl.EndsWith("/openai/v1", StringComparison.OrdinalIgnoreCase) ? "/openai/v1" : "";
+            return new Uri($"{baseUrl}{v1}/responses");
+        }
         if (Provider == ModelOptions.Azure && Options.ApiVersion is { } version)
         {
             var deployment = Uri.EscapeDataString(Options.Deployment ?? upstreamModel);

@@ -1,7 +1,7 @@
 namespace Cairn.Upstream;
 
 /// <summary>
-/// What became of sending a chat request to a model's deployments: a closed set, matched by its cases. The
+/// What became of sending a request (either API) to a model's deployments: a closed set, matched by its cases. The
 /// deployment that <see cref="Answered"/> hands over its successful response (headers read; a whole answer's body
 /// read too); a request that <see cref="Failed"/> carries the error the client gets.
 /// </summary>

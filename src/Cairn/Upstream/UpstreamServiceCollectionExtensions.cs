@@ -7,7 +7,10 @@ using Polly.Timeout;
 
 namespace Cairn.Upstream;
 
-/// <summary>Registers, per upstream model of the model list, its relay and one pooled, retrying HTTP client per deployment.</summary>
+/// <summary>
+/// Registers, per upstream model of the model list, its relay (and its responses relay, for <c>ResponsesApi: native</c>)
+/// and one pooled, retrying HTTP client per deployment.
+/// </summary>
 internal static class UpstreamServiceCollectionExtensions
 {
     public static IServiceCollection AddCairnUpstreams(this IServiceCollection services, IReadOnlyList<ConfiguredModel> configured, Func<string, string?> environment)
@@ -21,6 +24,10 @@ internal static class UpstreamServiceCollectionExtensions
             }
             var route = new ModelRoute(model.Id, deployments);
             services.AddKeyedSingleton<IChatSource>(model.Entry, (sp, _) => ActivatorUtilities.CreateInstance<UpstreamRelay>(sp, route));
+            if (model.RelaysResponses)
+            {
+                services.AddKeyedSingleton<IResponseSource>(model.Entry, (sp, _) => ActivatorUtilities.CreateInstance<ResponseRelay>(sp, route));
+            }
         }
         services.AddSingleton<DeploymentChoice>();
         services.AddSingleton<UpstreamClient>();

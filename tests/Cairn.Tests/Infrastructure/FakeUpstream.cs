@@ -27,6 +27,8 @@ namespace Cairn.Tests.Infrastructure;
 /// <item><c>noblank…</c>: a stream whose first event never ends (data lines without the blank line); <c>longline…</c>: one line that never ends.</item>
 /// <item><c>badutf8…</c>: an answer (or a stream chunk) whose text holds the byte 0xFF; <c>surrogate…</c>: a lone <c>\ud800</c> escape.</item>
 /// </list>
+/// Requests to a <c>…/responses</c> path are answered by <see cref="FakeResponses"/> (after the refusals above: <c>flaky</c>,
+/// <c>busy</c>, <c>fail-500</c>, <c>text-503</c>, <c>bad-400</c>, <c>slow</c> behave the same there).
 /// A model name's behaviour is read after its first <c>/</c>, if any (<c>pool/flood-1</c> floods), so one deployment can be
 /// given several behaviours through an id pattern.
 /// </summary>
@@ -118,6 +120,11 @@ public sealed class FakeUpstream : IAsyncLifetime
             await Task.Delay(TimeSpan.FromSeconds(3), context.RequestAborted);
         }
 
+        if (context.Request.Path.Value!.EndsWith("/responses", StringComparison.Ordinal))
+        {
+            await FakeResponses.AnswerAsync(context, body, model, stream);
+            return;
+        }
         if (await MisbehaveAsync(context, received.Model, model, stream))
         {
             return;

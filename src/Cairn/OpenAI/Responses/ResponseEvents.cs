@@ -7,20 +7,21 @@ namespace Cairn.OpenAI.Responses;
 /// <summary>
 /// A response streamed as the Responses API's events (<c>event: type</c> / <c>data: json</c>, <c>sequence_number</c>
 /// from 0, no <c>[DONE]</c>), in the order openai-node's <c>responses.stream()</c> checks. Writes only; the caller flushes
-/// (and disposes, which lets go of the one JSON writer every event reuses).
+/// (and disposes, which lets go of the one JSON writer every event reuses). Numbering starts at
+/// <paramref name="firstSequence"/>: 0, or where a relayed stream left off when Cairn ends it.
 /// </summary>
 /// <remarks>
 /// Only the message's text streams as it comes; a refusal and function calls are written whole by <see cref="Finish"/>
 /// (each still as its added, delta, done events), since only the finished completion says what they are. The message,
 /// when there is one, is output item 0, as in the final response.
 /// </remarks>
-internal sealed class ResponseEvents(IBufferWriter<byte> output, ResponseObject response, string messageId) : IDisposable
+internal sealed class ResponseEvents(IBufferWriter<byte> output, ResponseObject response, string messageId, int firstSequence = 0) : IDisposable
 {
     /// <summary>The live API pads each delta with <c>obfuscation</c> to a multiple of this many characters.</summary>
     private const int ObfuscationBlock = 16;
 
     private readonly Utf8JsonWriter json = new(output, JsonWriting.Options);
-    private int sequence;
+    private int sequence = firstSequence;
     private bool messageOpen;
 
     /// <summary><c>response.created</c> and <c>response.in_progress</c>.</summary>
