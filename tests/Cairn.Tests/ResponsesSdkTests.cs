@@ -208,6 +208,30 @@ public abstract class ResponsesContract(CairnServer server)
         Assert.Equal("previous_response_not_found", error["code"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("""{"model":"echo","input":"hi","text":{"format":{"type":"json_object"}}}""", "text.format", "unsupported_parameter")]
+    [InlineData("""{"model":"echo","input":"hi","tools":[{"type":"function","name":"f"}],"tool_choice":{"type":"function","name":"f"}}""", "tool_choice", "unsupported_parameter")]
+    [InlineData("""{"model":"echo","input":"hi","max_output_tokens":8}""", "max_output_tokens", "integer_below_min_value")]
+    [InlineData("""{"model":"echo","input":"hi","temperature":3}""", "temperature", "decimal_above_max_value")]
+    [InlineData("""{"model":"echo","input":[{"role":"robot","content":"hi"}]}""", "input[0].role", "invalid_value")]
+    [InlineData("""{"model":"echo","input":"hi","tools":[{"type":"web_search"}]}""", "tools[0].type", null)]
+    [InlineData("""{"model":"echo","input":"hi","previous_response_id":"chatcmpl-1"}""", "previous_response_id", "invalid_id_prefix")]
+    [InlineData("""{"model":"echo","input":"hi","messages":[]}""", "messages", "unknown_parameter")]
+    [InlineData("""{"model":"echo","input":"hi","metadata":{"k":1}}""", "metadata.k", null)]
+    [InlineData("""{"model":"nope","input":"hi"}""", "model", "model_not_found")]
+    public async Task WhatCannotBeAnswered_IsA4xx_NamingTheResponsesParameter(string body, string param, string? code)
+    {
+        using var response = await server.PostJsonAsync("/v1/responses", body);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+
+        Assert.True((int)response.StatusCode is 400 or 404, $"{(int)response.StatusCode}: {error}");
+        Assert.Equal(param, error["param"]?.GetValue<string>());
+        if (code is not null)
+        {
+            Assert.Equal(code, error["code"]?.GetValue<string>());
+        }
+    }
+
     [Fact]
     public async Task BackgroundResponses_AreRefusedClearly_AndCancelSaysWhy()
     {
