@@ -45,9 +45,9 @@ internal sealed class ResponseExporter(IResponseArchive archive, IAccessStore ac
             {
                 // Fine-tuning reads the chain of each response that ends one; raw reads each response's own items, and the
                 // whole chain of one whose chain the filter cuts, so that its line carries that context itself.
-                var own = format == ExportFormat.Raw ? part.Where(r => !CutOff(r)) : [];
-                var chains = format == ExportFormat.Raw ? part.Where(CutOff) : part.Where(r => !r.ContinuedByKept);
-                var items = await archive.ReadItemsAsync([.. own.Select(r => r.Seq)], [.. chains.Select(r => r.Seq)], cancellationToken);
+                List<long> own = format == ExportFormat.Raw ? [.. part.Where(r => !CutOff(r)).Select(r => r.Seq)] : [];
+                List<long> chains = [.. part.Where(format == ExportFormat.Raw ? CutOff : r => !r.ContinuedByKept).Select(r => r.Seq)];
+                var items = own.Count + chains.Count == 0 ? Nothing : await archive.ReadItemsAsync(own, chains, cancellationToken);
                 foreach (var response in part)
                 {
                     line.ResetWrittenCount();
@@ -78,6 +78,8 @@ internal sealed class ResponseExporter(IResponseArchive archive, IAccessStore ac
             after = batch[^1].Seq;
         }
     }
+
+    private static readonly Dictionary<long, IReadOnlyList<ArchivedItem>> Nothing = [];
 
     /// <summary>A response that continues one the export leaves out: its line stands alone, its chain's items as its context.</summary>
     private static bool CutOff(ArchivedResponse response) => response.PreviousResponseId is not null && !response.ContinuesKept;
