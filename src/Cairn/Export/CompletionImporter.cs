@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Text.Json;
 using Cairn.Access;
+using Cairn.OpenAI;
 using Cairn.Storage;
 
 namespace Cairn.Export;
@@ -83,7 +85,7 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
     {
         using var document = RawFields.Read(line);
         var root = document.RootElement;
-        return Cairn.OpenAI.JsonCheck.Get(root, "object") is { ValueKind: System.Text.Json.JsonValueKind.String } kind && kind.ValueEquals("response"u8)
+        return JsonCheck.Get(root, "object") is { ValueKind: JsonValueKind.String } kind && kind.ValueEquals("response"u8)
             ? ResponseImportLine.Parse(root, line, project)
             : ImportLine.Parse(root, line, project);
     }
@@ -147,22 +149,16 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
                 writes.Add((true, AddAsync(() => responseStore.AddAsync(response.In(projectId), CancellationToken.None))));
             }
         }
-        await Task.WhenAll(writes.Select(w => w.Added));
+        var added = await Task.WhenAll(writes.Select(w => w.Added));
         chunk.Clear();
-        foreach (var (response, added) in writes)
-        {
-            state = (added.Result, response) switch
-            {
-                (true, false) => state with { Imported = state.Imported + 1 },
-                (true, true) => state with { Imported = state.Imported + 1, ResponsesImported = state.ResponsesImported + 1 },
-                (false, false) => state with { Skipped = state.Skipped + 1 },
-                (false, true) => state with { Skipped = state.Skipped + 1, ResponsesSkipped = state.ResponsesSkipped + 1 },
-            };
-        }
+        var (imported, responsesWritten) = (added.Count(ok => ok), writes.Count(w => w.Response));
+        var importedResponses = writes.Zip(added).Count(w => w.First.Response && w.Second);
         return state with
         {
-            Skipped = state.Skipped + skipped,
-            ResponsesSkipped = state.ResponsesSkipped + skippedResponses,
+            Imported = state.Imported + imported,
+            Skipped = state.Skipped + skipped + (writes.Count - imported),
+            ResponsesImported = state.ResponsesImported + importedResponses,
+            ResponsesSkipped = state.ResponsesSkipped + skippedResponses + (responsesWritten - importedResponses),
             Failure = failure,
         };
     }

@@ -68,7 +68,7 @@ internal sealed class ExportModel(StoreExporter exporter, IAccessStore access, T
             return Refuse("Exports filter by project, model, metadata and time; remove the text search to export.");
         }
         var stamp = clock.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        var kind = objects == ExportObjects.Completions ? "" : $"{objects.Value.ToString().ToLowerInvariant()}-";
+        var kind = objects switch { ExportObjects.Responses => "responses-", ExportObjects.All => "all-", _ => "" };
         var file = $"cairn-{Safe(scope)}-{kind}{(format == ExportFormat.Raw ? "raw" : "finetune")}-{stamp}.jsonl";
         Response.ContentType = "application/jsonl; charset=utf-8";
         Response.Headers.ContentDisposition = $"attachment; filename=\"{file}\"";
