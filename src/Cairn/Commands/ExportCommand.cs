@@ -10,37 +10,46 @@ using Cairn.Storage;
 namespace Cairn.Commands;
 
 /// <summary>
-/// <c>cairn export</c>: writes the stored completions matching its filters as JSONL to a file or standard output,
-/// with a progress bar on standard error when that is a terminal (or when asked).
+/// <c>cairn export</c>: writes the stored completions and responses matching its filters as JSONL to a file or standard
+/// output, with a progress bar on standard error when that is a terminal (or when asked).
 /// </summary>
 internal static class ExportCommand
 {
     public static Command Create(IReadOnlyList<string> settings)
     {
-        var project = new Option<string>("--project") { HelpName = "NAME", Description = "Only this project's completions (default: every project)." };
-        var model = new Option<string>("--model") { HelpName = "MODEL", Description = "Only completions of this model (the name clients sent)." };
+        var objects = new Option<string>("--objects")
+        {
+            HelpName = "all|completions|responses",
+            Description = "Which stored objects: all (the default: completions, then responses), completions, or responses.",
+        };
+        var project = new Option<string>("--project") { HelpName = "NAME", Description = "Only this project's objects (default: every project)." };
+        var model = new Option<string>("--model") { HelpName = "MODEL", Description = "Only objects of this model (the name clients sent)." };
         var metadata = new Option<string[]>("--metadata")
         {
             HelpName = "KEY=VALUE",
-            Description = "Only completions with this metadata; several pairs (or the option again) are ANDed.",
+            Description = "Only objects with this metadata; several pairs (or the option again) are ANDed.",
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = true,
         };
         var from = new Option<string>("--from") { HelpName = "TIME", Description = "Created at or after TIME: ISO 8601 (2026-03-01, 2026-03-01T12:00:00Z) or Unix seconds." };
         var to = new Option<string>("--to") { HelpName = "TIME", Description = "Created before TIME." };
-        var format = new Option<string>("--format") { HelpName = "finetune|raw", Description = "finetune (the default): OpenAI's chat fine-tuning JSONL. raw: stored objects that 'cairn import' loads." };
+        var format = new Option<string>("--format")
+        {
+            HelpName = "finetune|raw",
+            Description = "finetune (the default): OpenAI's chat fine-tuning JSONL (a line per completion, and per chain of responses). raw: stored objects that 'cairn import' loads.",
+        };
         var output = new Option<string>("--output") { HelpName = "FILE", Description = "Write to FILE (whole or not at all) instead of standard output." };
         var progress = new Option<bool>("--progress") { Description = "Show the progress bar even when standard error is not a terminal." };
-        var export = new Command("export", "Write the stored completions that match the filters as JSONL.")
+        var export = new Command("export", "Write the stored completions and responses that match the filters as JSONL.")
         {
-            project, model, metadata, from, to, format, output, progress,
+            objects, project, model, metadata, from, to, format, output, progress,
         };
         StoreOptions.AddTo(export);
         export.SetAction(async (result, _) =>
         {
             var errors = result.InvocationConfiguration.Error;
             var arguments = new Arguments(
-                StoreOptions.Settings(result, settings), result.GetValue(project), result.GetValue(model), result.GetValue(metadata) ?? [],
+                StoreOptions.Settings(result, settings), result.GetValue(objects), result.GetValue(project), result.GetValue(model), result.GetValue(metadata) ?? [],
                 result.GetValue(from), result.GetValue(to), result.GetValue(format), result.GetValue(output), result.GetValue(progress));
             try
             {
@@ -56,7 +65,7 @@ internal static class ExportCommand
     }
 
     private sealed record Arguments(
-        IEnumerable<string> Settings, string? Project, string? Model, string[] Metadata, string? From, string? To, string? Format, string? Output, bool Progress);
+        IEnumerable<string> Settings, string? Objects, string? Project, string? Model, string[] Metadata, string? From, string? To, string? Format, string? Output, bool Progress);
 
     private static async Task<int> ExportAsync(Arguments line, TextWriter errors)
     {
@@ -65,6 +74,13 @@ internal static class ExportCommand
             null or "finetune" => ExportFormat.FineTune,
             "raw" => ExportFormat.Raw,
             var other => throw new OptionsException($"--format must be finetune or raw, not '{other}'."),
+        };
+        var objects = line.Objects switch
+        {
+            null or "all" => ExportObjects.All,
+            "completions" => ExportObjects.Completions,
+            "responses" => ExportObjects.Responses,
+            var other => throw new OptionsException($"--objects must be all, completions or responses, not '{other}'."),
         };
         List<KeyValuePair<string, string>> metadata = [.. line.Metadata.Select(Pair)];
         var from = Time(line.From, "from");
@@ -81,8 +97,8 @@ internal static class ExportCommand
             projectId = (await store.Services.GetRequiredService<IAccessStore>().FindProjectAsync(name, CancellationToken.None))?.Id
                 ?? throw new OptionsException($"--project: there is no project named '{name}'.");
         }
-        var filter = new ExportFilter(projectId, line.Model, metadata, from, to);
-        var exporter = store.Services.GetRequiredService<CompletionExporter>();
+        var filter = new ExportFilter(projectId, line.Model, metadata, from, to) { Objects = objects };
+        var exporter = store.Services.GetRequiredService<StoreExporter>();
         using var cancel = new CancellationTokenSource();
         void Interrupt(PosixSignalContext context)
         {
@@ -103,18 +119,15 @@ internal static class ExportCommand
             ProgressLine? bar = null;
             if (line.Progress || !Console.IsErrorRedirected)
             {
-                var total = await store.Services.GetRequiredService<ICompletionArchive>().CountAsync(
-                    new CompletionFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds), cancel.Token);
-                bar = new ProgressLine("export", total, errors);
+                bar = new ProgressLine("export", await exporter.CountAsync(filter, format, cancel.Token), errors);
             }
-            var progress = bar is null ? null : new Progress(bar);
+            var progress = bar is null ? null : new Progress(bar, format);
             var output = line.Output;
             var written = output is null
                 ? await WriteToStandardOutputAsync(exporter, filter, format, progress, cancel.Token)
                 : await WriteToFileAsync(exporter, filter, format, output, progress, cancel.Token);
-            bar?.Finish(written, progress!.Text(written));
-            await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"cairn export: wrote {written:N0} completion{(written == 1 ? "" : "s")}{(output is null ? "" : $" to {output}")}"));
+            bar?.Finish(written.Total, progress!.Text(written));
+            await errors.WriteLineAsync($"cairn export: wrote {Counted(written, format)}{(output is null ? "" : $" to {output}")}");
             return 0;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -139,8 +152,8 @@ internal static class ExportCommand
         }
     }
 
-    private static async Task<long> WriteToStandardOutputAsync(
-        CompletionExporter exporter, ExportFilter filter, ExportFormat format, IProgress<long>? progress, CancellationToken cancellationToken)
+    private static async Task<ExportCounts> WriteToStandardOutputAsync(
+        StoreExporter exporter, ExportFilter filter, ExportFormat format, IProgress<ExportCounts>? progress, CancellationToken cancellationToken)
     {
         await using var stdout = Console.OpenStandardOutput();
         return await exporter.WriteAsync(filter, format, stdout, progress, cancellationToken);
@@ -152,8 +165,8 @@ internal static class ExportCommand
     /// older file of that name had. A partial file is deleted when the export fails or is interrupted; one left by a
     /// killed export is replaced by the next export to that path.
     /// </summary>
-    private static async Task<long> WriteToFileAsync(
-        CompletionExporter exporter, ExportFilter filter, ExportFormat format, string output, IProgress<long>? progress, CancellationToken cancellationToken)
+    private static async Task<ExportCounts> WriteToFileAsync(
+        StoreExporter exporter, ExportFilter filter, ExportFormat format, string output, IProgress<ExportCounts>? progress, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(output, Environment.CurrentDirectory);
         if (Path.GetDirectoryName(path) is { } folder && !Directory.Exists(folder))
@@ -177,7 +190,7 @@ internal static class ExportCommand
         }
         try
         {
-            long written;
+            ExportCounts written;
             await using (file)
             {
                 written = await exporter.WriteAsync(filter, format, file, progress, cancellationToken);
@@ -251,11 +264,32 @@ internal static class ExportCommand
             : throw new OptionsException($"--{name} must be an ISO 8601 time (2026-03-01T12:00:00Z) or Unix seconds, not '{text}'.");
     }
 
-    /// <summary>Redraws the bar as the exporter reports completions written.</summary>
-    private sealed class Progress(ProgressLine bar) : IProgress<long>
+    /// <summary>
+    /// What was written, as <c>3 completions and 2 responses</c>: the kinds with lines written (or <c>0 lines</c>); for
+    /// fine-tuning, response lines are chains.
+    /// </summary>
+    private static string Counted(ExportCounts written, ExportFormat format)
     {
-        public void Report(long value) => bar.Show(value, Text(value));
+        var responses = format == ExportFormat.FineTune ? "response chain" : "response";
+        List<string> kinds = [];
+        if (written.Completions > 0)
+        {
+            kinds.Add(Count(written.Completions, "completion"));
+        }
+        if (written.Responses > 0)
+        {
+            kinds.Add(Count(written.Responses, responses));
+        }
+        return kinds.Count == 0 ? "0 lines" : string.Join(" and ", kinds);
+    }
 
-        public string Text(long written) => string.Create(CultureInfo.InvariantCulture, $"{written:N0} completions, {bar.Rate(written)}");
+    private static string Count(long count, string noun) => string.Create(CultureInfo.InvariantCulture, $"{count:N0} {noun}{(count == 1 ? "" : "s")}");
+
+    /// <summary>Redraws the bar as the exporter reports lines written.</summary>
+    private sealed class Progress(ProgressLine bar, ExportFormat format) : IProgress<ExportCounts>
+    {
+        public void Report(ExportCounts value) => bar.Show(value.Total, Text(value));
+
+        public string Text(ExportCounts written) => $"{(written.Responses == 0 ? Count(written.Completions, "completion") : Counted(written, format))}, {bar.Rate(written.Total)}";
     }
 }

@@ -19,13 +19,13 @@ internal static class ImportCommand
         var project = new Option<string>("--project")
         {
             HelpName = "NAME",
-            Description = "Put every completion in this project instead of the one each line names; missing projects are created.",
+            Description = "Put every completion and response in this project instead of the one each line names; missing projects are created.",
         };
         var progress = new Option<bool>("--progress") { Description = "Show the progress bar even when standard error is not a terminal." };
         var files = new Argument<string[]>("FILE")
         {
             Arity = ArgumentArity.ZeroOrMore,
-            Description = "Lines of 'cairn export --format raw' ('-' reads standard input). Ids already in the store (or deleted from it) are skipped, so an interrupted import can be run again.",
+            Description = "Lines of 'cairn export --format raw' ('-' reads standard input). Ids already in the store (or, for completions, deleted from it) are skipped, so an interrupted import can be run again.",
         };
         var import = new Command("import", "Load a raw export (JSONL of stored objects, e.g. from another Cairn) into the store.")
         {
@@ -85,8 +85,7 @@ internal static class ImportCommand
             return 1;
         }
         bar?.Finish(result.Bytes, progress!.Text(result));
-        var counts = string.Create(CultureInfo.InvariantCulture,
-            $"imported {result.Imported:N0} completion{(result.Imported == 1 ? "" : "s")}, skipped {result.Skipped:N0} whose ids were already in the store (or deleted from it)");
+        var counts = Counts(result);
         if (result.Failure is { } failure)
         {
             await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"cairn import: line {failure.Line}: {failure.Problem}"));
@@ -96,6 +95,23 @@ internal static class ImportCommand
         await errors.WriteLineAsync($"cairn import: {counts}");
         return 0;
     }
+
+    /// <summary>
+    /// <c>imported 3 completions, skipped 0 whose ids …</c>, naming responses only when the file had any:
+    /// <c>imported 3 completions and 2 responses, skipped 1 completion and 0 responses whose ids …</c> (deleted responses leave no trace, so only completions are skipped for having been deleted).
+    /// </summary>
+    private static string Counts(ImportResult result)
+    {
+        var (completions, skippedCompletions) = (result.Imported - result.ResponsesImported, result.Skipped - result.ResponsesSkipped);
+        if (result.ResponsesImported + result.ResponsesSkipped == 0)
+        {
+            return $"imported {Count(completions, "completion")}, skipped {skippedCompletions.ToString("N0", CultureInfo.InvariantCulture)} whose ids were already in the store (or deleted from it)";
+        }
+        return $"imported {Count(completions, "completion")} and {Count(result.ResponsesImported, "response")}, " +
+            $"skipped {Count(skippedCompletions, "completion")} and {Count(result.ResponsesSkipped, "response")} whose ids were already in the store (or, for completions, deleted from it)";
+    }
+
+    private static string Count(long count, string noun) => string.Create(CultureInfo.InvariantCulture, $"{count:N0} {noun}{(count == 1 ? "" : "s")}");
 
     private sealed class Progress(ProgressLine bar) : IProgress<ImportResult>
     {

@@ -25,8 +25,8 @@ internal sealed class CompletionExporter(ICompletionArchive archive, IAccessStor
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(output);
-        var query = new CompletionFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.FromSeconds, filter.ToSeconds);
-        var projects = format == ExportFormat.Raw ? await ProjectNamesAsync(cancellationToken) : [];
+        var query = filter.Query;
+        var projects = new ProjectNames(access);
         var line = new ArrayBufferWriter<byte>(16 * 1024);
         long written = 0;
         for (long after = 0; ;)
@@ -37,7 +37,7 @@ internal sealed class CompletionExporter(ICompletionArchive archive, IAccessStor
                 line.ResetWrittenCount();
                 var made = format switch
                 {
-                    ExportFormat.Raw => RawLine.Write(line, completion, await ProjectNameAsync(projects, completion.ProjectId, cancellationToken)),
+                    ExportFormat.Raw => RawLine.Write(line, completion, await projects.GetAsync(completion.ProjectId, cancellationToken)),
                     ExportFormat.FineTune => FineTuneLine.TryWrite(line, completion),
                     _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown export format."),
                 };
@@ -55,22 +55,5 @@ internal sealed class CompletionExporter(ICompletionArchive archive, IAccessStor
             }
             after = batch[^1].Seq;
         }
-    }
-
-    private async Task<Dictionary<long, string>> ProjectNamesAsync(CancellationToken cancellationToken) =>
-        (await access.ListProjectsAsync(cancellationToken)).ToDictionary(p => p.Id, p => p.Name);
-
-    /// <summary>A project's name; a project made while the export runs is looked up then.</summary>
-    private async ValueTask<string> ProjectNameAsync(Dictionary<long, string> names, long projectId, CancellationToken cancellationToken)
-    {
-        if (!names.TryGetValue(projectId, out var name))
-        {
-            foreach (var (id, found) in await ProjectNamesAsync(cancellationToken))
-            {
-                names[id] = found;
-            }
-            name = names.GetValueOrDefault(projectId) ?? throw new InvalidOperationException($"Stored completions refer to project {projectId}, which does not exist.");
-        }
-        return name;
     }
 }

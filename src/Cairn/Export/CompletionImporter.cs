@@ -1,18 +1,21 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Text.Json;
 using Cairn.Access;
+using Cairn.OpenAI;
 using Cairn.Storage;
 
 namespace Cairn.Export;
 
 /// <summary>
-/// Loads raw export lines into the store, keeping ids, metadata, timestamps and the order of the file. Each chunk
-/// of lines goes through the store's own durable write path (group commit: a chunk is a few commits, each waited
-/// for), so what the importer has counted as imported is on disk. Ids the store already holds, or held and deleted,
-/// are skipped and counted: an import can be run again after an interruption, and never brings back a completion
-/// someone deleted here.
+/// Loads raw export lines (stored completions and responses) into the store, keeping ids, metadata, timestamps, chains
+/// and the order of the file. Each chunk of lines goes through the store's own durable write path (group commit: a
+/// chunk is a few commits, each waited for), so what the importer has counted as imported is on disk. Ids the store
+/// already holds (for completions, also held and deleted) are skipped and counted: an import can be run again after
+/// an interruption, and never brings back a completion someone deleted here. A response is stored only after the one
+/// it continues: that one must be in the store, in the same project, or earlier in the file.
 /// </summary>
-internal sealed class CompletionImporter(ICompletionStore store, ICompletionArchive archive, IAccessStore access)
+internal sealed class CompletionImporter(ICompletionStore store, ICompletionArchive archive, IResponseStore responseStore, IResponseArchive responseArchive, IAccessStore access)
 {
     public const int DefaultChunkSize = 256;
 
@@ -21,14 +24,14 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
 
     /// <summary>
     /// Reads JSONL from <paramref name="input"/> to its end or to its first malformed line; every line before that is
-    /// imported (or skipped) first. <paramref name="project"/>, when given, receives every completion instead of the
-    /// project each line names; projects are created when missing.
+    /// imported (or skipped) first. <paramref name="project"/>, when given, receives every completion and response
+    /// instead of the project each line names; projects are created when missing.
     /// </summary>
     public async Task<ImportResult> ImportAsync(Stream input, string? project, IProgress<ImportResult>? progress, CancellationToken cancellationToken)
     {
         var reader = PipeReader.Create(input, new StreamPipeReaderOptions(bufferSize: 64 * 1024));
         var state = new ImportResult(0, 0, 0, null);
-        var chunk = new List<(long Line, ImportLine Completion)>(ChunkSize);
+        var chunk = new List<(long Line, IImportLine Object)>(ChunkSize);
         var projects = new Dictionary<string, long>(StringComparer.Ordinal);
         long lineNumber = 0;
         while (true)
@@ -46,18 +49,23 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
                 }
                 try
                 {
-                    chunk.Add((lineNumber, ImportLine.Parse(bytes, project)));
+                    chunk.Add((lineNumber, Parse(bytes, project)));
                 }
                 catch (FormatException e)
                 {
                     state = await WriteChunkAsync(chunk, projects, state, cancellationToken);
                     await reader.CompleteAsync();
-                    return state with { Failure = new ImportFailure(lineNumber, e.Message) };
+                    return state with { Failure = state.Failure ?? new ImportFailure(lineNumber, e.Message) };
                 }
                 if (chunk.Count == ChunkSize)
                 {
                     state = await WriteChunkAsync(chunk, projects, state, cancellationToken);
                     progress?.Report(state);
+                    if (state.Failure is not null)
+                    {
+                        await reader.CompleteAsync();
+                        return state;
+                    }
                 }
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
@@ -72,22 +80,46 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
         return state;
     }
 
+    /// <summary>A stored completion's line or a stored response's, by its <c>object</c>.</summary>
+    private static IImportLine Parse(byte[] line, string? project)
+    {
+        using var document = RawFields.Read(line);
+        var root = document.RootElement;
+        return JsonCheck.Get(root, "object") is { ValueKind: JsonValueKind.String } kind && kind.ValueEquals("response"u8)
+            ? ResponseImportLine.Parse(root, line, project)
+            : ImportLine.Parse(root, line, project);
+    }
+
+    /// <summary>
+    /// Writes a chunk in file order; a response whose chain is not stored stops it there, with everything before it
+    /// written (the result's <see cref="ImportResult.Failure"/>).
+    /// </summary>
     private async Task<ImportResult> WriteChunkAsync(
-        List<(long Line, ImportLine Completion)> chunk, Dictionary<string, long> projects, ImportResult state, CancellationToken cancellationToken)
+        List<(long Line, IImportLine Object)> chunk, Dictionary<string, long> projects, ImportResult state, CancellationToken cancellationToken)
     {
         if (chunk.Count == 0)
         {
             return state;
         }
-        var taken = await archive.TakenIdsAsync([.. chunk.Select(c => c.Completion.Id)], cancellationToken);
+        var completions = chunk.Select(c => c.Object).OfType<ImportLine>().ToList();
+        var responses = chunk.Select(c => c.Object).OfType<ResponseImportLine>().ToList();
+        var taken = completions.Count == 0 ? new HashSet<string>() : await archive.TakenIdsAsync([.. completions.Select(c => c.Id)], cancellationToken);
+        // Stored responses, and the responses the chunk's responses continue: where each is, by project.
+        var stored = responses.Count == 0
+            ? new Dictionary<string, long>()
+            : await responseArchive.FindAsync([.. responses.Select(r => r.Id).Concat(responses.Select(r => r.PreviousResponseId).OfType<string>()).Distinct()], cancellationToken);
+        var queued = new Dictionary<string, long>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var writes = new List<Task<bool>>(chunk.Count);
-        var skipped = 0;
-        foreach (var (_, line) in chunk)
+        var writes = new List<(bool Response, Task<bool> Added)>(chunk.Count);
+        var (skipped, skippedResponses) = (0, 0);
+        ImportFailure? failure = null;
+        foreach (var (number, line) in chunk)
         {
-            if (taken.Contains(line.Id) || !seen.Add(line.Id))
+            var isResponse = line is ResponseImportLine;
+            if ((isResponse ? stored.ContainsKey(line.Id) : taken.Contains(line.Id)) || !seen.Add(line.Id))
             {
                 skipped++;
+                skippedResponses += isResponse ? 1 : 0;
                 continue;
             }
             if (!projects.TryGetValue(line.Project, out var projectId))
@@ -96,20 +128,50 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
                 projects[line.Project] = projectId;
             }
             // Queued together, so the group commit takes many per transaction; queued in file order, so they are
-            // stored in it.
-            writes.Add(AddAsync(new StoredCompletion(projectId, line.Id, line.Model, line.Created, line.Body, line.Metadata, line.Messages) { Summary = line.Summary }));
+            // stored in it, a response after the one it continues.
+            if (line is ImportLine completion)
+            {
+                writes.Add((false, AddAsync(() => store.AddAsync(
+                    new StoredCompletion(projectId, completion.Id, completion.Model, completion.Created, completion.Body, completion.Metadata, completion.Messages)
+                    {
+                        Summary = completion.Summary,
+                    }, CancellationToken.None))));
+            }
+            else if (line is ResponseImportLine response)
+            {
+                if (response.PreviousResponseId is { } previous && !Holds(stored, previous, projectId) && !Holds(queued, previous, projectId))
+                {
+                    failure = new ImportFailure(number, $"'{RawLine.Key}.previous_response_id': {previous} is neither stored in project '{line.Project}' nor on a line before this one. " +
+                        "An export writes a response after the one it continues; import that line (or its file) first.");
+                    break;
+                }
+                queued[response.Id] = projectId;
+                writes.Add((true, AddAsync(() => responseStore.AddAsync(response.In(projectId), CancellationToken.None))));
+            }
         }
-        var added = (await Task.WhenAll(writes)).Count(ok => ok);
+        var added = await Task.WhenAll(writes.Select(w => w.Added));
         chunk.Clear();
-        return state with { Imported = state.Imported + added, Skipped = state.Skipped + skipped + (writes.Count - added) };
+        var (imported, responsesWritten) = (added.Count(ok => ok), writes.Count(w => w.Response));
+        var importedResponses = writes.Zip(added).Count(w => w.First.Response && w.Second);
+        return state with
+        {
+            Imported = state.Imported + imported,
+            Skipped = state.Skipped + skipped + (writes.Count - imported),
+            ResponsesImported = state.ResponsesImported + importedResponses,
+            ResponsesSkipped = state.ResponsesSkipped + skippedResponses + (responsesWritten - importedResponses),
+            Failure = failure,
+        };
     }
 
-    /// <summary>Stores one completion; false when its id was stored meanwhile (by a server writing to the same store).</summary>
-    private async Task<bool> AddAsync(StoredCompletion completion)
+    private static bool Holds(IReadOnlyDictionary<string, long> responses, string id, long projectId) =>
+        responses.TryGetValue(id, out var project) && project == projectId;
+
+    /// <summary>Stores one object; false when its id was stored meanwhile (by a server writing to the same store).</summary>
+    private static async Task<bool> AddAsync(Func<Task> add)
     {
         try
         {
-            await store.AddAsync(completion, CancellationToken.None);
+            await add();
             return true;
         }
         catch (System.Data.Common.DbException e) when (IsDuplicateId(e))
@@ -156,8 +218,16 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
     }
 }
 
-/// <summary>Where an import stands: completions imported, skipped (their ids already here), bytes read, and the line that stopped it.</summary>
-internal sealed record ImportResult(long Imported, long Skipped, long Bytes, ImportFailure? Failure);
+/// <summary>
+/// Where an import stands: lines imported, skipped (their ids already here), bytes read, and the line that stopped it;
+/// of the lines imported and skipped, how many were responses (the others are completions).
+/// </summary>
+internal sealed record ImportResult(long Imported, long Skipped, long Bytes, ImportFailure? Failure)
+{
+    public long ResponsesImported { get; init; }
+
+    public long ResponsesSkipped { get; init; }
+}
 
 /// <summary>A malformed line: its number (from 1) and what is wrong with it.</summary>
 internal sealed record ImportFailure(long Line, string Problem);

@@ -1,9 +1,9 @@
 namespace Cairn.Export;
 
 /// <summary>
-/// Which stored completions an export writes: every filter given must match (metadata pairs are ANDed). A null
+/// Which stored objects an export writes: every filter given must match (metadata pairs are ANDed). A null
 /// <see cref="ProjectId"/> means every project; <see cref="From"/> is inclusive and <see cref="To"/> exclusive, both
-/// compared with the completion's <c>created</c> second.
+/// compared with a completion's <c>created</c> second or a response's <c>created_at</c>.
 /// </summary>
 internal sealed record ExportFilter(
     long? ProjectId,
@@ -14,6 +14,12 @@ internal sealed record ExportFilter(
 {
     /// <summary>Every stored completion of every project.</summary>
     public static ExportFilter All { get; } = new(null, null, [], null, null);
+
+    /// <summary>The kinds of objects written; stored completions unless set.</summary>
+    public ExportObjects Objects { get; init; } = ExportObjects.Completions;
+
+    /// <summary>The filter as the stores read it.</summary>
+    internal Storage.CompletionFilter Query => new(ProjectId, Model, Metadata, FromSeconds, ToSeconds);
 
     /// <summary><see cref="From"/> as the first <c>created</c> second that matches.</summary>
     internal long? FromSeconds => From is { } from ? CeilingSeconds(from) : null;

@@ -17,19 +17,7 @@ internal static class RawLine
 
     public static bool Write(ArrayBufferWriter<byte> line, ArchivedCompletion completion, string projectName)
     {
-        var body = completion.Body.AsSpan();
-        var close = body.LastIndexOf((byte)'}');
-        if (close < 0)
-        {
-            throw new InvalidDataException($"The stored object of {completion.Id} is not a JSON object.");
-        }
-        line.Write(body[..close]);
-        // Only an object without properties has its opening brace right before the closing one.
-        if (body[..close].TrimEnd(" \t\r\n"u8) is not [.., (byte)'{'])
-        {
-            line.Write(","u8);
-        }
-        line.Write("\"cairn_export\":"u8);
+        Open(line, completion.Body, completion.Id);
         using (var json = new Utf8JsonWriter(line, Cairn.OpenAI.JsonWriting.Options))
         {
             json.WriteStartObject();
@@ -46,5 +34,25 @@ internal static class RawLine
         }
         line.Write("}\n"u8);
         return true;
+    }
+
+    /// <summary>
+    /// Writes the stored object <paramref name="body"/> without its closing brace, then <c>"cairn_export":</c>: the
+    /// caller writes the export object and <c>}\n</c>.
+    /// </summary>
+    public static void Open(ArrayBufferWriter<byte> line, ReadOnlySpan<byte> body, string id)
+    {
+        var close = body.LastIndexOf((byte)'}');
+        if (close < 0)
+        {
+            throw new InvalidDataException($"The stored object of {id} is not a JSON object.");
+        }
+        line.Write(body[..close]);
+        // Only an object without properties has its opening brace right before the closing one.
+        if (body[..close].TrimEnd(" \t\r\n"u8) is not [.., (byte)'{'])
+        {
+            line.Write(","u8);
+        }
+        line.Write("\"cairn_export\":"u8);
     }
 }

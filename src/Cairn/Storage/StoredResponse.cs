@@ -29,4 +29,10 @@ internal sealed record StoredResponse(
 
     public int InputTokens { get; init; }
     public int OutputTokens { get; init; }
+
+    /// <summary>
+    /// Items stored in front of <see cref="Input"/> (positions below 0, oldest first): the context of a chain this
+    /// response no longer links to, as a delete folds it in and an import restores it. Empty for a new response.
+    /// </summary>
+    public IReadOnlyList<StoredItem> Context { get; init; } = [];
 }

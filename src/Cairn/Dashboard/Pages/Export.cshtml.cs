@@ -11,9 +11,10 @@ namespace Cairn.Dashboard.Pages;
 
 /// <summary>
 /// The list's current filter as a JSONL download (fine-tuning lines or raw stored objects), streamed from the store
-/// a batch at a time by the exporter, so a download of millions starts at once and holds little memory.
+/// a batch at a time by the exporter, so a download of millions starts at once and holds little memory. It exports
+/// stored completions unless <c>objects=responses</c> (or <c>all</c>) says otherwise.
 /// </summary>
-internal sealed class ExportModel(CompletionExporter exporter, IAccessStore access, TimeProvider clock) : PageModel
+internal sealed class ExportModel(StoreExporter exporter, IAccessStore access, TimeProvider clock) : PageModel
 {
     public string? Problem { get; private set; }
 
@@ -26,6 +27,13 @@ internal sealed class ExportModel(CompletionExporter exporter, IAccessStore acce
             "raw" => ExportFormat.Raw,
             "finetune" or "" => ExportFormat.FineTune,
             _ => (ExportFormat?)null,
+        };
+        var objects = Request.Query["objects"].ToString() switch
+        {
+            "completions" or "" => ExportObjects.Completions,
+            "responses" => ExportObjects.Responses,
+            "all" => ExportObjects.All,
+            _ => (ExportObjects?)null,
         };
         long? projectId = viewer.ProjectId;
         var scope = viewer.Label;
@@ -47,6 +55,10 @@ internal sealed class ExportModel(CompletionExporter exporter, IAccessStore acce
         {
             return Refuse("Unknown format: use format=finetune or format=raw.");
         }
+        if (objects is null)
+        {
+            return Refuse("Unknown objects: use objects=completions, objects=responses or objects=all.");
+        }
         if (filter is null)
         {
             return Refuse(string.Join(" ", problems));
@@ -56,11 +68,12 @@ internal sealed class ExportModel(CompletionExporter exporter, IAccessStore acce
             return Refuse("Exports filter by project, model, metadata and time; remove the text search to export.");
         }
         var stamp = clock.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        var file = $"cairn-{Safe(scope)}-{(format == ExportFormat.Raw ? "raw" : "finetune")}-{stamp}.jsonl";
+        var kind = objects switch { ExportObjects.Responses => "responses-", ExportObjects.All => "all-", _ => "" };
+        var file = $"cairn-{Safe(scope)}-{kind}{(format == ExportFormat.Raw ? "raw" : "finetune")}-{stamp}.jsonl";
         Response.ContentType = "application/jsonl; charset=utf-8";
         Response.Headers.ContentDisposition = $"attachment; filename=\"{file}\"";
         HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await exporter.WriteAsync(new ExportFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.From, filter.To), format.Value,
+        await exporter.WriteAsync(new ExportFilter(filter.ProjectId, filter.Model, filter.Metadata, filter.From, filter.To) { Objects = objects.Value }, format.Value,
             Response.Body, null, cancellationToken);
         return new EmptyResult();
     }

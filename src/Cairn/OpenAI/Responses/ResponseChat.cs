@@ -178,8 +178,8 @@ internal static class ResponseChat
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>Flat Responses function tools, nested under <c>function</c> as chat has them.</summary>
-    private static void Tools(Utf8JsonWriter writer, JsonElement tools)
+    /// <summary>Flat Responses function tools, nested under <c>function</c> as chat has them (null fields left out).</summary>
+    public static void Tools(Utf8JsonWriter writer, JsonElement tools)
     {
         writer.WriteStartArray("tools"u8);
         foreach (var tool in tools.EnumerateArray())

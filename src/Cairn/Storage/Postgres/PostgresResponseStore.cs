@@ -9,25 +9,26 @@ namespace Cairn.Storage.Postgres;
 /// ordered with every other instance's writes by the commit-order lock: a fold never races an add or another fold.
 /// Chains are walked in one query (<see cref="ResponseChainSql"/>).
 /// </summary>
-internal sealed class PostgresResponseStore(PostgresDataSources dataSources, PostgresWriter writer) : IResponseStore, IResponseRetention
+internal sealed partial class PostgresResponseStore(PostgresDataSources dataSources, PostgresWriter writer) : IResponseStore, IResponseRetention
 {
     public Task AddAsync(StoredResponse response, CancellationToken cancellationToken)
     {
-        var items = response.Input.Concat(response.Output).ToList();
+        // Context (positions below 0), input (from 0), then output, numbered in one pass.
+        var items = response.Context.Concat(response.Input).Concat(response.Output).ToList();
         return writer.ExecuteAsync("""
             WITH r AS (
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
                     request_id, latency_ms, metadata, body)
                 VALUES ($1, $2, $3, $4, $5::text, $6, $7, $8, $9::text, $10::bigint, $11::jsonb, $12) RETURNING seq)
             INSERT INTO response_items(seq, position, kind, id, body)
-            SELECT r.seq, u.i - 1, CASE WHEN u.i <= $13 THEN 'input' ELSE 'output' END, u.d, u.b
+            SELECT r.seq, u.i - 1 - $16, CASE WHEN u.i <= $16 + $13 THEN 'input' ELSE 'output' END, u.d, u.b
             FROM r, unnest($14::text[], $15::bytea[]) WITH ORDINALITY AS u(d, b, i)
             """,
             PostgresText.Encode(response.Id), response.ProjectId, PostgresText.Encode(response.Model), response.CreatedAt,
             Nullable(response.PreviousResponseId is { } previous ? PostgresText.Encode(previous) : null), response.Status,
             (long)response.InputTokens, (long)response.OutputTokens, Nullable(response.RequestId), Nullable(response.LatencyMs),
             MetadataJson.Write(PostgresText.Encode(response.Metadata)), response.Body, (long)response.Input.Count,
-            items.Select(i => PostgresText.Encode(i.Id)).ToArray(), items.Select(i => i.Body).ToArray());
+            items.Select(i => PostgresText.Encode(i.Id)).ToArray(), items.Select(i => i.Body).ToArray(), (long)response.Context.Count);
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)

@@ -7,7 +7,7 @@ namespace Cairn.Storage.Sqlite;
 /// Stored responses in the SQLite file: reads from pooled connections, writes (adds, deletes, expiries) through the
 /// group commit, each one transaction with the writes beside it. Chains are walked in one query (<see cref="ResponseChainSql"/>).
 /// </summary>
-internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders readers) : IResponseStore, IResponseRetention
+internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteReaders readers) : IResponseStore, IResponseRetention
 {
     private const int ItemsPerInsert = 64;
 
@@ -26,6 +26,7 @@ internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders rea
                 ("$request", (object?)response.RequestId ?? DBNull.Value), ("$latency", (object?)response.LatencyMs ?? DBNull.Value),
                 ("$metadata", MetadataJson.Write(response.Metadata)), ("$body", response.Body));
             var seq = (long)insert.ExecuteScalar()!;
+            InsertItems(w, seq, "input", -response.Context.Count, response.Context);
             InsertItems(w, seq, "input", 0, response.Input);
             InsertItems(w, seq, "output", response.Input.Count, response.Output);
             return true;
