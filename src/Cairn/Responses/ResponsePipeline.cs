@@ -174,7 +174,7 @@ internal sealed class ResponsePipeline(
         }, failure: _ =>
         {
             // Cairn's own fault after the headers: the client learns of it as a failed response.
-            if (events is not null)
+            if (events is not null && turn.Response.Status != ResponseObject.Failed)
             {
                 turn.Response.Fail("server_error", OpenAIError.Internal().Message);
                 events.Failed();
@@ -247,9 +247,12 @@ internal sealed class ResponsePipeline(
         }, failure: output =>
         {
             // Cairn's own fault after the headers: the client learns of it as a failed response.
-            turn.Response.Fail("server_error", OpenAIError.Internal().Message);
-            using var events = new ResponseEvents(output, turn.Response, turn.MessageId, stream.NextSequence);
-            events.Failed();
+            if (turn.Response.Status != ResponseObject.Failed)
+            {
+                turn.Response.Fail("server_error", OpenAIError.Internal().Message);
+                using var events = new ResponseEvents(output, turn.Response, turn.MessageId, stream.NextSequence);
+                events.Failed();
+            }
         });
     }
 
