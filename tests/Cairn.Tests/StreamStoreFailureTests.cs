@@ -6,7 +6,8 @@ namespace Cairn.Tests;
 
 /// <summary>
 /// A stream whose completion cannot be stored, once its events are sent, still ends as every stream ends: an error
-/// event in OpenAI's envelope, then <c>data: [DONE]</c>; never a connection that just stops.
+/// event in OpenAI's envelope, then <c>data: [DONE]</c> (a response: <c>response.failed</c>); never a connection that
+/// just stops, and never a <c>response.completed</c> for what was not stored.
 /// </summary>
 public sealed class StreamStoreFailureTests : IAsyncLifetime
 {
@@ -21,6 +22,8 @@ public sealed class StreamStoreFailureTests : IAsyncLifetime
         using var command = connection.CreateCommand();
         command.CommandText = """
             CREATE TRIGGER refuse_tagged BEFORE INSERT ON completions WHEN NEW.metadata LIKE '%refuse-me%'
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
+            CREATE TRIGGER refuse_tagged_responses BEFORE INSERT ON responses WHEN NEW.metadata LIKE '%refuse-me%'
             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
             """;
         command.ExecuteNonQuery();
@@ -51,5 +54,20 @@ public sealed class StreamStoreFailureTests : IAsyncLifetime
 
         Assert.DoesNotContain("\"error\"", body, StringComparison.Ordinal);
         Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AResponseStreamThatCannotBeStored_EndsWithResponseFailed_NotCompleted()
+    {
+        using var response = await cairn.PostJsonAsync("/v1/responses",
+            """{"model":"echo","stream":true,"metadata":{"case":"refuse-me"},"input":"hello there"}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        var last = body.TrimEnd('\n').Split("\n\n")[^1];
+
+        Assert.StartsWith("event: response.failed\n", last, StringComparison.Ordinal);
+        Assert.Contains("\"status\":\"failed\"", last, StringComparison.Ordinal);
+        Assert.DoesNotContain("response.completed", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("[DONE]", body, StringComparison.Ordinal);
     }
 }
