@@ -472,6 +472,13 @@ public sealed class AccessStartupTests : IDisposable
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
                 using var response = await http.SendAsync(request);
                 await response.Content.ReadAsStringAsync();
+                using var responses = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+                {
+                    Content = new StringContent($$"""{"model":"echo","stream":{{(stream ? "true" : "false")}},"input":"{{Prompt}}"}""", Encoding.UTF8, "application/json"),
+                };
+                responses.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                using var answered = await http.SendAsync(responses);
+                await answered.Content.ReadAsStringAsync();
             }
             Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(30)));
             var log = server.Output;
