@@ -18,6 +18,7 @@ internal static class PostgresServiceCollectionExtensions
         services.AddSingleton<PostgresResponseStore>();
         services.AddSingleton<IResponseStore>(sp => sp.GetRequiredService<PostgresResponseStore>());
         services.AddSingleton<IResponseRetention>(sp => sp.GetRequiredService<PostgresResponseStore>());
+        services.AddSingleton<IResponseDashboard>(sp => sp.GetRequiredService<PostgresResponseStore>());
         services.AddSingleton<ICompletionArchive, PostgresCompletionArchive>();
         services.AddSingleton<IDashboardStore, PostgresDashboardStore>();
         services.AddSingleton<IAccessStore, PostgresAccessStore>();

@@ -7,12 +7,14 @@ namespace Cairn.Storage.Sqlite;
 /// Stored responses in the SQLite file: reads from pooled connections, writes (adds, deletes, expiries) through the
 /// group commit, each one transaction with the writes beside it. Chains are walked in one query (<see cref="ResponseChainSql"/>).
 /// </summary>
-internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders readers) : IResponseStore, IResponseRetention
+internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteReaders readers) : IResponseStore, IResponseRetention
 {
     private const int ItemsPerInsert = 64;
 
-    public Task AddAsync(StoredResponse response, CancellationToken cancellationToken) =>
-        writer.WriteAsync(w =>
+    public Task AddAsync(StoredResponse response, CancellationToken cancellationToken)
+    {
+        var summary = ResponseSummary.Of(response);
+        return writer.WriteAsync(w =>
         {
             var insert = w.Command("""
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
@@ -28,8 +30,10 @@ internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders rea
             var seq = (long)insert.ExecuteScalar()!;
             InsertItems(w, seq, "input", 0, response.Input);
             InsertItems(w, seq, "output", response.Input.Count, response.Output);
+            AddDashboardRows(w, seq, response, summary);
             return true;
         });
+    }
 
     /// <summary>Many rows per statement: each statement costs more than the rows it adds.</summary>
     private static void InsertItems(SqliteWriter w, long seq, string kind, int firstPosition, IReadOnlyList<StoredItem> items)
@@ -179,6 +183,7 @@ internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders rea
     private static void Remove(SqliteWriter w, List<long> seqs)
     {
         var set = "[" + string.Join(",", seqs.Select(s => s.ToString(CultureInfo.InvariantCulture))) + "]";
+        RemoveDashboardRows(w, set);
         foreach (var step in RemoveSteps)
         {
             var command = w.Command(step);

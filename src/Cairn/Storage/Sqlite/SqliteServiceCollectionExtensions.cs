@@ -36,6 +36,7 @@ internal static class SqliteServiceCollectionExtensions
         services.AddSingleton<SqliteResponseStore>();
         services.AddSingleton<IResponseStore>(sp => sp.GetRequiredService<SqliteResponseStore>());
         services.AddSingleton<IResponseRetention>(sp => sp.GetRequiredService<SqliteResponseStore>());
+        services.AddSingleton<IResponseDashboard>(sp => sp.GetRequiredService<SqliteResponseStore>());
         services.AddSingleton<ICompletionArchive, SqliteCompletionArchive>();
         services.AddSingleton<IDashboardStore, SqliteDashboardStore>();
         services.AddSingleton<IAccessStore, SqliteAccessStore>();
