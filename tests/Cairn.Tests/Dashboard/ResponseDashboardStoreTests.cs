@@ -188,6 +188,13 @@ public abstract class ResponseDashboardStoreContract(CairnServer server)
         var newest = await dashboard.ListAsync(filter, new PageCursor(null, all.Rows[3].Seq), 10, default);
         Assert.Equal(all.Rows.Take(3).Select(r => r.Id), newest.Rows.Select(r => r.Id));
         Assert.False(newest.HasNewer);
+
+        // Along a metadata pair's index too.
+        var even = new ResponseFilter(project, null, Pair("even", "yes"));
+        var evens = (await dashboard.ListAsync(even, PageCursor.Newest, 100, default)).Rows;
+        var evenNewer = await dashboard.ListAsync(even, new PageCursor(null, evens[8].Seq), 3, default);
+        Assert.Equal(evens.Skip(5).Take(3).Select(r => r.Id), evenNewer.Rows.Select(r => r.Id));
+        Assert.True(evenNewer.HasNewer);
     }
 
     [Fact]

@@ -87,10 +87,17 @@ internal sealed partial class PostgresResponseStore : IResponseDashboard
             FROM responses r LEFT JOIN response_previews p ON p.seq = r.seq
             """);
         var project = filter.ProjectId is { } id ? sql.Parameter(id) : null;
+        var bound = cursor.Before is { } before ? $"< {sql.Parameter(before)}" : cursor.After is { } after ? $"> {sql.Parameter(after)}" : null;
         if (filter.Pair is { } pair && project is not null)
         {
             sql.Append($" JOIN response_metadata m ON m.project_id = {project} AND m.key = {sql.Parameter(PostgresText.Encode(pair.Key))}")
                .Append($" AND m.value = {sql.Parameter(PostgresText.Encode(pair.Value))} AND m.seq = r.seq");
+            if (bound is not null)
+            {
+                // Repeated on the pair's seq: the planner does not carry a range across seq = seq, and the range is
+                // what lets it start mid-index, as PostgresSql.JoinPairs does for the completions.
+                sql.Append($" AND m.seq {bound}");
+            }
         }
         sql.Append(" WHERE true");
         if (project is not null)
@@ -106,13 +113,9 @@ internal sealed partial class PostgresResponseStore : IResponseDashboard
         {
             sql.Append($" AND r.model = {sql.Parameter(PostgresText.Encode(model))}");
         }
-        if (cursor.Before is { } before)
+        if (bound is not null)
         {
-            sql.Append($" AND r.seq < {sql.Parameter(before)}");
-        }
-        else if (cursor.After is { } after)
-        {
-            sql.Append($" AND r.seq > {sql.Parameter(after)}");
+            sql.Append($" AND r.seq {bound}");
         }
         return sql.OrderBy("r.seq", ascending: cursor.After is not null, limit).Finish();
     }
