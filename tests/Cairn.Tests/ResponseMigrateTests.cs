@@ -37,7 +37,8 @@ public sealed class ResponseMigrateTests : IDisposable
         {
             await connection.OpenAsync();
             await using var interrupted = new NpgsqlCommand("""
-                DELETE FROM response_items WHERE seq > 2; DELETE FROM responses WHERE seq > 2;
+                DELETE FROM response_items WHERE seq > 2; DELETE FROM response_previews WHERE seq > 2;
+                DELETE FROM response_metadata WHERE seq > 2; DELETE FROM responses WHERE seq > 2;
                 """, connection);
             await interrupted.ExecuteNonQueryAsync();
         }
@@ -59,6 +60,12 @@ public sealed class ResponseMigrateTests : IDisposable
         Assert.Null(await postgres.GetAsync(Projects.Default, chain[1].Id, default));
         Assert.Equal(Expected([.. chain, next]), await chains.ContextAsync(next.Id));
         Assert.Equal(ExpectedInput(chain[..3]), await chains.AllInputItemsAsync(chain[2].Id));
+        // The dashboard's rows came along: a metadata pair finds its response, in the first chunk and the resumed one.
+        foreach (var turn in new[] { chain[0], alone })
+        {
+            var found = await postgres.ListAsync(new ResponseFilter(Projects.Default, null, KeyValuePair.Create("turn", turn.Metadata["turn"])), PageCursor.Newest, 10, default);
+            Assert.Equal([turn.Id], found.Rows.Select(r => r.Id));
+        }
         await using (var connection = new NpgsqlConnection(database))
         {
             await connection.OpenAsync();

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Mvc.ApplicationParts;
 
 namespace Cairn.Dashboard;
 
-/// <summary>Registers the web dashboard: its pages and its session cookie (its reads, <c>IDashboardStore</c>, come with the store).</summary>
+/// <summary>Registers the web dashboard: its pages and its session cookie (its reads, <c>IDashboardStore</c> and <c>IResponseDashboard</c>, come with the store).</summary>
 internal static class DashboardServiceCollectionExtensions
 {
     public const string CookieName = "cairn_dashboard";

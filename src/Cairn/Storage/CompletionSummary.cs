@@ -126,7 +126,8 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
                 space = false;
             }
             preview.Append(c);
-            if (preview.Length >= PreviewChars)
+            // Never between the halves of a surrogate pair: PostgreSQL's text takes only whole characters.
+            if (preview.Length >= PreviewChars && !char.IsHighSurrogate(c))
             {
                 break;
             }

@@ -20,6 +20,13 @@ internal interface IResponseStore
     Task<IReadOnlyList<StoredItem>?> GetContextAsync(long projectId, string id, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Replaces the metadata (the column the dashboard filters by and the stored JSON's <c>metadata</c>, which
+    /// <paramref name="rewrite"/> makes from the old JSON), in one write. The new stored JSON; null when absent.
+    /// </summary>
+    Task<byte[]?> UpdateMetadataAsync(
+        long projectId, string id, IReadOnlyDictionary<string, string> metadata, Func<byte[], byte[]> rewrite, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Deletes a response and its items, in one write. Responses that continued it (<c>previous_response_id</c> = its
     /// id, same project) keep their whole context: its context (its chain's inputs and outputs, oldest first) is copied
     /// in front of each one's own input items and their link to it is cleared, so their <c>input_items</c>, their

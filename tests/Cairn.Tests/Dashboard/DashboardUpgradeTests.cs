@@ -53,8 +53,10 @@ public sealed class DashboardUpgradeTests : IDisposable
         {
             sqlite.Open();
             using var downgrade = sqlite.CreateCommand();
-            downgrade.CommandText = "DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup; DROP TABLE completion_search_pending; "
-                + "DROP TABLE response_items; DROP TABLE responses; PRAGMA user_version = 2;";
+            downgrade.CommandText = """
+                DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup; DROP TABLE completion_search_pending;
+                DROP TABLE responses; DROP TABLE response_items; DROP TABLE response_metadata; DROP TABLE response_previews; PRAGMA user_version = 2;
+                """;
             downgrade.ExecuteNonQuery();
         }
 
@@ -78,8 +80,11 @@ public sealed class DashboardUpgradeTests : IDisposable
         {
             var ids = await StoreSomeAsync(server);
             await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
-            await using (var downgrade = dataSource.CreateCommand(
-                "DROP TABLE completion_previews; DROP TABLE completion_rollup; DROP TABLE response_items; DROP TABLE responses; DELETE FROM cairn_schema WHERE version >= 3"))
+            await using (var downgrade = dataSource.CreateCommand("""
+                DROP TABLE completion_previews; DROP TABLE completion_rollup;
+                DROP TABLE responses; DROP TABLE response_items; DROP TABLE response_metadata; DROP TABLE response_previews;
+                DELETE FROM cairn_schema WHERE version >= 3
+                """))
             {
                 await downgrade.ExecuteNonQueryAsync();
             }

@@ -23,15 +23,13 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
 
     public DashboardViewer Viewer { get; private set; } = null!;
 
-    public string? Error { get; private set; }
-
     public bool Saved { get; private set; }
 
     /// <summary>How much of the completion's texts the page shows.</summary>
     public ShownText Shown { get; } = new();
 
-    /// <summary>The metadata form's rows: what was posted when it was refused, else what is stored.</summary>
-    public IReadOnlyList<KeyValuePair<string, string>> MetadataRows { get; private set; } = [];
+    /// <summary>The metadata form: what was posted when it was refused, else what is stored.</summary>
+    public MetadataForm Metadata { get; private set; } = new([]);
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken cancellationToken)
     {
@@ -78,44 +76,9 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
         {
             return Page();
         }
-        var posted = new List<KeyValuePair<string, string>>();
-        for (var i = 0; i < Math.Max(keys.Length, values.Length); i++)
+        (var metadata, Metadata) = MetadataForm.Read(keys, values, Metadata);
+        if (metadata is null)
         {
-            var key = i < keys.Length ? keys[i]?.Trim() ?? "" : "";
-            var value = i < values.Length ? values[i] ?? "" : "";
-            if (key.Length == 0 && value.Length == 0)
-            {
-                continue;
-            }
-            posted.Add(KeyValuePair.Create(key, value));
-        }
-        if (posted.Any(p => !IsCleanText(p.Key) || !IsCleanText(p.Value)))
-        {
-            // Undecodable bytes arrive as U+FFFD (or, in a form posted in UTF-16, as lone surrogates): storing them would
-            // store something other than what was typed. The stored rows are shown again, not the mangled ones.
-            Error = "A key or value holds characters that could not be decoded (invalid UTF-8). Nothing was saved.";
-            return Page();
-        }
-        MetadataRows = posted;
-        if (posted.Any(p => p.Key.Length == 0))
-        {
-            Error = "Every metadata value needs a key.";
-            return Page();
-        }
-        if (posted.GroupBy(p => p.Key, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
-        {
-            Error = $"The key '{twice.Key}' is given twice.";
-            return Page();
-        }
-        IReadOnlyDictionary<string, string> metadata;
-        try
-        {
-            // The API's own checks (16 pairs, key and value lengths), so the dashboard stores nothing the API would refuse.
-            metadata = MetadataParser.Check(posted, "metadata");
-        }
-        catch (OpenAIException e)
-        {
-            Error = e.Error.Message;
             return Page();
         }
         var updated = await store.UpdateMetadataAsync(Detail!.ProjectId, id, metadata, stored => StoredCompletionWriter.WithMetadata(stored, metadata), CancellationToken.None);
@@ -160,25 +123,10 @@ internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStor
             messages.Add(message.RootElement);
         }
         Messages = messages;
-        MetadataRows = JsonView.Get(Body, "metadata") is { ValueKind: JsonValueKind.Object } stored
-            ? [.. stored.EnumerateObject().Select(p => KeyValuePair.Create(p.Name, p.Value.GetString() ?? ""))]
-            : [];
+        Metadata = MetadataForm.Of(Body);
         if (Viewer.IsAdmin)
         {
             ProjectName = (await access.ListProjectsAsync(cancellationToken)).FirstOrDefault(p => p.Id == Detail.ProjectId)?.Name;
-        }
-        return true;
-    }
-
-    private static bool IsCleanText(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (c == '\uFFFD' || char.IsLowSurrogate(c) || (char.IsHighSurrogate(c) && (i + 1 == text.Length || !char.IsLowSurrogate(text[++i]))))
-            {
-                return false;
-            }
         }
         return true;
     }

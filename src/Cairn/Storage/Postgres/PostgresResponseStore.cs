@@ -15,11 +15,17 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
     {
         // Context (positions below 0), input (from 0), then output, numbered in one pass.
         var items = response.Context.Concat(response.Input).Concat(response.Output).ToList();
+        var summary = ResponseSummary.Of(response);
+        // The dashboard's preview and metadata pairs are written in the same statement (see PostgresSchema).
         return writer.ExecuteAsync("""
             WITH r AS (
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
                     request_id, latency_ms, metadata, body)
-                VALUES ($1, $2, $3, $4, $5::text, $6, $7, $8, $9::text, $10::bigint, $11::jsonb, $12) RETURNING seq)
+                VALUES ($1, $2, $3, $4, $5::text, $6, $7, $8, $9::text, $10::bigint, $11::jsonb, $12) RETURNING seq),
+            m AS (
+                INSERT INTO response_metadata(project_id, key, value, seq) SELECT $2, j.key, j.value, r.seq FROM r, jsonb_each_text($11::jsonb) j),
+            p AS (
+                INSERT INTO response_previews(seq, input, output) SELECT r.seq, $17::text, $18::text FROM r)
             INSERT INTO response_items(seq, position, kind, id, body)
             SELECT r.seq, u.i - 1 - $16, CASE WHEN u.i <= $16 + $13 THEN 'input' ELSE 'output' END, u.d, u.b
             FROM r, unnest($14::text[], $15::bytea[]) WITH ORDINALITY AS u(d, b, i)
@@ -28,7 +34,8 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
             Nullable(response.PreviousResponseId is { } previous ? PostgresText.Encode(previous) : null), response.Status,
             (long)response.InputTokens, (long)response.OutputTokens, Nullable(response.RequestId), Nullable(response.LatencyMs),
             MetadataJson.Write(PostgresText.Encode(response.Metadata)), response.Body, (long)response.Input.Count,
-            items.Select(i => PostgresText.Encode(i.Id)).ToArray(), items.Select(i => i.Body).ToArray(), (long)response.Context.Count);
+            items.Select(i => PostgresText.Encode(i.Id)).ToArray(), items.Select(i => i.Body).ToArray(), (long)response.Context.Count,
+            Nullable(summary.Input), Nullable(summary.Output));
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)
@@ -119,12 +126,14 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
 
     /// <summary>
     /// Given a CTE <c>gone(seq, id, project_id)</c>: folds each one's context into the responses that continued it and
-    /// are kept (<see cref="ResponseChainSql.Fold"/>), clears their links, and deletes the responses and their items.
+    /// are kept (<see cref="ResponseChainSql.Fold"/>), clears their links, and deletes the responses, their items and
+    /// their dashboard rows.
     /// Every part reads the state before the statement, so the folds read the items being deleted.
     /// </summary>
     private static readonly string FoldAndDelete = $"""
         {ResponseChainSql.Heirs},
         folded AS ({ResponseChainSql.Fold}),
+        {DashboardRowsGone},
         unlinked AS (UPDATE responses r SET previous_response_id = NULL FROM heirs h WHERE r.seq = h.child),
         gone_items AS (DELETE FROM response_items i USING gone g WHERE i.seq = g.seq)
         DELETE FROM responses r USING gone g WHERE r.seq = g.seq

@@ -140,6 +140,40 @@ internal static class PostgresSchema
             body bytea NOT NULL,
             PRIMARY KEY(seq, position));
         """,
+        """
+        -- The dashboard's responses (migration 5). Its list walks a project's responses (or a model's) in storage order,
+        -- or a metadata pair's rows in response_metadata (the metadata column split into rows, as completion_metadata),
+        -- and shows response_previews (the first words of the input and the output), so a page reads no bodies and no
+        -- items. Both are written with their response and taken with it.
+        CREATE INDEX responses_by_project ON responses(project_id, seq);
+        CREATE INDEX responses_by_model ON responses(project_id, model, seq);
+        CREATE TABLE response_metadata(
+            project_id bigint NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            value text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            PRIMARY KEY(project_id, key, value, seq));
+        CREATE TABLE response_previews(
+            seq bigint PRIMARY KEY,
+            input text,
+            output text);
+
+        -- Responses stored before this migration: the text of the last user message and of the first output item
+        -- (the JSON read as json, escaped U+0000 replaced first, as the completions' backfill does).
+        INSERT INTO response_metadata(project_id, key, value, seq)
+        SELECT r.project_id, j.key, j.value, r.seq FROM responses r, jsonb_each_text(r.metadata) j;
+        INSERT INTO response_previews(seq, input, output)
+        SELECT r.seq,
+            (SELECT left(i.j -> 'content' -> 0 ->> 'text', 200)
+             FROM (SELECT position, replace(convert_from(body, 'UTF8'), '\u0000', ' ')::json AS j FROM response_items
+                   WHERE seq = r.seq AND kind = 'input') i
+             WHERE i.j ->> 'role' = 'user' ORDER BY i.position DESC LIMIT 1),
+            (SELECT left(coalesce(i.j -> 'content' -> 0 ->> 'text', i.j -> 'content' -> 0 ->> 'refusal', (i.j ->> 'name') || '(' || (i.j ->> 'arguments') || ')'), 200)
+             FROM (SELECT position, replace(convert_from(body, 'UTF8'), '\u0000', ' ')::json AS j FROM response_items
+                   WHERE seq = r.seq AND kind = 'output') i
+             ORDER BY i.position LIMIT 1)
+        FROM responses r;
+        """,
     ];
 
     /// <summary>

@@ -19,6 +19,7 @@ internal static class PostgresServiceCollectionExtensions
         services.AddSingleton<IResponseStore>(sp => sp.GetRequiredService<PostgresResponseStore>());
         services.AddSingleton<IResponseRetention>(sp => sp.GetRequiredService<PostgresResponseStore>());
         services.AddSingleton<IResponseArchive>(sp => sp.GetRequiredService<PostgresResponseStore>());
+        services.AddSingleton<IResponseDashboard>(sp => sp.GetRequiredService<PostgresResponseStore>());
         services.AddSingleton<ICompletionArchive, PostgresCompletionArchive>();
         services.AddSingleton<IDashboardStore, PostgresDashboardStore>();
         services.AddSingleton<IAccessStore, PostgresAccessStore>();

@@ -10,7 +10,7 @@ namespace Cairn.Storage.Postgres;
 /// The copying half of <c>cairn migrate</c>: rows read from SQLite in storage order and written to PostgreSQL with
 /// binary COPY, a chunk per transaction, seqs kept (completions, then responses).
 /// </summary>
-internal static class SqliteToPostgres
+internal static partial class SqliteToPostgres
 {
     public const int Chunk = 2_000;
 
@@ -224,6 +224,7 @@ internal static class SqliteToPostgres
                 }
                 await items.CompleteAsync();
             }
+            await CopyResponseDashboardRowsAsync(sqlite, connection, after, last);
             await transaction.CommitAsync();
             after = last;
         }

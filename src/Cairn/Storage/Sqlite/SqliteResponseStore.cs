@@ -11,8 +11,10 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
 {
     private const int ItemsPerInsert = 64;
 
-    public Task AddAsync(StoredResponse response, CancellationToken cancellationToken) =>
-        writer.WriteAsync(w =>
+    public Task AddAsync(StoredResponse response, CancellationToken cancellationToken)
+    {
+        var summary = ResponseSummary.Of(response);
+        return writer.WriteAsync(w =>
         {
             var insert = w.Command("""
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
@@ -29,8 +31,10 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
             InsertItems(w, seq, "input", -response.Context.Count, response.Context);
             InsertItems(w, seq, "input", 0, response.Input);
             InsertItems(w, seq, "output", response.Input.Count, response.Output);
+            AddDashboardRows(w, seq, response, summary);
             return true;
         });
+    }
 
     /// <summary>Many rows per statement: each statement costs more than the rows it adds.</summary>
     private static void InsertItems(SqliteWriter w, long seq, string kind, int firstPosition, IReadOnlyList<StoredItem> items)
@@ -180,6 +184,7 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
     private static void Remove(SqliteWriter w, List<long> seqs)
     {
         var set = "[" + string.Join(",", seqs.Select(s => s.ToString(CultureInfo.InvariantCulture))) + "]";
+        RemoveDashboardRows(w, set);
         foreach (var step in RemoveSteps)
         {
             var command = w.Command(step);

@@ -152,6 +152,36 @@ internal static class SqliteSchema
             body BLOB NOT NULL,
             PRIMARY KEY(seq, position));
         """,
+        """
+        -- The dashboard's responses (migration 6). Its list walks a project's responses (or a model's) in storage order,
+        -- or a metadata pair's rows in response_metadata (the metadata column split into rows, as completion_metadata),
+        -- and shows response_previews (the first words of the input and the output), so a page reads no bodies and no
+        -- items. Both are written with their response and taken with it.
+        CREATE INDEX responses_by_project ON responses(project_id, seq);
+        CREATE INDEX responses_by_model ON responses(project_id, model, seq);
+        CREATE TABLE response_metadata(
+            project_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY(project_id, key, value, seq)) WITHOUT ROWID;
+        CREATE TABLE response_previews(
+            seq INTEGER PRIMARY KEY,
+            input TEXT,
+            output TEXT);
+
+        -- Responses stored before this migration: the text of the last user message and of the first output item.
+        INSERT INTO response_metadata(project_id, key, value, seq)
+        SELECT r.project_id, j.key, j.value, r.seq FROM responses r, json_each(r.metadata) j;
+        INSERT INTO response_previews(seq, input, output)
+        SELECT r.seq,
+            (SELECT substr(json_extract(CAST(i.body AS TEXT), '$.content[0].text'), 1, 200) FROM response_items i
+             WHERE i.seq = r.seq AND i.kind = 'input' AND json_extract(CAST(i.body AS TEXT), '$.role') = 'user' ORDER BY i.position DESC LIMIT 1),
+            (SELECT substr(coalesce(json_extract(CAST(i.body AS TEXT), '$.content[0].text'), json_extract(CAST(i.body AS TEXT), '$.content[0].refusal'),
+                json_extract(CAST(i.body AS TEXT), '$.name') || '(' || json_extract(CAST(i.body AS TEXT), '$.arguments') || ')'), 1, 200)
+             FROM response_items i WHERE i.seq = r.seq AND i.kind = 'output' ORDER BY i.position LIMIT 1)
+        FROM responses r;
+        """,
     ];
 
     public static int Version => Migrations.Length;

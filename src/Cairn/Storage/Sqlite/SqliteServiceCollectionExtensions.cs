@@ -37,6 +37,7 @@ internal static class SqliteServiceCollectionExtensions
         services.AddSingleton<IResponseStore>(sp => sp.GetRequiredService<SqliteResponseStore>());
         services.AddSingleton<IResponseRetention>(sp => sp.GetRequiredService<SqliteResponseStore>());
         services.AddSingleton<IResponseArchive>(sp => sp.GetRequiredService<SqliteResponseStore>());
+        services.AddSingleton<IResponseDashboard>(sp => sp.GetRequiredService<SqliteResponseStore>());
         services.AddSingleton<ICompletionArchive, SqliteCompletionArchive>();
         services.AddSingleton<IDashboardStore, SqliteDashboardStore>();
         services.AddSingleton<IAccessStore, SqliteAccessStore>();
