@@ -380,6 +380,9 @@ public abstract class ResponseExportContract(ExportFixture fixture)
 
         public Task<IReadOnlyDictionary<string, long>> FindAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
             inner.FindAsync(ids, cancellationToken);
+
+        public Task<IReadOnlyDictionary<string, long>> FindDeletedAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+            inner.FindDeletedAsync(ids, cancellationToken);
     }
 
     private static void AssertJson(string expected, string actual) =>

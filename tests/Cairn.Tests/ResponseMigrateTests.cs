@@ -8,17 +8,17 @@ using static Cairn.Tests.Infrastructure.ResponseChains;
 
 namespace Cairn.Tests;
 
-/// <summary><c>cairn migrate</c> copies stored responses with their chains, resumes after an interruption, and PostgreSQL goes on from there.</summary>
+/// <summary><c>cairn migrate</c> copies stored responses with their chains and tombstones, resumes after an interruption, and PostgreSQL goes on from there.</summary>
 public sealed class ResponseMigrateTests : IDisposable
 {
     private readonly TempFolder folder = new();
 
     [Fact]
-    public async Task Migrate_CopiesResponsesAndTheirChains_Resumes_AndNewResponsesContinueThem()
+    public async Task Migrate_CopiesResponsesTheirChainsAndTombstones_Resumes_AndNewResponsesContinueThem()
     {
         var file = folder.File("responses.db");
         List<StoredResponse> chain;
-        StoredResponse alone;
+        StoredResponse alone, newest;
         using (var writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), NullLogger.Instance))
         using (var readers = new SqliteReaders($"Data Source={file};Pooling=False", 1))
         {
@@ -27,7 +27,7 @@ public sealed class ResponseMigrateTests : IDisposable
             alone = await new ResponseChains(sqlite).AddAsync(Turn("alone", previous: null));
             // A deleted response: its child carries its context folded in, and its seq is never given again.
             Assert.True(await sqlite.DeleteAsync(Projects.Default, chain[1].Id, default));
-            var newest = await new ResponseChains(sqlite).AddAsync(Turn("newest", previous: null));
+            newest = await new ResponseChains(sqlite).AddAsync(Turn("newest", previous: null));
             Assert.True(await sqlite.DeleteAsync(Projects.Default, newest.Id, default));
         }
         var database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
@@ -59,6 +59,10 @@ public sealed class ResponseMigrateTests : IDisposable
         Assert.Equal(alone.Body, await postgres.GetAsync(Projects.Default, alone.Id, default));
         Assert.Null(await postgres.GetAsync(Projects.Default, chain[1].Id, default));
         Assert.Equal(Expected([.. chain, next]), await chains.ContextAsync(next.Id));
+        // The deleted responses' tombstones came along: an import skips them and their ids are never stored again.
+        Assert.Equal(new Dictionary<string, long> { [chain[1].Id] = Projects.Default, [newest.Id] = Projects.Default },
+            await postgres.FindDeletedAsync([chain[1].Id, newest.Id, alone.Id], default));
+        await Assert.ThrowsAsync<PostgresException>(() => postgres.AddAsync(newest, default));
         Assert.Equal(ExpectedInput(chain[..3]), await chains.AllInputItemsAsync(chain[2].Id));
         // The dashboard's rows came along: a metadata pair finds its response, in the first chunk and the resumed one.
         foreach (var turn in new[] { chain[0], alone })

@@ -25,7 +25,7 @@ internal static class ImportCommand
         var files = new Argument<string[]>("FILE")
         {
             Arity = ArgumentArity.ZeroOrMore,
-            Description = "Lines of 'cairn export --format raw' ('-' reads standard input). Ids already in the store (or, for completions, deleted from it) are skipped, so an interrupted import can be run again.",
+            Description = "Lines of 'cairn export --format raw' ('-' reads standard input). Ids already in the store (or deleted from it) are skipped, so an interrupted import can be run again.",
         };
         var import = new Command("import", "Load a raw export (JSONL of stored objects, e.g. from another Cairn) into the store.")
         {
@@ -98,7 +98,7 @@ internal static class ImportCommand
 
     /// <summary>
     /// <c>imported 3 completions, skipped 0 whose ids …</c>, naming responses only when the file had any:
-    /// <c>imported 3 completions and 2 responses, skipped 1 completion and 0 responses whose ids …</c> (deleted responses leave no trace, so only completions are skipped for having been deleted).
+    /// <c>imported 3 completions and 2 responses, skipped 1 completion and 0 responses whose ids …</c>.
     /// </summary>
     private static string Counts(ImportResult result)
     {
@@ -108,7 +108,7 @@ internal static class ImportCommand
             return $"imported {Count(completions, "completion")}, skipped {skippedCompletions.ToString("N0", CultureInfo.InvariantCulture)} whose ids were already in the store (or deleted from it)";
         }
         return $"imported {Count(completions, "completion")} and {Count(result.ResponsesImported, "response")}, " +
-            $"skipped {Count(skippedCompletions, "completion")} and {Count(result.ResponsesSkipped, "response")} whose ids were already in the store (or, for completions, deleted from it)";
+            $"skipped {Count(skippedCompletions, "completion")} and {Count(result.ResponsesSkipped, "response")} whose ids were already in the store (or deleted from it)";
     }
 
     private static string Count(long count, string noun) => string.Create(CultureInfo.InvariantCulture, $"{count:N0} {noun}{(count == 1 ? "" : "s")}");

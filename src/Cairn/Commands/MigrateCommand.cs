@@ -87,7 +87,7 @@ internal static class MigrateCommand
             bar.Show(done, Detail());
         }
         bar.Finish(done, Detail());
-        await SqliteToPostgres.CopyTombstonesAsync(sqlite, connection);
+        await SqliteToPostgres.CopyTombstonesAsync(sqlite, connection, "deleted_completions");
         await using (var rollup = new NpgsqlCommand(PostgresSchema.RebuildRollup, connection))
         {
             await rollup.ExecuteNonQueryAsync();
@@ -101,6 +101,7 @@ internal static class MigrateCommand
             await sequence.ExecuteNonQueryAsync();
         }
         var responses = await SqliteToPostgres.CopyResponsesAsync(sqlite, connection);
+        await SqliteToPostgres.CopyTombstonesAsync(sqlite, connection, "deleted_responses");
         await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"cairn migrate: {responses:N0} responses copied"));
         return await VerifyAsync(sqlite, connection, errors);
     }
@@ -125,7 +126,7 @@ internal static class MigrateCommand
 
     private static async Task<int> VerifyAsync(SqliteConnection sqlite, NpgsqlConnection connection, TextWriter errors)
     {
-        string[] tables = ["completions", "completion_metadata", "completion_messages", "deleted_completions", "completion_previews", "responses", "response_items"];
+        string[] tables = ["completions", "completion_metadata", "completion_messages", "deleted_completions", "completion_previews", "responses", "response_items", "deleted_responses"];
         var mismatches = new List<string>();
         foreach (var table in tables)
         {

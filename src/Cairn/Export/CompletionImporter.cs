@@ -11,9 +11,11 @@ namespace Cairn.Export;
 /// Loads raw export lines (stored completions and responses) into the store, keeping ids, metadata, timestamps, chains
 /// and the order of the file. Each chunk of lines goes through the store's own durable write path (group commit: a
 /// chunk is a few commits, each waited for), so what the importer has counted as imported is on disk. Ids the store
-/// already holds (for completions, also held and deleted) are skipped and counted: an import can be run again after
-/// an interruption, and never brings back a completion someone deleted here. A response is stored only after the one
-/// it continues: that one must be in the store, in the same project, or earlier in the file.
+/// holds or held (deleted or expired: their tombstones) are skipped and counted: an import can be run again after an
+/// interruption, and never brings back a completion or a response someone deleted here. A response is stored only
+/// after the one it continues: that one must be in the store, in the same project, or earlier in the file; or have
+/// been deleted from the store, and then the response stands alone, as that delete would have left it, but without
+/// the deleted response's items, which the import does not bring back.
 /// </summary>
 internal sealed class CompletionImporter(ICompletionStore store, ICompletionArchive archive, IResponseStore responseStore, IResponseArchive responseArchive, IAccessStore access)
 {
@@ -104,10 +106,10 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
         var completions = chunk.Select(c => c.Object).OfType<ImportLine>().ToList();
         var responses = chunk.Select(c => c.Object).OfType<ResponseImportLine>().ToList();
         var taken = completions.Count == 0 ? new HashSet<string>() : await archive.TakenIdsAsync([.. completions.Select(c => c.Id)], cancellationToken);
-        // Stored responses, and the responses the chunk's responses continue: where each is, by project.
-        var stored = responses.Count == 0
-            ? new Dictionary<string, long>()
-            : await responseArchive.FindAsync([.. responses.Select(r => r.Id).Concat(responses.Select(r => r.PreviousResponseId).OfType<string>()).Distinct()], cancellationToken);
+        // The chunk's responses and the responses they continue, where each is stored or was (deleted or expired), by project.
+        var asked = responses.Select(r => r.Id).Concat(responses.Select(r => r.PreviousResponseId).OfType<string>()).Distinct().ToList();
+        var stored = asked.Count == 0 ? new Dictionary<string, long>() : await responseArchive.FindAsync(asked, cancellationToken);
+        var deleted = asked.Count == 0 ? new Dictionary<string, long>() : await responseArchive.FindDeletedAsync(asked, cancellationToken);
         var queued = new Dictionary<string, long>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var writes = new List<(bool Response, Task<bool> Added)>(chunk.Count);
@@ -116,7 +118,7 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
         foreach (var (number, line) in chunk)
         {
             var isResponse = line is ResponseImportLine;
-            if ((isResponse ? stored.ContainsKey(line.Id) : taken.Contains(line.Id)) || !seen.Add(line.Id))
+            if ((isResponse ? stored.ContainsKey(line.Id) || deleted.ContainsKey(line.Id) : taken.Contains(line.Id)) || !seen.Add(line.Id))
             {
                 skipped++;
                 skippedResponses += isResponse ? 1 : 0;
@@ -139,14 +141,19 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
             }
             else if (line is ResponseImportLine response)
             {
-                if (response.PreviousResponseId is { } previous && !Holds(stored, previous, projectId) && !Holds(queued, previous, projectId))
+                var row = response.In(projectId);
+                if (response.PreviousResponseId is { } previous && Holds(deleted, previous, projectId) && !Holds(queued, previous, projectId))
                 {
-                    failure = new ImportFailure(number, $"'{RawLine.Key}.previous_response_id': {previous} is neither stored in project '{line.Project}' nor on a line before this one. " +
+                    row = row with { PreviousResponseId = null };
+                }
+                else if (response.PreviousResponseId is { } missing && !Holds(stored, missing, projectId) && !Holds(queued, missing, projectId))
+                {
+                    failure = new ImportFailure(number, $"'{RawLine.Key}.previous_response_id': {missing} is neither stored in project '{line.Project}' nor on a line before this one. " +
                         "An export writes a response after the one it continues; import that line (or its file) first.");
                     break;
                 }
                 queued[response.Id] = projectId;
-                writes.Add((true, AddAsync(() => responseStore.AddAsync(response.In(projectId), CancellationToken.None))));
+                writes.Add((true, AddAsync(() => responseStore.AddAsync(row, CancellationToken.None))));
             }
         }
         var added = await Task.WhenAll(writes.Select(w => w.Added));
@@ -180,9 +187,11 @@ internal sealed class CompletionImporter(ICompletionStore store, ICompletionArch
         }
     }
 
+    /// <summary>A duplicate id, or a deleted response's id (which the store refuses as a duplicate: see its schema).</summary>
     private static bool IsDuplicateId(System.Data.Common.DbException e) => e switch
     {
-        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode == 2067, // SQLITE_CONSTRAINT_UNIQUE
+        // SQLITE_CONSTRAINT_UNIQUE; SQLITE_CONSTRAINT_TRIGGER, only raised by the trigger that guards deleted responses' ids.
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode is 2067 or 1811,
         Npgsql.PostgresException postgres => postgres.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation,
         _ => false,
     };

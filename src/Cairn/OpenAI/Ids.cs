@@ -45,6 +45,13 @@ internal static class Ids
     public static string Response(TimeProvider clock) => "resp_" + TimePrefix(clock) + RandomHex(17);
 
     /// <summary>
+    /// The least response id made at <paramref name="time"/> or later: every id Cairn made before it sorts (bytewise)
+    /// below it, every id made from then on above it.
+    /// </summary>
+    public static string ResponseFloor(DateTimeOffset time) =>
+        "resp_" + Math.Max(0, time.ToUnixTimeMilliseconds()).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
     /// An item of the response <paramref name="responseId"/>: <paramref name="prefix"/> (<c>msg</c>, <c>fc</c>, <c>rs</c>)
     /// and 50 hex digits, the first 16 shared with the response's id as OpenAI's are.
     /// </summary>

@@ -2,7 +2,7 @@ namespace Cairn.Storage;
 
 /// <summary>
 /// Stored responses read in storage order, a bounded batch at a time, with their items and chains, for exports; and
-/// which ids a store already holds, for imports. Unlike <see cref="IResponseStore"/> it reads across projects. The
+/// which ids a store holds or held, for imports. Unlike <see cref="IResponseStore"/> it reads across projects. The
 /// filter is the completions' one, compared with a response's columns (<c>created_at</c> for the time range); a
 /// response continues another only within its project.
 /// </summary>
@@ -29,6 +29,9 @@ internal interface IResponseArchive
 
     /// <summary>Which of <paramref name="ids"/> are stored, each with its project.</summary>
     Task<IReadOnlyDictionary<string, long>> FindAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
+
+    /// <summary>Which of <paramref name="ids"/> were stored and have been deleted or have expired, each with its project.</summary>
+    Task<IReadOnlyDictionary<string, long>> FindDeletedAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -15,7 +15,10 @@ internal interface IResponseDashboard
 
     Task<ResponseRows> ListAsync(ResponseFilter filter, PageCursor cursor, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Where the list's cursor (a response id) lies in storage order, if the response is the project's (any project's for null).</summary>
+    /// <summary>
+    /// Where the list's cursor (a response id) lies in storage order, if the response is the project's (any project's for
+    /// null), stored or deleted: a page goes on after a response deleted meanwhile.
+    /// </summary>
     Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken);
 
     /// <summary>A response with its chain's items, as its page shows it; null when absent.</summary>

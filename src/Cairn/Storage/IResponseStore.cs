@@ -31,7 +31,8 @@ internal interface IResponseStore
     /// id, same project) keep their whole context: its context (its chain's inputs and outputs, oldest first) is copied
     /// in front of each one's own input items and their link to it is cleared, so their <c>input_items</c>, their
     /// context and their own continuations are unchanged (their stored JSON still names it as
-    /// <c>previous_response_id</c>, as OpenAI's does). The responses it continued are kept. False when absent.
+    /// <c>previous_response_id</c>, as OpenAI's does). The responses it continued are kept. Its id stays behind as a
+    /// tombstone, in the same write: an import skips it and no response is stored under it again. False when absent.
     /// </summary>
     Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken);
 

@@ -55,7 +55,8 @@ public sealed class DashboardUpgradeTests : IDisposable
             using var downgrade = sqlite.CreateCommand();
             downgrade.CommandText = """
                 DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup; DROP TABLE completion_search_pending;
-                DROP TABLE responses; DROP TABLE response_items; DROP TABLE response_metadata; DROP TABLE response_previews; PRAGMA user_version = 2;
+                DROP TABLE responses; DROP TABLE response_items; DROP TABLE response_metadata; DROP TABLE response_previews;
+                DROP TABLE deleted_responses; PRAGMA user_version = 2;
                 """;
             downgrade.ExecuteNonQuery();
         }
@@ -83,6 +84,7 @@ public sealed class DashboardUpgradeTests : IDisposable
             await using (var downgrade = dataSource.CreateCommand("""
                 DROP TABLE completion_previews; DROP TABLE completion_rollup;
                 DROP TABLE responses; DROP TABLE response_items; DROP TABLE response_metadata; DROP TABLE response_previews;
+                DROP TABLE deleted_responses; DROP FUNCTION responses_not_deleted();
                 DELETE FROM cairn_schema WHERE version >= 3
                 """))
             {

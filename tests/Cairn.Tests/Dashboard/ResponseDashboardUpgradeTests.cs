@@ -57,7 +57,7 @@ public sealed class ResponseDashboardUpgradeTests : IDisposable
             using var downgrade = sqlite.CreateCommand();
             downgrade.CommandText = """
                 DROP TABLE response_metadata; DROP TABLE response_previews; DROP INDEX responses_by_project; DROP INDEX responses_by_model;
-                PRAGMA user_version = 5;
+                DROP TABLE deleted_responses; DROP TRIGGER responses_not_deleted; PRAGMA user_version = 5;
                 """;
             downgrade.ExecuteNonQuery();
         }
@@ -84,7 +84,8 @@ public sealed class ResponseDashboardUpgradeTests : IDisposable
             await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
             await using (var downgrade = dataSource.CreateCommand("""
                 DROP TABLE response_metadata, response_previews; DROP INDEX responses_by_project, responses_by_model;
-                DELETE FROM cairn_schema WHERE version = 5
+                DROP TABLE deleted_responses; DROP TRIGGER responses_not_deleted ON responses; DROP FUNCTION responses_not_deleted();
+                DELETE FROM cairn_schema WHERE version >= 5
                 """))
             {
                 await downgrade.ExecuteNonQueryAsync();

@@ -62,10 +62,16 @@ internal sealed partial class PostgresResponseStore : IResponseArchive
         return items;
     }
 
-    public async Task<IReadOnlyDictionary<string, long>> FindAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, long>> FindAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        FindInAsync("responses", ids, cancellationToken);
+
+    public Task<IReadOnlyDictionary<string, long>> FindDeletedAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        FindInAsync("deleted_responses", ids, cancellationToken);
+
+    private async Task<IReadOnlyDictionary<string, long>> FindInAsync(string table, IReadOnlyCollection<string> ids, CancellationToken cancellationToken)
     {
         var byEncoded = ids.Distinct(StringComparer.Ordinal).ToDictionary(PostgresText.Encode, id => id, StringComparer.Ordinal);
-        await using var command = dataSources.Prepared.CreateCommand("SELECT id, project_id FROM responses WHERE id = ANY($1)");
+        await using var command = dataSources.Prepared.CreateCommand($"SELECT id, project_id FROM {table} WHERE id = ANY($1)");
         command.Parameters.Add(new NpgsqlParameter { Value = byEncoded.Keys.ToArray() });
         var found = new Dictionary<string, long>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -123,8 +123,8 @@ internal sealed partial class PostgresResponseStore : IResponseDashboard
     public async Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken)
     {
         await using var find = dataSources.Prepared.CreateCommand(projectId is null
-            ? "SELECT seq FROM responses WHERE id = $1"
-            : "SELECT seq FROM responses WHERE id = $1 AND project_id = $2");
+            ? "SELECT seq FROM responses WHERE id = $1 UNION ALL SELECT seq FROM deleted_responses WHERE id = $1 LIMIT 1"
+            : "SELECT seq FROM responses WHERE id = $1 AND project_id = $2 UNION ALL SELECT seq FROM deleted_responses WHERE id = $1 AND project_id = $2 LIMIT 1");
         AddIdAndProject(find, id, projectId);
         return await find.ExecuteScalarAsync(cancellationToken) as long?;
     }

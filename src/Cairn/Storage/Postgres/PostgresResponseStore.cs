@@ -115,19 +115,27 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
             {FoldAndDelete}
             """, PostgresText.Encode(id), projectId) == 1;
 
-    public async Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken) =>
-        // Storage order walks the primary key from its oldest end, as the completions' purge does.
-        await writer.ExecuteAsync($"""
+    public async Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken)
+    {
+        // Storage order walks the primary key from its oldest end, as the completions' purge does. Both statements are
+        // queued before either is waited for, so they go in one group commit.
+        var purged = writer.ExecuteAsync($"""
             WITH RECURSIVE gone AS (
                 SELECT seq, id, project_id FROM (SELECT seq, id, project_id, created_at FROM responses ORDER BY seq LIMIT $1) oldest
                 WHERE created_at < $2),
             {FoldAndDelete}
-            """, (long)limit, expiredBefore.ToUnixTimeSeconds()) == limit;
+            """, (long)limit, expiredBefore.ToUnixTimeSeconds());
+        var dropped = writer.ExecuteAsync("""
+            DELETE FROM deleted_responses WHERE id IN (
+                SELECT id FROM deleted_responses WHERE id < $1 ORDER BY id LIMIT $2)
+            """, Cairn.OpenAI.Ids.ResponseFloor(expiredBefore - RetentionService.TombstoneGrace), (long)limit);
+        return await purged == limit | await dropped == limit;
+    }
 
     /// <summary>
     /// Given a CTE <c>gone(seq, id, project_id)</c>: folds each one's context into the responses that continued it and
-    /// are kept (<see cref="ResponseChainSql.Fold"/>), clears their links, and deletes the responses, their items and
-    /// their dashboard rows.
+    /// are kept (<see cref="ResponseChainSql.Fold"/>), clears their links, deletes the responses, their items and
+    /// their dashboard rows, and leaves each one's tombstone.
     /// Every part reads the state before the statement, so the folds read the items being deleted.
     /// </summary>
     private static readonly string FoldAndDelete = $"""
@@ -135,7 +143,8 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
         folded AS ({ResponseChainSql.Fold}),
         {DashboardRowsGone},
         unlinked AS (UPDATE responses r SET previous_response_id = NULL FROM heirs h WHERE r.seq = h.child),
-        gone_items AS (DELETE FROM response_items i USING gone g WHERE i.seq = g.seq)
+        gone_items AS (DELETE FROM response_items i USING gone g WHERE i.seq = g.seq),
+        tombstones AS (INSERT INTO deleted_responses(id, project_id, seq) SELECT id, project_id, seq FROM gone ON CONFLICT DO NOTHING)
         DELETE FROM responses r USING gone g WHERE r.seq = g.seq
         """;
 

@@ -174,6 +174,24 @@ internal static class PostgresSchema
              ORDER BY i.position LIMIT 1)
         FROM responses r;
         """,
+        """
+        -- Tombstones of responses (migration 6), as deleted_completions: a delete or an expiry leaves the id, so that an
+        -- import never brings back a response that was deleted here and no response is stored under its id again (the
+        -- trigger, which fails as a duplicate id would), and the dashboard can page on from it (seq). Retention drops a
+        -- tombstone a day after the response would have expired, as it does the completions' ones, by an id range.
+        CREATE TABLE deleted_responses(
+            id text COLLATE "C" PRIMARY KEY,
+            project_id bigint NOT NULL,
+            seq bigint NOT NULL);
+        CREATE FUNCTION responses_not_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM deleted_responses WHERE id = NEW.id) THEN
+                RAISE unique_violation USING MESSAGE = 'response id ' || NEW.id || ' was deleted', CONSTRAINT = 'deleted_responses_pkey';
+            END IF;
+            RETURN NEW;
+        END $$;
+        CREATE TRIGGER responses_not_deleted BEFORE INSERT ON responses FOR EACH ROW EXECUTE FUNCTION responses_not_deleted();
+        """,
     ];
 
     /// <summary>

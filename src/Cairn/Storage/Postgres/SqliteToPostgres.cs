@@ -130,10 +130,11 @@ internal static partial class SqliteToPostgres
         await transaction.CommitAsync();
     }
 
-    public static async Task CopyTombstonesAsync(SqliteConnection sqlite, NpgsqlConnection connection)
+    /// <summary>The tombstones of <paramref name="table"/> (<c>deleted_completions</c> or <c>deleted_responses</c>), as they are.</summary>
+    public static async Task CopyTombstonesAsync(SqliteConnection sqlite, NpgsqlConnection connection, string table)
     {
         using var read = sqlite.CreateCommand();
-        read.CommandText = "SELECT id, project_id, seq FROM deleted_completions";
+        read.CommandText = $"SELECT id, project_id, seq FROM {table}";
         using var reader = read.ExecuteReader();
         var more = true;
         while (more)
@@ -145,8 +146,8 @@ internal static partial class SqliteToPostgres
                 projects.Add(reader.GetInt64(1));
                 seqs.Add(reader.GetInt64(2));
             }
-            await using var insert = new NpgsqlCommand("""
-                INSERT INTO deleted_completions(id, project_id, seq) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+            await using var insert = new NpgsqlCommand($"""
+                INSERT INTO {table}(id, project_id, seq) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
                 ON CONFLICT DO NOTHING
                 """, connection);
             PostgresBinding.Add(insert, ids.ToArray(), projects.ToArray(), seqs.ToArray());
@@ -251,7 +252,7 @@ internal static partial class SqliteToPostgres
         }
         var (seq, id) = (reader.GetInt64(0), reader.GetString(1));
         using var check = sqlite.CreateCommand();
-        check.CommandText = "SELECT id FROM responses WHERE seq = $seq";
+        check.CommandText = "SELECT id FROM responses WHERE seq = $seq UNION ALL SELECT id FROM deleted_responses WHERE seq = $seq";
         check.Parameters.AddWithValue("$seq", seq);
         return check.ExecuteScalar() is string sqliteId && PostgresText.Encode(sqliteId) == id
             ? seq

@@ -65,9 +65,15 @@ internal sealed partial class SqliteResponseStore : IResponseArchive
         }, cancellationToken);
 
     public Task<IReadOnlyDictionary<string, long>> FindAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        FindInAsync("responses", ids, cancellationToken);
+
+    public Task<IReadOnlyDictionary<string, long>> FindDeletedAsync(IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
+        FindInAsync("deleted_responses", ids, cancellationToken);
+
+    private Task<IReadOnlyDictionary<string, long>> FindInAsync(string table, IReadOnlyCollection<string> ids, CancellationToken cancellationToken) =>
         readers.ReadAsync(session =>
         {
-            var command = session.Command("SELECT id, project_id FROM responses WHERE id IN (SELECT value FROM json_each($ids))");
+            var command = session.Command($"SELECT id, project_id FROM {table} WHERE id IN (SELECT value FROM json_each($ids))");
             Bind(command, ("$ids", JsonSerializer.Serialize(ids, CairnJson.Default.IReadOnlyCollectionString)));
             var found = new Dictionary<string, long>(StringComparer.Ordinal);
             using var reader = command.ExecuteReader();

@@ -184,8 +184,11 @@ internal sealed partial class SqliteResponseStore : IResponseDashboard
         readers.ReadAsync(session =>
         {
             var find = session.Command(projectId is null
-                ? "SELECT seq FROM responses WHERE id = $id"
-                : "SELECT seq FROM responses WHERE id = $id AND project_id = $project");
+                ? "SELECT seq FROM responses WHERE id = $id UNION ALL SELECT seq FROM deleted_responses WHERE id = $id LIMIT 1"
+                : """
+                  SELECT seq FROM responses WHERE id = $id AND project_id = $project
+                  UNION ALL SELECT seq FROM deleted_responses WHERE id = $id AND project_id = $project LIMIT 1
+                  """);
             Bind(find, Values(id, projectId));
             return find.ExecuteScalar() as long?;
         }, cancellationToken);

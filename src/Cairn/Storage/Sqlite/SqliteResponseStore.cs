@@ -160,7 +160,13 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
             {
                 Remove(w, expired);
             }
-            return expired.Count == limit;
+            var tombstones = w.Command("""
+                DELETE FROM deleted_responses WHERE id IN (
+                    SELECT id FROM deleted_responses WHERE id < $floor ORDER BY id LIMIT $limit)
+                """);
+            Bind(tombstones, ("$floor", Cairn.OpenAI.Ids.ResponseFloor(expiredBefore - RetentionService.TombstoneGrace)), ("$limit", limit));
+            var dropped = tombstones.ExecuteNonQuery();
+            return expired.Count == limit || dropped == limit;
         });
 
     /// <summary>The set of responses a removal takes, as SQL: a JSON array of their seqs.</summary>
@@ -168,7 +174,8 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
 
     /// <summary>
     /// The steps of a removal, in one transaction: fold each response's context into the responses that continued it
-    /// and are kept (<see cref="ResponseChainSql.Fold"/>), clear their links, delete the items, delete the responses.
+    /// and are kept (<see cref="ResponseChainSql.Fold"/>), clear their links, delete the items, leave the responses'
+    /// tombstones, delete the responses.
     /// </summary>
     private static readonly string[] RemoveSteps =
     [
@@ -178,6 +185,10 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
             SELECT c.seq FROM gone p JOIN responses c ON c.project_id = p.project_id AND c.previous_response_id = p.id)
         """,
         "DELETE FROM response_items WHERE seq IN (SELECT value FROM json_each($seqs))",
+        """
+        INSERT OR IGNORE INTO deleted_responses(id, project_id, seq)
+        SELECT id, project_id, seq FROM responses WHERE seq IN (SELECT value FROM json_each($seqs))
+        """,
         "DELETE FROM responses WHERE seq IN (SELECT value FROM json_each($seqs))",
     ];
 

@@ -182,6 +182,19 @@ internal static class SqliteSchema
              FROM response_items i WHERE i.seq = r.seq AND i.kind = 'output' ORDER BY i.position LIMIT 1)
         FROM responses r;
         """,
+        """
+        -- Tombstones of responses (migration 7), as deleted_completions: a delete or an expiry leaves the id, so that an
+        -- import never brings back a response that was deleted here and no response is stored under its id again (the
+        -- trigger, which fails as a duplicate id would), and the dashboard can page on from it (seq). Retention drops a
+        -- tombstone a day after the response would have expired, as it does the completions' ones.
+        CREATE TABLE deleted_responses(
+            id TEXT PRIMARY KEY,
+            project_id INTEGER NOT NULL,
+            seq INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TRIGGER responses_not_deleted BEFORE INSERT ON responses
+        WHEN EXISTS (SELECT 1 FROM deleted_responses WHERE id = NEW.id)
+        BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: deleted_responses.id'); END;
+        """,
     ];
 
     public static int Version => Migrations.Length;
