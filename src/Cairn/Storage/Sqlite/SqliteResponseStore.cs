@@ -111,9 +111,11 @@ internal sealed class SqliteResponseStore(SqliteWriter writer, SqliteReaders rea
             {
                 return (null, ListFailure.UnknownCursor);
             }
+            // CROSS JOIN keeps the page's items as the outer loop: with a plain JOIN, SQLite 3.53 scanned every item of
+            // the store against an automatic index on them (75 ms a page at 100,000 items, bench/responses).
             var sql = new SqliteSql();
             sql.Append(ResponseChainSql.InputItems("seq = " + sql.Parameter("$seq", seq)))
-               .Append(" SELECT k.id, i.body, length(i.body) FROM input k JOIN response_items i ON i.seq = k.seq AND i.position = k.position");
+               .Append(" SELECT k.id, i.body, length(i.body) FROM input k CROSS JOIN response_items i ON i.seq = k.seq AND i.position = k.position");
             if (after is { } cursor)
             {
                 sql.Append(query.Ascending ? " WHERE k.ord > " : " WHERE k.ord < ").Append(sql.Parameter("$after", cursor));
