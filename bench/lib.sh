@@ -148,8 +148,9 @@ pg_copy() {
 }
 
 # ---- scenarios -------------------------------------------------------------------------------------------------
-# measure KEY URL MODE [BODY_FILE]: warm-up, reset the server's peak RSS, then the measured run.
-# Appends "KEY requests duration_us rps p50 p90 p99 max socket_errors non_2xx peak_rss_kb peak_anon_kb" to the table.
+# measure KEY URL MODE [BODY_FILE]: warm-up, reset the server's peak RSS, then the measured run. Appends
+# "KEY requests duration_us rps p50 p90 p99 max socket_errors non_2xx peak_rss_kb peak_anon_kb cpu_ms" to the table
+# (cpu_ms: the server's CPU time, user and system, during the measured run).
 # MEASURE_CONNECTIONS overrides the connections, MEASURE_WARMUP the warm-up (0: none).
 measure() {
   local key=$1 url=$2 mode=$3 body=${4:-} connections=${MEASURE_CONNECTIONS:-$connections} warmup=${MEASURE_WARMUP:-$warmup}
@@ -161,13 +162,18 @@ measure() {
   sample_anon "$server_pid" "$results/$key.anon" &
   local sampler=$!
   pids+=("$sampler")
+  local cpu; cpu=$(cpu_ticks "$server_pid")
   WRK_OUT=$results/$key.txt wrk -t1 -c"$connections" -d"${duration}s" --timeout 5s -s "$lua" "$url" -- "$mode" "$data" $body \
     >"$results/$key.wrk"
+  cpu=$(( ($(cpu_ticks "$server_pid") - cpu) * 1000 / $(getconf CLK_TCK) ))
   local hwm; hwm=$(kb "$server_pid" VmHWM)
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
-  echo "$key $(cat "$results/$key.txt") $hwm $(peak "$results/$key.anon")" >>"$table"
+  local anon; anon=$(peak "$results/$key.anon")
+  echo "$key $(cat "$results/$key.txt") $hwm ${anon:-0} $cpu" >>"$table"
 }
+# cpu_ticks PID: the process's user and system time so far, in clock ticks (/proc/PID/stat after its name).
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
 # ---- the report ------------------------------------------------------------------------------------------------
 row() { awk -v k="$1" '$1 == k' "$table"; }
