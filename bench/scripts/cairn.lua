@@ -1,4 +1,4 @@
--- wrk script for bench/run: one request shape per mode, random ids and filter values from the files bench/Seed
+-- wrk script for bench/run and bench/responses: one request shape per mode, random ids and filter values from the files bench/Seed
 -- writes, and a one-line summary in $WRK_OUT (wrk's own report has no p90 and no machine-readable form).
 --   wrk ... -s bench/scripts/cairn.lua URL -- MODE DATA_DIR [BODY_FILE]
 local mode, ids, deep, tenants, users, body
@@ -29,6 +29,15 @@ end
 
 local list = "/v1/chat/completions?limit=20"
 
+-- A create from the body file: a different user per request, so the metadata index takes inserts where real traffic
+-- puts them, and a different ticket number, so no two user messages are the same text (the system prompt repeats,
+-- as in life).
+local function create(path)
+  local text = body:gsub("__USER__", pick(users), 1)
+  text = text:gsub("__TICKET__", tostring(math.random(1000000000)), 1)
+  return wrk.format("POST", path, nil, text)
+end
+
 function request()
   if mode == "ceiling" then
     return wrk.format("GET", "/c/" .. pick(ids))
@@ -45,11 +54,9 @@ function request()
   elseif mode == "tenant-user" then
     return wrk.format("GET", list .. "&metadata%5Btenant%5D=" .. pick(tenants) .. "&metadata%5Buser%5D=" .. pick(users))
   elseif mode == "post" then
-    -- A different user per request, so the metadata index takes inserts where real traffic puts them, and a
-    -- different ticket number, so no two user messages are the same text (the system prompt repeats, as in life).
-    local text = body:gsub("__USER__", pick(users), 1)
-    text = text:gsub("__TICKET__", tostring(math.random(1000000000)), 1)
-    return wrk.format("POST", "/v1/chat/completions", nil, text)
+    return create("/v1/chat/completions")
+  elseif mode == "respond" then
+    return create("/v1/responses")
   end
   error("unknown mode " .. tostring(mode))
 end

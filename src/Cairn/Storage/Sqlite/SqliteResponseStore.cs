@@ -116,9 +116,11 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
             {
                 return (null, ListFailure.UnknownCursor);
             }
+            // CROSS JOIN keeps the page's items as the outer loop: with a plain JOIN, SQLite 3.53 scanned every item of
+            // the store against an automatic index on them (3-4 s a page at 2,000,000 items, bench/responses; 1 ms now).
             var sql = new SqliteSql();
             sql.Append(ResponseChainSql.InputItems("seq = " + sql.Parameter("$seq", seq)))
-               .Append(" SELECT k.id, i.body, length(i.body) FROM input k JOIN response_items i ON i.seq = k.seq AND i.position = k.position");
+               .Append(" SELECT k.id, i.body, length(i.body) FROM input k CROSS JOIN response_items i ON i.seq = k.seq AND i.position = k.position");
             if (after is { } cursor)
             {
                 sql.Append(query.Ascending ? " WHERE k.ord > " : " WHERE k.ord < ").Append(sql.Parameter("$after", cursor));

@@ -1,0 +1,189 @@
+# Shared pieces of Cairn's benchmark scripts (bench/run, bench/responses), sourced after `set -euo pipefail`:
+# tracked processes and their cleanup, servers started on a kernel-picked port, a seeded SQLite store, a throwaway
+# PostgreSQL server, and wrk runs that append one line per scenario to a table.
+#
+# The sourcing script sets: root (repository root), out (its build and store folder), and before calling measure:
+# lua (the wrk script), data (the seeder's sample files), results (raw output folder), table (the results table),
+# warmup, duration and connections.
+
+me=bench/${0##*/}
+
+say() { printf '[%s %(%H:%M:%S)T] %s\n' "$me" -1 "$*" >&2; }
+
+command -v wrk >/dev/null || { echo "$me: wrk is missing (apt-get install wrk)" >&2; exit 2; }
+command -v curl >/dev/null || { echo "$me: curl is missing" >&2; exit 2; }
+
+# ---- processes: every one started here is tracked by PID and stopped on exit, whatever happens --------------
+pids=()
+pg_dir=
+pg_bin=
+as_pg() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+  if [[ -n $pg_dir ]]; then
+    as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+  fi
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start LOG CMD...: starts a server that logs "Now listening on: URL" (port 0: the kernel picks a free port).
+# Sets server_pid and server_url.
+start() {
+  local log=$1; shift
+  "$@" >"$log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  server_url=
+  for _ in $(seq "${START_WAIT:-600}"); do
+    server_url=$(grep -o 'Now listening on: http://127\.0\.0\.1:[0-9]*' "$log" | head -1 | sed 's/Now listening on: //') || true
+    if [[ -n $server_url ]] && curl -sf --max-time 2 "$server_url/health" >/dev/null; then return 0; fi
+    kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; echo "$me: $1 exited at start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "$me: $1 did not start within $((${START_WAIT:-600} / 10)) s" >&2; exit 1
+}
+
+# stop PID: SIGTERM, wait up to 30 s for a clean exit (Cairn commits queued writes), then SIGKILL.
+stop() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+
+kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+reset_peak() { echo 5 >"/proc/$1/clear_refs" 2>/dev/null || true; }
+# VmHWM counts file pages the server maps (SQLite's mmap, once per read connection), so the anonymous part (heap,
+# stacks: what the process itself allocates) is sampled too, every 100 ms, and its peak reported beside it.
+sample_anon() { # PID FILE: runs until killed
+  while kill -0 "$1" 2>/dev/null; do kb "$1" RssAnon; sleep 0.1; done >"$2"
+}
+peak() { sort -n "$1" | tail -1; }
+
+# publish NAME PROJECT: a Release build of PROJECT in $out/NAME.
+publish() {
+  rm -rf "${out:?}/$1"
+  dotnet publish "$2" -c Release -o "$out/$1" --nologo -v q -clp:ErrorsOnly >&2
+}
+
+# ---- a seeded SQLite store -------------------------------------------------------------------------------------
+# seed_completions DB COUNT DATA: Cairn's schema, COUNT stored completions from bench/Seed (sample files in DATA),
+# then Cairn once more so that its own migrations fill what they derive from completions (the dashboard's previews,
+# search words and rollup). Needs $out/cairn and $out/seed. Sets seed_seconds and fill_seconds.
+seed_completions() {
+  local db=$1 count=$2 data=$3
+  say "creating the schema: Cairn once on $db"
+  start "$results/cairn-schema.log" "$out/cairn/Cairn" --urls http://127.0.0.1:0 --db "$db"
+  stop "$server_pid"
+  say "seeding $count stored completions"
+  local started=$SECONDS
+  "$out/seed/Seed" --db "$db" --count "$count" --out "$data"
+  seed_seconds=$((SECONDS - started))
+  say "Cairn once more on the seeded store: its migration 3 fills the dashboard's previews, search words and rollup"
+  started=$SECONDS
+  START_WAIT=12000 start "$results/cairn-fill.log" "$out/cairn/Cairn" --urls http://127.0.0.1:0 --db "$db" --Storage:RetentionDays=0
+  stop "$server_pid"
+  fill_seconds=$((SECONDS - started))
+}
+
+# warm_store DB: the seeder writes without fsync; gigabytes of dirty pages written back during the scenarios would
+# compete with them (a first full run without this step measured reads 4-5x slower than later runs on the same
+# store). Flush now, then read the file once so every scenario starts with the store in the page cache: warm-cache
+# figures. Sets flush_seconds and db_mb.
+warm_store() {
+  say "flushing the store to disk and reading it into the page cache"
+  local started=$SECONDS
+  sync "$1"
+  cat "$1" >/dev/null
+  flush_seconds=$((SECONDS - started))
+  db_mb=$(( $(stat -c %s "$1") / 1048576 ))
+}
+
+# ---- PostgreSQL: a throwaway server ----------------------------------------------------------------------------
+# pg_start: when Debian's server binaries are installed, a server in a temporary folder (unix socket only, as the
+# postgres user when run as root) with an empty database cairn; stopped and removed on exit. Sets pg_bin, pg_dir,
+# pg_cs and pg_version; when it cannot run, pg_bin is empty and pg_note says why. (Not for an `if`: set -e holds here.)
+pg_start() {
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [[ -z $pg_bin || ! -x $pg_bin/initdb ]]; then
+    pg_note="not run: PostgreSQL's server binaries are not installed (apt-get install postgresql)"
+  elif [[ $(id -u) == 0 ]] && ! id postgres >/dev/null 2>&1; then
+    pg_note="not run: running as root and there is no postgres user to run the server as"
+  else
+    pg_dir=$(mktemp -d /tmp/cairn-bench-pg-XXXXXX)
+    if [[ $(id -u) == 0 ]]; then chown postgres "$pg_dir"; fi
+    pg_version=$("$pg_bin/postgres" --version | awk '{ print $3 }')
+    say "starting PostgreSQL $pg_version in $pg_dir (unix socket)"
+    as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U cairn --auth=trust -E UTF8 --locale=C >"$results/pg-initdb.log" 2>&1
+    as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 120 \
+      -o "-k $pg_dir -c listen_addresses='' -c shared_buffers=1GB -c max_connections=200" start >/dev/null
+    psql -h "$pg_dir" -U cairn -d postgres -qc "CREATE DATABASE cairn"
+    pg_cs="Host=$pg_dir;Username=cairn;Database=cairn"
+    return 0
+  fi
+  say "PostgreSQL scenarios skipped: $pg_note"
+  pg_bin=
+}
+
+# pg_copy DB: the SQLite store DB copied into the throwaway server by `cairn migrate` (binary COPY through Npgsql),
+# then VACUUM (ANALYZE)'d: a store that has been running a while has been vacuumed and analyzed by autovacuum; do it
+# now, not mid-run. Sets pg_seed_seconds and pg_mb.
+pg_copy() {
+  say "copying the seeded store into PostgreSQL (cairn migrate)"
+  local started=$SECONDS
+  "$out/cairn/Cairn" migrate --from "$1" --to "$pg_cs" 2>"$results/pg-migrate.log"
+  tail -n 1 "$results/pg-migrate.log" >&2
+  psql -h "$pg_dir" -U cairn -d cairn -qc "VACUUM (ANALYZE)" -c "CHECKPOINT"
+  pg_seed_seconds=$((SECONDS - started))
+  pg_mb=$(psql -h "$pg_dir" -U cairn -d cairn -tAc "SELECT pg_database_size('cairn') / 1048576")
+}
+
+# ---- scenarios -------------------------------------------------------------------------------------------------
+# measure KEY URL MODE [BODY_FILE]: warm-up, reset the server's peak RSS, then the measured run. Appends
+# "KEY requests duration_us rps p50 p90 p99 max socket_errors non_2xx peak_rss_kb peak_anon_kb cpu_ms" to the table
+# (cpu_ms: the server's CPU time, user and system, during the measured run).
+# MEASURE_CONNECTIONS overrides the connections, MEASURE_WARMUP the warm-up (0: none).
+measure() {
+  local key=$1 url=$2 mode=$3 body=${4:-} connections=${MEASURE_CONNECTIONS:-$connections} warmup=${MEASURE_WARMUP:-$warmup}
+  say "scenario $key: $mode, ${warmup} s warm-up + ${duration} s, -t1 -c$connections${WRK_RATE:+ at $WRK_RATE requests/s}"
+  if (( warmup > 0 )); then
+    WRK_OUT=/dev/null wrk -t1 -c"$connections" -d"${warmup}s" --timeout 5s -s "$lua" "$url" -- "$mode" "$data" $body >/dev/null
+  fi
+  reset_peak "$server_pid"
+  sample_anon "$server_pid" "$results/$key.anon" &
+  local sampler=$!
+  pids+=("$sampler")
+  local cpu; cpu=$(cpu_ticks "$server_pid")
+  WRK_OUT=$results/$key.txt wrk -t1 -c"$connections" -d"${duration}s" --timeout 5s -s "$lua" "$url" -- "$mode" "$data" $body \
+    >"$results/$key.wrk"
+  cpu=$(( ($(cpu_ticks "$server_pid") - cpu) * 1000 / $(getconf CLK_TCK) ))
+  local hwm; hwm=$(kb "$server_pid" VmHWM)
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  local anon; anon=$(peak "$results/$key.anon")
+  echo "$key $(cat "$results/$key.txt") $hwm ${anon:-0} $cpu" >>"$table"
+}
+# cpu_ticks PID: the process's user and system time so far, in clock ticks (/proc/PID/stat after its name).
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
+# ---- the report ------------------------------------------------------------------------------------------------
+row() { awk -v k="$1" '$1 == k' "$table"; }
+field() { row "$1" | awk -v i="$2" '{ print $i }'; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
+good() { local k=$1; (( $(field "$k" 9) + $(field "$k" 10) == 0 )); }
+machine_note() {
+  echo "Machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) memory,"
+  echo "Linux $(uname -r), $(dotnet --version | sed 's/^/.NET SDK /'); the load generator runs on the same machine, so it takes one of the cores."
+}
