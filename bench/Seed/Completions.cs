@@ -24,14 +24,18 @@ internal static class Completions
         // by Cairn beside each store. Rows inserted here have none, so the store goes back to version 2 and Cairn's own
         // migration 3 fills them for the seeded rows at its next start (bench/run starts it once for that), as it does
         // for a real store upgraded with completions in it: the scenarios then run on a store whose every table is full.
-        // What later migrations made goes too (they run again after 3): the response tables of migration 5, empty.
+        // What later migrations made goes too (they run again after 3), all empty: the response tables of migration 5,
+        // the responses' dashboard rows of migration 6, the tombstones of migration 7 (its trigger goes with responses).
         if (version >= 5)
         {
             if (Sql.Long(connection, "SELECT count(*) FROM responses") != 0)
             {
                 Sql.Fail($"{options.Db} already holds responses; seed completions on an empty store, then responses.");
             }
-            Sql.Exec(connection, "DROP TABLE response_items; DROP TABLE responses");
+            Sql.Exec(connection, """
+                DROP TABLE response_items; DROP TABLE responses; DROP TABLE IF EXISTS response_metadata;
+                DROP TABLE IF EXISTS response_previews; DROP TABLE IF EXISTS deleted_responses
+                """);
         }
         if (version >= 3)
         {

@@ -9,6 +9,8 @@ using Microsoft.Data.Sqlite;
 /// turns (5.5 on average), a thousand open at a time and interleaved, each turn continuing the last by
 /// <c>previous_response_id</c>. A turn has the conversation's instructions, one ~1 KB user message as its input item
 /// and echo's answer (the same text) as its output item, and metadata tenant, user and batch as completions have.
+/// Only what the API reads is written: the dashboard's rows of a response (<c>response_previews</c>,
+/// <c>response_metadata</c>) are not, so the dashboard lists seeded responses without previews or metadata filters.
 /// </summary>
 internal static class Responses
 {
