@@ -64,6 +64,23 @@ public abstract class ResponseStoreContract(CairnServer server)
     }
 
     [Fact]
+    public async Task ATurnWhosePreviousResponseIsDeletedBeforeItIsStored_KeepsTheChainItWasAnsweredWith()
+    {
+        var chain = await chains.ChainAsync(2);
+        // The create reads the chain, then the response it continues is deleted before the new turn is stored.
+        var read = (await store.GetContextAsync(Projects.Default, chain[1].Id, default))!;
+        Assert.True(await store.DeleteAsync(Projects.Default, chain[1].Id, default));
+
+        var late = await chains.AddAsync(Turn("late", previous: chain[1].Id) with { ChainRead = read });
+        var next = await chains.AddAsync(Turn("next", previous: late.Id));
+
+        Assert.Equal(Expected([.. chain, late]), await chains.ContextAsync(late.Id));
+        Assert.Equal(ExpectedInput([.. chain, late]), await chains.AllInputItemsAsync(late.Id));
+        Assert.Equal(Expected([.. chain, late, next]), await chains.ContextAsync(next.Id));
+        Assert.Equal(late.Body, await store.GetAsync(Projects.Default, late.Id, default));
+    }
+
+    [Fact]
     public async Task Context_OfThreeTurns_IsEachTurnsInputThenOutput_OldestFirst()
     {
         var chain = await chains.ChainAsync(3);

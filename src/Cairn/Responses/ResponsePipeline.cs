@@ -36,7 +36,8 @@ internal sealed class ResponsePipeline(
         var caller = exchange.Caller;
         var model = stages.Find(caller, request.Model);
         var id = Ids.Response(clock);
-        var chain = await ContextAsync(caller.ProjectId, request.PreviousResponseId, context.RequestAborted);
+        var chainRead = await ContextAsync(caller.ProjectId, request.PreviousResponseId, context.RequestAborted);
+        IReadOnlyList<ReadOnlyMemory<byte>> chain = [.. chainRead.Select(item => (ReadOnlyMemory<byte>)item.Body)];
         var input = ResponseItems.Store(request, id);
         var createdAt = clock.GetUtcNow().ToUnixTimeSeconds();
         var response = ResponseObject.Start(request, id, createdAt);
@@ -48,7 +49,7 @@ internal sealed class ResponsePipeline(
                 // The upstream speaks the Responses API itself: it is sent the request, the chain in its input.
                 var relayed = new ResponseCall(request, id, chain);
                 var reservation = stages.Reserve(context.Response.Headers, caller, request.MaxOutputTokens ?? 0, () => EstimatePrompt(relayed));
-                var turn = new Turn(exchange, request, response, messageId, input, reservation);
+                var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation);
                 await (request.Stream ? RelayStreamAsync(context, native, relayed, turn) : RelayAsync(context, native, relayed, turn));
             }
             else
@@ -56,7 +57,7 @@ internal sealed class ResponsePipeline(
                 using var chat = ChatRequest(request, chain, input);
                 var reservation = stages.Reserve(context.Response.Headers, caller, chat);
                 var call = new ChatCall(chat, Ids.Completion(clock), createdAt);
-                var turn = new Turn(exchange, request, response, messageId, input, reservation);
+                var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation);
                 await (request.Stream ? StreamAsync(context, model.Source, call, turn) : CompleteAsync(context, model.Source, call, turn));
             }
         }
@@ -89,18 +90,18 @@ internal sealed class ResponsePipeline(
 
     /// <summary>What one create carries from stage to stage.</summary>
     private sealed record Turn(
-        Exchange Exchange, ResponseRequest Request, ResponseObject Response, string MessageId, IReadOnlyList<ResponseItem> Input, RateReservation Reservation);
+        Exchange Exchange, ResponseRequest Request, ResponseObject Response, string MessageId, IReadOnlyList<ResponseItem> Input,
+        IReadOnlyList<StoredItem> Chain, RateReservation Reservation);
 
     /// <summary>The chain this response continues, oldest item first; empty for a first turn.</summary>
-    private async Task<IReadOnlyList<ReadOnlyMemory<byte>>> ContextAsync(long projectId, string? previousId, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<StoredItem>> ContextAsync(long projectId, string? previousId, CancellationToken cancellationToken)
     {
         if (previousId is null)
         {
             return [];
         }
-        var items = await store.GetContextAsync(projectId, previousId, cancellationToken)
+        return await store.GetContextAsync(projectId, previousId, cancellationToken)
             ?? throw new OpenAIException(OpenAIError.PreviousResponseNotFound(previousId));
-        return [.. items.Select(item => (ReadOnlyMemory<byte>)item.Body)];
     }
 
     /// <summary>
@@ -308,6 +309,7 @@ internal sealed class ResponsePipeline(
             Status = status,
             InputTokens = usage.InputTokens,
             OutputTokens = usage.OutputTokens,
+            ChainRead = turn.Chain,
         };
         // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
         await store.AddAsync(stored, CancellationToken.None);

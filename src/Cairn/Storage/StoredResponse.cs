@@ -35,4 +35,12 @@ internal sealed record StoredResponse(
     /// response no longer links to, as a delete folds it in and an import restores it. Empty for a new response.
     /// </summary>
     public IReadOnlyList<StoredItem> Context { get; init; } = [];
+
+    /// <summary>
+    /// The chain as the create read it (<see cref="IResponseStore.GetContextAsync"/> of its previous response). When
+    /// that response is gone by the time this one is stored (deleted or expired meanwhile), the store keeps these as
+    /// this response's <see cref="Context"/> and clears its link, exactly as if the delete had come after: the turn
+    /// keeps the context it was answered with.
+    /// </summary>
+    public IReadOnlyList<StoredItem> ChainRead { get; init; } = [];
 }

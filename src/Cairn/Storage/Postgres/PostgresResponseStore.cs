@@ -16,12 +16,21 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
         // Context (positions below 0), input (from 0), then output, numbered in one pass.
         var items = response.Context.Concat(response.Input).Concat(response.Output).ToList();
         var summary = ResponseSummary.Of(response);
-        // The dashboard's preview and metadata pairs are written in the same statement (see PostgresSchema).
+        // The dashboard's preview and metadata pairs are written in the same statement (see PostgresSchema). A previous
+        // response deleted or expired since the create read its chain (group commits run one at a time, so the check
+        // sees every earlier write) leaves the chain as read ($19, $20) as this one's context and no link.
         return writer.ExecuteAsync("""
-            WITH r AS (
+            WITH parent AS (
+                SELECT id FROM responses WHERE id = $5::text AND project_id = $2),
+            r AS (
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
                     request_id, latency_ms, metadata, body)
-                VALUES ($1, $2, $3, $4, $5::text, $6, $7, $8, $9::text, $10::bigint, $11::jsonb, $12) RETURNING seq),
+                SELECT $1, $2, $3, $4, (SELECT id FROM parent), $6, $7, $8, $9::text, $10::bigint, $11::jsonb, $12 RETURNING seq),
+            c AS (
+                INSERT INTO response_items(seq, position, kind, id, body)
+                SELECT r.seq, u.i - 1 - cardinality($19::text[]), 'input', u.d, u.b
+                FROM r, unnest($19::text[], $20::bytea[]) WITH ORDINALITY AS u(d, b, i)
+                WHERE $5::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM parent)),
             m AS (
                 INSERT INTO response_metadata(project_id, key, value, seq) SELECT $2, j.key, j.value, r.seq FROM r, jsonb_each_text($11::jsonb) j),
             p AS (
@@ -35,7 +44,8 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
             (long)response.InputTokens, (long)response.OutputTokens, Nullable(response.RequestId), Nullable(response.LatencyMs),
             MetadataJson.Write(PostgresText.Encode(response.Metadata)), response.Body, (long)response.Input.Count,
             items.Select(i => PostgresText.Encode(i.Id)).ToArray(), items.Select(i => i.Body).ToArray(), (long)response.Context.Count,
-            Nullable(summary.Input), Nullable(summary.Output));
+            Nullable(summary.Input), Nullable(summary.Output),
+            response.ChainRead.Select(i => PostgresText.Encode(i.Id)).ToArray(), response.ChainRead.Select(i => i.Body).ToArray());
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)

@@ -16,6 +16,12 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
         var summary = ResponseSummary.Of(response);
         return writer.WriteAsync(w =>
         {
+            var (previous, context) = (response.PreviousResponseId, response.Context);
+            if (previous is not null && !Exists(w, response.ProjectId, previous))
+            {
+                // Deleted or expired since the create read its chain: the turn keeps what it was answered with.
+                (previous, context) = (null, response.ChainRead);
+            }
             var insert = w.Command("""
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
                     request_id, latency_ms, metadata, body)
@@ -23,17 +29,24 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
                 RETURNING seq
                 """);
             Bind(insert, ("$id", response.Id), ("$project", response.ProjectId), ("$model", response.Model), ("$created", response.CreatedAt),
-                ("$previous", (object?)response.PreviousResponseId ?? DBNull.Value), ("$status", response.Status),
+                ("$previous", (object?)previous ?? DBNull.Value), ("$status", response.Status),
                 ("$inputTokens", response.InputTokens), ("$outputTokens", response.OutputTokens),
                 ("$request", (object?)response.RequestId ?? DBNull.Value), ("$latency", (object?)response.LatencyMs ?? DBNull.Value),
                 ("$metadata", MetadataJson.Write(response.Metadata)), ("$body", response.Body));
             var seq = (long)insert.ExecuteScalar()!;
-            InsertItems(w, seq, "input", -response.Context.Count, response.Context);
+            InsertItems(w, seq, "input", -context.Count, context);
             InsertItems(w, seq, "input", 0, response.Input);
             InsertItems(w, seq, "output", response.Input.Count, response.Output);
             AddDashboardRows(w, seq, response, summary);
             return true;
         });
+    }
+
+    private static bool Exists(SqliteWriter w, long projectId, string id)
+    {
+        var find = w.Command("SELECT 1 FROM responses WHERE id = $id AND project_id = $project");
+        Bind(find, ("$id", id), ("$project", projectId));
+        return find.ExecuteScalar() is not null;
     }
 
     /// <summary>Many rows per statement: each statement costs more than the rows it adds.</summary>
