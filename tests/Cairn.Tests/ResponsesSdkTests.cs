@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Net;
 using System.Text.Json.Nodes;
 using Cairn.Tests.Infrastructure;
@@ -174,6 +175,36 @@ public abstract class ResponsesContract(CairnServer server)
         Assert.Equal(ResponseStatus.Incomplete, created.Status);
         Assert.Equal(ResponseIncompleteStatusReason.MaxOutputTokens, created.IncompleteStatusDetails.Reason);
         Assert.Equal(16, created.Usage.OutputTokenCount);
+    }
+
+    [Fact]
+    public void InputTokens_CountWhatACreateWouldSend_ChainIncluded_AndUsageAgrees()
+    {
+        var first = Create("How many tokens is this question?", instructions: "Be brief.");
+        const string Next = """{"model":"echo","previous_response_id":"@","input":"And this one?","instructions":"Be brief."}""";
+
+        var counted = responses.GetInputTokenCount(
+            BinaryContent.Create(BinaryData.FromString(Next.Replace("@", first.Id, StringComparison.Ordinal))), "application/json", new RequestOptions());
+        using var json = System.Text.Json.JsonDocument.Parse(counted.GetRawResponse().Content);
+        var second = Create("And this one?", previous: first.Id, instructions: "Be brief.");
+
+        Assert.Equal("response.input_tokens", json.RootElement.GetProperty("object").GetString());
+        Assert.Equal(second.Usage.InputTokenCount, json.RootElement.GetProperty("input_tokens").GetInt32());
+        Assert.True(second.Usage.InputTokenCount > first.Usage.InputTokenCount);
+    }
+
+    [Fact]
+    public void CancelAndResumingAStream_AreRefusedThroughTheClient_AsCairnRunsNoBackgroundResponses()
+    {
+        var created = Create("already finished");
+
+        var cancel = Assert.Throws<ClientResultException>(() => responses.CancelResponse(created.Id));
+        var resume = Assert.Throws<ClientResultException>(() =>
+            responses.GetResponse(created.Id, include: null, stream: true, startingAfter: 1, includeObfuscation: null, new RequestOptions()));
+
+        Assert.Equal(400, cancel.Status);
+        Assert.Equal(400, resume.Status);
+        Assert.Contains("\"param\":\"stream\"", resume.GetRawResponse()!.Content.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

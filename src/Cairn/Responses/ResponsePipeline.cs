@@ -21,8 +21,32 @@ namespace Cairn.Responses;
 /// input, and the upstream's response (with Cairn's id) is what is stored and written.
 /// </summary>
 internal sealed class ResponsePipeline(
-    ApiOptions options, CreateStages stages, IResponseStore store, TimeProvider clock, ILogger<SseResponse> streamLogger)
+    ApiOptions options, CreateStages stages, IResponseStore store, TokenCounter tokens, TimeProvider clock, ILogger<SseResponse> streamLogger)
 {
+    /// <summary>
+    /// <c>POST /v1/responses/input_tokens</c>: the input a create with this body would send the model (its chain, its
+    /// instructions, tools and input, as the chat request that would answer it), counted with OpenAI's encoding for the
+    /// model's family; nothing is answered or stored. Checked as a create is.
+    /// </summary>
+    public async Task CountInputTokensAsync(HttpContext context, Exchange exchange)
+    {
+        var body = await RequestBody.ReadJsonAsync(context, options);
+        using var request = ResponseRequestParser.Parse(body);
+        var caller = exchange.Caller;
+        stages.Find(caller, request.Model);
+        var chainRead = await ContextAsync(caller.ProjectId, request.PreviousResponseId, context.RequestAborted);
+        var input = ResponseItems.Store(request, Ids.Response(clock));
+        using var chat = ChatRequest(request, [.. chainRead.Select(item => (ReadOnlyMemory<byte>)item.Body)], input);
+        var count = tokens.ForModel(request.Model).CountPrompt(chat.Messages, chat.Tools?.GetRawText(), context.RequestAborted);
+        await JsonResponse.WriteAsync(context.Response, count, static (writer, count) =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("object"u8, "response.input_tokens"u8);
+            writer.WriteNumber("input_tokens"u8, count);
+            writer.WriteEndObject();
+        });
+    }
+
     public async Task CreateAsync(HttpContext context, Exchange exchange)
     {
         var body = await RequestBody.ReadJsonAsync(context, options);

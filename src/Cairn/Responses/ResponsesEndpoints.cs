@@ -7,12 +7,14 @@ using Cairn.Storage;
 
 namespace Cairn.Responses;
 
-/// <summary>The Responses API: create (by <see cref="ResponsePipeline"/>), retrieve, delete, cancel and list input items.</summary>
+/// <summary>The Responses API: create and count input tokens (by <see cref="ResponsePipeline"/>), retrieve, delete, cancel and list input items.</summary>
 internal static class ResponsesEndpoints
 {
     public static IEndpointRouteBuilder MapResponses(this IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/responses", (HttpContext context, Exchange exchange, ResponsePipeline pipeline) => pipeline.CreateAsync(context, exchange));
+        app.MapPost("/v1/responses/input_tokens",
+            (HttpContext context, Exchange exchange, ResponsePipeline pipeline) => pipeline.CountInputTokensAsync(context, exchange));
         app.MapGet("/v1/responses/{response_id}", GetAsync);
         app.MapDelete("/v1/responses/{response_id}", DeleteAsync);
         app.MapPost("/v1/responses/{response_id}/cancel", CancelAsync);
