@@ -43,6 +43,7 @@ public abstract class JsonInputContract(AccessFixture fixture)
         ("/v1/responses", """{"model":"echo","input":"hi","max_output_tokens":@,"temperature":@}"""),
         ("/v1/responses", """{"model":"echo","input":[{"type":"function_call_output","call_id":@,"output":@}]}"""),
         ("/v1/responses", """{"model":"echo","input":"hi","tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{@:{"type":"string"}}}}]}"""),
+        ("/v1/responses/input_tokens", """{"model":"echo","input":@,"instructions":@}"""),
         ("{id}", """{"metadata":{"k":@}}"""),
         ("{id}", """{"metadata":{@:"v"}}"""),
         ("/admin/projects", """{"name":@}"""),
