@@ -148,12 +148,8 @@ internal sealed class ResponsePipeline(
     private async Task CompleteAsync(HttpContext context, IChatSource source, ChatCall call, Turn turn)
     {
         using var answer = await source.CompleteAsync(call, context.RequestAborted);
-        await FinishAsync(turn, answer, beforeStoring: null);
-        await JsonResponse.WriteBytesAsync(context.Response, turn.Response, static (output, response) =>
-        {
-            using var writer = new Utf8JsonWriter(output, JsonWriting.Options);
-            response.Write(writer);
-        });
+        // The response is serialized once: the bytes stored are the body sent.
+        await JsonResponse.WriteAsync(context.Response, await FinishAsync(turn, answer, beforeStoring: null));
     }
 
     private async Task StreamAsync(HttpContext context, IChatSource source, ChatCall call, Turn turn)
@@ -288,14 +284,19 @@ internal sealed class ResponsePipeline(
         await FailAsync(sse, events, turn.Response, error);
     }
 
-    /// <summary>Settles the reservation, completes the response from the answer and stores it (unless <c>store:false</c>).</summary>
-    private async Task FinishAsync(Turn turn, IChatAnswer answer, Func<ValueTask>? beforeStoring)
+    /// <summary>
+    /// Settles the reservation, completes the response from the answer and stores it (unless <c>store:false</c>);
+    /// returns the completed response's bytes.
+    /// </summary>
+    private async Task<byte[]> FinishAsync(Turn turn, IChatAnswer answer, Func<ValueTask>? beforeStoring)
     {
         turn.Reservation.Settle(answer.CompletionTokens);
         var response = turn.Response;
         var outcome = ResponseOutcome.FromCompletion(answer.ToCompletion(turn.Exchange.RequestId), response.Id, turn.MessageId);
         response.Complete(outcome, clock.GetUtcNow().ToUnixTimeSeconds());
-        await StoreAsync(turn, response.ToUtf8(), response.Status, outcome.Output, outcome.Usage, beforeStoring);
+        var body = response.ToUtf8();
+        await StoreAsync(turn, body, response.Status, outcome.Output, outcome.Usage, beforeStoring);
+        return body;
     }
 
     /// <summary>

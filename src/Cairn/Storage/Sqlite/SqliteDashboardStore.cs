@@ -130,15 +130,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
             sql.Append(" AND ").Append(seq).Append(" BETWEEN ").Append(sql.Parameter("$firstSeq", r.First))
                .Append(" AND ").Append(sql.Parameter("$lastSeq", r.Last));
         }
-        if (cursor.Before is { } before)
-        {
-            sql.Append(" AND ").Append(seq).Append(" < ").Append(sql.Parameter("$cursor", before));
-        }
-        else if (cursor.After is { } after)
-        {
-            sql.Append(" AND ").Append(seq).Append(" > ").Append(sql.Parameter("$cursor", after));
-        }
-        return sql.OrderBy(seq, ascending: cursor.After is not null, Paging.OverFetch(limit));
+        return sql.Page(seq, cursor, limit);
     }
 
     public Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken) =>

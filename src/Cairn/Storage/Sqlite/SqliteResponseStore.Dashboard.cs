@@ -169,15 +169,7 @@ internal sealed partial class SqliteResponseStore : IResponseDashboard
         {
             sql.Append(" AND r.model = ").Append(sql.Parameter("$model", model));
         }
-        if (cursor.Before is { } before)
-        {
-            sql.Append(" AND ").Append(seq).Append(" < ").Append(sql.Parameter("$cursor", before));
-        }
-        else if (cursor.After is { } after)
-        {
-            sql.Append(" AND ").Append(seq).Append(" > ").Append(sql.Parameter("$cursor", after));
-        }
-        return sql.OrderBy(seq, ascending: cursor.After is not null, Paging.OverFetch(limit));
+        return sql.Page(seq, cursor, limit);
     }
 
     public Task<long?> CursorAsync(long? projectId, string id, CancellationToken cancellationToken) =>

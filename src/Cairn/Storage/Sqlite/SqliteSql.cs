@@ -71,6 +71,23 @@ internal sealed class SqliteSql
             .Append(" AND m0.key = ").Append(Parameter(SqliteBinding.Key(0), filter.Metadata[0].Key))
             .Append(" AND m0.value = ").Append(Parameter(SqliteBinding.Value(0), filter.Metadata[0].Value)).Append(" AND c.seq = m0.seq");
 
+    /// <summary>
+    /// A dashboard page along <paramref name="seq"/>: older than <see cref="PageCursor.Before"/> (newest first) or newer
+    /// than <see cref="PageCursor.After"/> (oldest first), one row more than the page to tell whether more follow.
+    /// </summary>
+    public SqliteSql Page(string seq, PageCursor cursor, int limit)
+    {
+        if (cursor.Before is { } before)
+        {
+            Append(" AND ").Append(seq).Append(" < ").Append(Parameter("$cursor", before));
+        }
+        else if (cursor.After is { } after)
+        {
+            Append(" AND ").Append(seq).Append(" > ").Append(Parameter("$cursor", after));
+        }
+        return OrderBy(seq, ascending: cursor.After is not null, Paging.OverFetch(limit));
+    }
+
     public SqliteSql OrderBy(string seq, bool ascending, int limit) =>
         Append(string.Create(CultureInfo.InvariantCulture, $" ORDER BY {seq} {(ascending ? "ASC" : "DESC")} LIMIT ")).Append(Parameter("$limit", limit));
 
