@@ -8,6 +8,7 @@ using Cairn.Dashboard;
 using Cairn.Export;
 using Cairn.Http;
 using Cairn.Models;
+using Cairn.Observability;
 using Cairn.Responses;
 using Cairn.Storage;
 using Cairn.Upstream;
@@ -73,6 +74,8 @@ namespace Cairn
             builder.Services.AddCairnModels(models);
             builder.Services.AddCairnUpstreams(models, Environment.GetEnvironmentVariable);
             builder.Services.AddCairnBackends(models, echo);
+            var observability = AddOptions<ObservabilityOptions>(builder.Services, builder.Configuration, ObservabilityOptions.Section, o => o.Validate());
+            builder.Services.AddCairnObservability(builder.Configuration, observability);
             builder.Services.AddCairnCompletions();
             builder.Services.AddCairnHealth().AddCheck<StoreHealthCheck>("store");
             builder.Services.AddCairnDashboard(storage.KeyRingFolder());
@@ -92,6 +95,7 @@ namespace Cairn
             app.UseMiddleware<OpenAIMiddleware>();
             app.UseMiddleware<AuthMiddleware>();
             app.MapHealth();
+            app.MapMetrics();
             app.MapChatCompletions();
             app.MapStoredCompletions();
             app.MapResponses();

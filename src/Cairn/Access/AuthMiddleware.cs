@@ -3,7 +3,8 @@ using Cairn.OpenAI;
 namespace Cairn.Access;
 
 /// <summary>
-/// Requires a project key on <c>/v1</c> (once authentication is on) and the admin key on <c>/admin</c>. A missing,
+/// Requires a project key on <c>/v1</c> (once authentication is on), the admin key on <c>/admin</c>, and on
+/// <c>/metrics</c> once authentication is on. A missing,
 /// wrong or revoked key gets the same 401 as from OpenAI, which says nothing about whether the key exists. Wrong
 /// keys are counted per client address (<see cref="FailedAuthThrottle"/>). While authentication is off, only
 /// requests addressed to loopback are served (<see cref="LocalOnlyRequests"/>); nothing is served until
@@ -20,13 +21,16 @@ internal sealed class AuthMiddleware(RequestDelegate next, Authenticator authent
             throw new OpenAIException(OpenAIError.Unavailable("Cairn is starting; try again in a moment."));
         }
         var path = context.Request.Path;
-        if (path.StartsWithSegments("/admin"))
+        var admin = path.StartsWithSegments("/admin");
+        if (admin || (path.StartsWithSegments("/metrics") && await authenticator.IsOnAsync(context.RequestAborted)))
         {
             var secret = ApiKeys.FromRequest(context.Request);
             if (!authenticator.HasAdminKey)
             {
                 throw new OpenAIException(new OpenAIError(StatusCodes.Status401Unauthorized,
-                    "The admin API is off: start Cairn with the admin key in the CAIRN_ADMIN_KEY environment variable.",
+                    admin
+                        ? "The admin API is off: start Cairn with the admin key in the CAIRN_ADMIN_KEY environment variable."
+                        : "With API keys on, /metrics needs the admin key: start Cairn with it in the CAIRN_ADMIN_KEY environment variable, or serve metrics at Observability:MetricsUrl.",
                     OpenAIError.InvalidRequestType, null, "invalid_api_key"));
             }
             if (secret is not null)

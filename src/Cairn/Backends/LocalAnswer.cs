@@ -16,6 +16,9 @@ internal sealed class LocalAnswer(ChatCall call, ChatOutcome outcome) : IChatAns
 
     public ChatCompletion ToCompletion(string requestId) => ChatCompletionMapper.FromOutcome(call.Id, requestId, call.Created, call.Request, outcome);
 
+    public AnswerSummary Summarize() =>
+        new(outcome.Model, [.. outcome.Choices.Select(choice => choice.FinishReason)], outcome.Usage.PromptTokens, outcome.Usage.CompletionTokens);
+
     public void WriteBody(IBufferWriter<byte> output)
     {
         using var writer = new Utf8JsonWriter(output, JsonWriting.Options);

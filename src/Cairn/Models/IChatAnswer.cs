@@ -18,5 +18,8 @@ internal interface IChatAnswer : IDisposable
     /// <summary>The answer as a typed completion (what <see cref="ToStored"/> stores), for an API that writes its own shape.</summary>
     ChatCompletion ToCompletion(string requestId);
 
+    /// <summary>The answering model, finish reasons and usage, for telemetry; cheap (nothing is counted or written).</summary>
+    AnswerSummary Summarize();
+
     void WriteBody(IBufferWriter<byte> output);
 }

@@ -20,6 +20,7 @@ internal static class ModelsServiceCollectionExtensions
                 .Select(m => new ModelCard(m.Id, started, m.IsUpstream ? m.Provider : "cairn", sp.GetRequiredKeyedService<IChatSource>(m.Entry))
                 {
                     Responses = m.RelaysResponses ? sp.GetRequiredKeyedService<IResponseSource>(m.Entry) : null,
+                    Provider = ProviderNames.Of(m.Provider),
                 })
                 .Concat(sp.GetServices<ModelCard>());
             return new ModelCatalog(cards);

@@ -78,6 +78,9 @@ internal sealed partial class SseResponse : IDisposable
 
     public PipeWriter Pipe { get; }
 
+    /// <summary>Called once, at the first flush that sends bytes: a stream's first output (its time to first token).</summary>
+    public Action? FirstSent { get; set; }
+
     /// <summary>Cancelled when the client has left or stopped reading: the producer's signal to stop and free what it holds.</summary>
     public CancellationToken Token => stopped.Token;
 
@@ -91,6 +94,11 @@ internal sealed partial class SseResponse : IDisposable
     /// </summary>
     public async ValueTask FlushAsync()
     {
+        if (FirstSent is { } first && (!Pipe.CanGetUnflushedBytes || Pipe.UnflushedBytes > 0))
+        {
+            FirstSent = null;
+            first();
+        }
         var flush = Pipe.FlushAsync(stopped.Token);
         if (flush.IsCompletedSuccessfully)
         {

@@ -5,6 +5,7 @@ using Cairn.Access;
 using Cairn.Completions;
 using Cairn.Http;
 using Cairn.Models;
+using Cairn.Observability;
 using Cairn.OpenAI;
 using Cairn.OpenAI.Responses;
 using Cairn.Storage;
@@ -21,8 +22,11 @@ namespace Cairn.Responses;
 /// input, and the upstream's response (with Cairn's id) is what is stored and written.
 /// </summary>
 internal sealed class ResponsePipeline(
-    ApiOptions options, CreateStages stages, IResponseStore store, TokenCounter tokens, TimeProvider clock, ILogger<SseResponse> streamLogger)
+    ApiOptions options, CreateStages stages, IResponseStore store, TokenCounter tokens, GenAiTelemetry telemetry, TimeProvider clock,
+    ILogger<SseResponse> streamLogger)
 {
+    public const string Api = "responses";
+
     /// <summary>
     /// <c>POST /v1/responses/input_tokens</c>: the input a create with this body would send the model (its chain, its
     /// instructions, tools and input, as the chat request that would answer it), counted with OpenAI's encoding for the
@@ -59,6 +63,29 @@ internal sealed class ResponsePipeline(
         }
         var caller = exchange.Caller;
         var model = stages.Find(caller, request.Model);
+        using var report = telemetry.Start(context, exchange, Api, model, request.Model);
+        try
+        {
+            await CreateAsync(context, exchange, request, model, report);
+        }
+        catch (Exception e) when (report.Fail(e))
+        {
+            throw; // Never reached: the filter only records the failure.
+        }
+    }
+
+    private async Task CreateAsync(HttpContext context, Exchange exchange, ResponseRequest request, ModelCard model, GenAiRequest report)
+    {
+        var caller = exchange.Caller;
+        report.Parameters(request.MaxOutputTokens, request.Temperature, request.TopP);
+        if (report.CapturesContent)
+        {
+            report.Content(GenAi.InputMessages, request.Root.GetProperty("input").GetRawText());
+            if (request.Instructions is { } instructions)
+            {
+                report.Content(GenAi.SystemInstructions, GenAiContent.Instructions(instructions));
+            }
+        }
         var id = Ids.Response(clock);
         var chainRead = await ContextAsync(caller.ProjectId, request.PreviousResponseId, context.RequestAborted);
         IReadOnlyList<ReadOnlyMemory<byte>> chain = [.. chainRead.Select(item => (ReadOnlyMemory<byte>)item.Body)];
@@ -73,7 +100,7 @@ internal sealed class ResponsePipeline(
                 // The upstream speaks the Responses API itself: it is sent the request, the chain in its input.
                 var relayed = new ResponseCall(request, id, chain);
                 var reservation = stages.Reserve(context.Response.Headers, caller, request.MaxOutputTokens ?? 0, () => EstimatePrompt(relayed));
-                var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation);
+                var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation, report);
                 await (request.Stream ? RelayStreamAsync(context, native, relayed, turn) : RelayAsync(context, native, relayed, turn));
             }
             else
@@ -81,7 +108,7 @@ internal sealed class ResponsePipeline(
                 using var chat = ChatRequest(request, chain, input);
                 var reservation = stages.Reserve(context.Response.Headers, caller, chat);
                 var call = new ChatCall(chat, Ids.Completion(clock), createdAt);
-                var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation);
+                var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation, report);
                 await (request.Stream ? StreamAsync(context, model.Source, call, turn) : CompleteAsync(context, model.Source, call, turn));
             }
         }
@@ -115,7 +142,7 @@ internal sealed class ResponsePipeline(
     /// <summary>What one create carries from stage to stage.</summary>
     private sealed record Turn(
         Exchange Exchange, ResponseRequest Request, ResponseObject Response, string MessageId, IReadOnlyList<ResponseItem> Input,
-        IReadOnlyList<StoredItem> Chain, RateReservation Reservation);
+        IReadOnlyList<StoredItem> Chain, RateReservation Reservation, GenAiRequest Report);
 
     /// <summary>The chain this response continues, oldest item first; empty for a first turn.</summary>
     private async Task<IReadOnlyList<StoredItem>> ContextAsync(long projectId, string? previousId, CancellationToken cancellationToken)
@@ -170,10 +197,15 @@ internal sealed class ResponsePipeline(
             events = new ResponseEvents(sse.Pipe, turn.Response, turn.MessageId);
             events.Start();
             await sse.FlushAsync();
+            sse.FirstSent = turn.Report.FirstOutput;
             IChatAnswer answer;
             try
             {
                 answer = await stream.ReadTextAsync(sse, events.Text);
+            }
+            catch (Exception e) when (turn.Report.Fail(e))
+            {
+                throw; // Never reached: the filter only records the failure.
             }
             catch (StreamFailedException e)
             {
@@ -251,6 +283,10 @@ internal sealed class ResponsePipeline(
             {
                 (finished, lastEvent) = await stream.RelayAsync(sse);
             }
+            catch (Exception e) when (turn.Report.Fail(e))
+            {
+                throw; // Never reached: the filter only records the failure.
+            }
             catch (StreamFailedException e)
             {
                 await FailAsync(sse, stream.NextSequence, turn, ErrorOf(e.Event));
@@ -292,7 +328,13 @@ internal sealed class ResponsePipeline(
     {
         turn.Reservation.Settle(answer.CompletionTokens);
         var response = turn.Response;
-        var outcome = ResponseOutcome.FromCompletion(answer.ToCompletion(turn.Exchange.RequestId), response.Id, turn.MessageId);
+        var completion = answer.ToCompletion(turn.Exchange.RequestId);
+        turn.Report.Answered(response.Id, answer.Summarize());
+        if (turn.Report.CapturesContent)
+        {
+            turn.Report.Content(GenAi.OutputMessages, GenAiContent.Output(completion));
+        }
+        var outcome = ResponseOutcome.FromCompletion(completion, response.Id, turn.MessageId);
         response.Complete(outcome, clock.GetUtcNow().ToUnixTimeSeconds());
         var body = response.ToUtf8();
         await StoreAsync(turn, body, response.Status, outcome.Output, outcome.Usage, beforeStoring);
@@ -306,6 +348,16 @@ internal sealed class ResponsePipeline(
     private async Task FinishAsync(Turn turn, FinishedResponse finished, Func<ValueTask>? beforeStoring)
     {
         turn.Reservation.Settle(finished.Usage.OutputTokens);
+        var usage = finished.Usage;
+        turn.Report.Answered(turn.Response.Id, new AnswerSummary(finished.Model ?? turn.Request.Model, [finished.Status], usage.InputTokens, usage.OutputTokens));
+        if (!finished.Answered)
+        {
+            turn.Report.Fail(finished.Status);
+        }
+        if (turn.Report.CapturesContent)
+        {
+            turn.Report.Content(GenAi.OutputMessages, GenAiContent.Output(finished.Output));
+        }
         if (finished.Answered)
         {
             await StoreAsync(turn, finished.Body, finished.Status, finished.Output, finished.Usage, beforeStoring);
@@ -335,8 +387,10 @@ internal sealed class ResponsePipeline(
             InputTokens = usage.InputTokens,
             OutputTokens = usage.OutputTokens,
             ChainRead = turn.Chain,
+            TraceId = turn.Report.TraceId,
         };
         // Not cancelled with the request: once the answer exists, storing it completes even if the client left.
+        using var span = CairnTelemetry.Source.StartActivity("store response");
         await store.AddAsync(stored, CancellationToken.None);
     }
 

@@ -4,4 +4,7 @@ namespace Cairn.Storage;
 internal static class Projects
 {
     public const long Default = 1;
+
+    /// <summary>The default project's name as the schema creates it.</summary>
+    public const string DefaultName = "Default project";
 }

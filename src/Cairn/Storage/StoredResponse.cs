@@ -24,6 +24,9 @@ internal sealed record StoredResponse(
     /// <summary>Milliseconds from the request's arrival to its answer being stored (null when unknown, as for imports).</summary>
     public long? LatencyMs { get; init; }
 
+    /// <summary>The W3C trace id of the request that made it, when its trace was recorded (telemetry on, sampled); the dashboard shows it.</summary>
+    public string? TraceId { get; init; }
+
     /// <summary><c>completed</c>, <c>incomplete</c> or <c>failed</c>.</summary>
     public string Status { get; init; } = "completed";
 

@@ -40,6 +40,8 @@ internal sealed class RelayedAnswer(ChatCall call, JsonDocument completion, Read
         return (origin with { Tokenizer = counter.Encoding }, UpstreamUsage.Count(counter, call.Request, root, stopping));
     }
 
+    public AnswerSummary Summarize() => UpstreamUsage.Summarize(completion.RootElement, call.Request.Model);
+
     public void WriteBody(IBufferWriter<byte> output) => JsonSplice.WriteRewritten(output, body.Span, call.Id, call.Created, dropUsage: false);
 
     public void Dispose() => completion.Dispose();

@@ -14,6 +14,30 @@ internal static class UpstreamUsage
         JsonCheck.Get(completion, "usage") is { ValueKind: JsonValueKind.Object } usage
         && JsonCheck.Get(usage, "completion_tokens") is { ValueKind: JsonValueKind.Number } count && count.TryGetInt32(out var tokens) ? tokens : 0;
 
+    /// <summary>The model, finish reasons and usage an upstream's completion names (the requested model when it names none).</summary>
+    public static AnswerSummary Summarize(JsonElement completion, string requestedModel)
+    {
+        var model = JsonCheck.Get(completion, "model") is { ValueKind: JsonValueKind.String } named ? named.GetString()! : requestedModel;
+        var reasons = new List<string>();
+        if (JsonCheck.Get(completion, "choices") is { ValueKind: JsonValueKind.Array } choices)
+        {
+            foreach (var choice in choices.EnumerateArray())
+            {
+                if (JsonCheck.Get(choice, "finish_reason") is { ValueKind: JsonValueKind.String } reason)
+                {
+                    reasons.Add(reason.GetString()!);
+                }
+            }
+        }
+        int? input = null, output = null;
+        if (JsonCheck.Get(completion, "usage") is { ValueKind: JsonValueKind.Object } usage)
+        {
+            input = JsonCheck.Get(usage, "prompt_tokens") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out var prompt) ? prompt : null;
+            output = JsonCheck.Get(usage, "completion_tokens") is { ValueKind: JsonValueKind.Number } c && c.TryGetInt32(out var completionTokens) ? completionTokens : null;
+        }
+        return new AnswerSummary(model, reasons, input, output);
+    }
+
     /// <summary>Usage the upstream did not give, counted in o200k_base tokens: the prompt as sent, and every choice's text and calls.</summary>
     public static ChatUsage Count(TokenCounter tokens, ChatCompletionRequest request, JsonElement completion, CancellationToken cancellationToken)
     {

@@ -11,6 +11,9 @@ namespace Cairn.OpenAI.Responses;
 /// </summary>
 internal sealed record FinishedResponse(byte[] Body, string Status, IReadOnlyList<ResponseItem> Output, ResponseUsage Usage)
 {
+    /// <summary>The model the upstream says answered (null when it named none).</summary>
+    public string? Model { get; init; }
+
     /// <summary>Whether the response finished with an answer (<c>completed</c> or <c>incomplete</c>), and so is stored; a failed one is not.</summary>
     public bool Answered => Status is ResponseOutcome.Completed or ResponseOutcome.Incomplete;
 
@@ -42,7 +45,10 @@ internal sealed record FinishedResponse(byte[] Body, string Status, IReadOnlyLis
                 Count(counts, "input_tokens", null), Count(counts, "input_tokens_details", "cached_tokens"),
                 Count(counts, "output_tokens", null), Count(counts, "output_tokens_details", "reasoning_tokens"))
             : new ResponseUsage(0, 0, 0, 0);
-        return new FinishedResponse(body, status.GetString()!, items, usage);
+        return new FinishedResponse(body, status.GetString()!, items, usage)
+        {
+            Model = Get(response, "model") is { ValueKind: JsonValueKind.String } model ? model.GetString() : null,
+        };
     }
 
     /// <summary>A token count of <c>usage</c> (or of one of its details objects); 0 when absent.</summary>
