@@ -39,7 +39,8 @@ internal sealed record CompletionRow(
 internal sealed record CompletionRows(IReadOnlyList<CompletionRow> Rows, bool HasOlder, bool HasNewer);
 
 /// <summary>A stored completion with its project and its input messages, as stored.</summary>
-internal sealed record CompletionDetail(long ProjectId, string Id, byte[] Body, IReadOnlyList<byte[]> Messages, long? LatencyMs);
+/// <param name="TraceId">The W3C trace id of the request that stored it, when its trace was recorded.</param>
+internal sealed record CompletionDetail(long ProjectId, string Id, byte[] Body, IReadOnlyList<byte[]> Messages, long? LatencyMs, string? TraceId);
 
 /// <summary>One hour of one model in the rollup.</summary>
 internal sealed record UsagePoint(long Hour, string Model, long Requests, long PromptTokens, long CompletionTokens);

@@ -25,6 +25,7 @@ internal sealed record ResponseRows(IReadOnlyList<ResponseRow> Rows, bool HasOld
 /// then its own input, then its output. <paramref name="EarlierItemsLeftOut"/> when the chain held more than
 /// <see cref="IResponseDashboard.MaxItems"/> items or bytes and its oldest were not read.
 /// </summary>
+/// <param name="TraceId">The W3C trace id of the request that stored it, when its trace was recorded.</param>
 /// <param name="PreviousId">The response it continued, while that one is still stored; null otherwise.</param>
 internal sealed record ResponseDetail(
     long ProjectId,
@@ -32,6 +33,7 @@ internal sealed record ResponseDetail(
     byte[] Body,
     string? RequestId,
     long? LatencyMs,
+    string? TraceId,
     string? PreviousId,
     IReadOnlyList<ChainItem> Items,
     bool EarlierItemsLeftOut);

@@ -1,15 +1,19 @@
 using System.Text.Json;
 using Cairn.Access;
 using Cairn.Dashboard.Access;
+using Cairn.Observability;
 using Cairn.Storage;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Cairn.Dashboard.Pages;
 
 /// <summary>One stored completion: the conversation, the answer, request parameters and usage; metadata editing and deletion.</summary>
-internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStore store, IAccessStore access) : StoredObjectModel(access)
+internal sealed class CompletionModel(IDashboardStore dashboard, ICompletionStore store, IAccessStore access, ObservabilityOptions observability)
+    : StoredObjectModel(access, observability)
 {
     public CompletionDetail? Detail { get; private set; }
+
+    public override string? TraceId => Detail?.TraceId;
 
     public IReadOnlyList<JsonElement> Messages { get; private set; } = [];
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cairn.Access;
+using Cairn.Observability;
 using Cairn.Storage;
 
 namespace Cairn.Dashboard.Pages;
@@ -8,9 +9,12 @@ namespace Cairn.Dashboard.Pages;
 /// One stored response: its chain as a conversation (the items of the responses it continued, its own input, its
 /// output), its status, usage and request parameters; metadata editing and deletion.
 /// </summary>
-internal sealed class ResponseModel(IResponseDashboard dashboard, IResponseStore store, IAccessStore access) : StoredObjectModel(access)
+internal sealed class ResponseModel(IResponseDashboard dashboard, IResponseStore store, IAccessStore access, ObservabilityOptions observability)
+    : StoredObjectModel(access, observability)
 {
     public ResponseDetail? Detail { get; private set; }
+
+    public override string? TraceId => Detail?.TraceId;
 
     /// <summary>The chain's items, oldest first, each parsed.</summary>
     public IReadOnlyList<(ChainItem Item, JsonElement Json)> Items { get; private set; } = [];

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Cairn.Access;
 using Cairn.Dashboard.Access;
+using Cairn.Observability;
 using Cairn.OpenAI;
 using Cairn.Storage;
 using Microsoft.AspNetCore.Mvc;
@@ -13,7 +14,7 @@ namespace Cairn.Dashboard.Pages;
 /// project's id is answered as an unknown one): its stored JSON parsed once, the metadata form, and the two writes
 /// the page offers, metadata (replacing the whole map, in the stored object too) and deletion.
 /// </summary>
-internal abstract class StoredObjectModel(IAccessStore access) : PageModel
+internal abstract class StoredObjectModel(IAccessStore access, ObservabilityOptions observability) : PageModel
 {
     public string Id { get; private set; } = "";
 
@@ -31,6 +32,14 @@ internal abstract class StoredObjectModel(IAccessStore access) : PageModel
 
     /// <summary>The metadata form: what was posted when it was refused, else what is stored.</summary>
     public MetadataForm Metadata { get; private set; } = new([]);
+
+    /// <summary>The W3C trace id of the request that stored the object, when its trace was recorded.</summary>
+    public abstract string? TraceId { get; }
+
+    /// <summary>The trace in the operator's tracing UI (<c>Observability:TraceLink</c> with the id in it), when both are known.</summary>
+    public string? TraceUrl => TraceId is { } id && observability.TraceLink is { Length: > 0 } link
+        ? link.Replace("{traceId}", Uri.EscapeDataString(id), StringComparison.Ordinal)
+        : null;
 
     /// <summary>The page of the object with this id (<c>/dashboard/…/{id}</c>).</summary>
     protected abstract string PagePath(string id);

@@ -25,8 +25,8 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
                 INSERT INTO completion_metadata(project_id, key, value, seq)
                 SELECT $2, u.k, u.v, c.seq FROM c, unnest($7::text[], $8::text[]) AS u(k, v)),
             p AS (
-                INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms, search)
-                SELECT c.seq, $10::text, $11::text, $12, $13, $17::bigint,
+                INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms, trace_id, search)
+                SELECT c.seq, $10::text, $11::text, $12, $13, $17::bigint, $18::text,
                     setweight(to_tsvector('simple', $14::text), 'A') || setweight(to_tsvector('simple', $15::text), 'B') FROM c),
             r AS (
                 INSERT INTO completion_rollup(project_id, hour, model, requests, prompt_tokens, completion_tokens, first_seq, last_seq)
@@ -43,7 +43,8 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
             PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created,
             Json(MetadataJson.Write(metadata)), completion.Body, keys, values, completion.Messages,
             (object?)summary.Prompt ?? DBNull.Value, (object?)summary.Answer ?? DBNull.Value, summary.PromptTokens, summary.CompletionTokens,
-            summary.PromptText, summary.AnswerText, CompletionSummary.Hour(completion.Created), (object?)completion.LatencyMs ?? DBNull.Value);
+            summary.PromptText, summary.AnswerText, CompletionSummary.Hour(completion.Created), (object?)completion.LatencyMs ?? DBNull.Value,
+            (object?)completion.TraceId ?? DBNull.Value);
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)

@@ -116,8 +116,8 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
     {
         await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
         await using var find = new NpgsqlCommand(projectId is null
-            ? "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1"
-            : "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1 AND c.project_id = $2", connection);
+            ? "SELECT c.seq, c.project_id, c.body, p.latency_ms, p.trace_id FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1"
+            : "SELECT c.seq, c.project_id, c.body, p.latency_ms, p.trace_id FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $1 AND c.project_id = $2", connection);
         PostgresBinding.Add(find, PostgresText.Encode(id));
         if (projectId is { } project)
         {
@@ -126,6 +126,7 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
         long seq, owner;
         byte[] body;
         long? latency;
+        string? trace;
         await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
         {
             if (!await reader.ReadAsync(cancellationToken))
@@ -133,6 +134,7 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
                 return null;
             }
             (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+            trace = reader.IsDBNull(4) ? null : reader.GetString(4);
         }
         await using var messages = new NpgsqlCommand("SELECT body FROM completion_messages WHERE seq = $1 ORDER BY idx LIMIT $2", connection);
         PostgresBinding.Add(messages, seq, (long)IDashboardStore.MaxMessages);
@@ -144,7 +146,7 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
                 items.Add(reader.GetFieldValue<byte[]>(0));
             }
         }
-        return new CompletionDetail(owner, id, body, items, latency);
+        return new CompletionDetail(owner, id, body, items, latency, trace);
     }
 
     public async Task<IReadOnlyList<UsagePoint>> UsageAsync(long? projectId, long from, long to, CancellationToken cancellationToken)

@@ -134,14 +134,14 @@ internal sealed partial class PostgresResponseStore : IResponseDashboard
         await using var connection = await dataSources.Prepared.OpenConnectionAsync(cancellationToken);
         // The response it continued is named while it is stored: a delete or an expiry clears the link.
         await using var find = new NpgsqlCommand($"""
-            SELECT r.seq, r.project_id, r.body, r.request_id, r.latency_ms,
+            SELECT r.seq, r.project_id, r.body, r.request_id, r.latency_ms, r.trace_id,
                 (SELECT p.id FROM responses p WHERE p.id = r.previous_response_id AND p.project_id = r.project_id AND p.seq < r.seq)
             FROM responses r WHERE r.id = $1{(projectId is null ? "" : " AND r.project_id = $2")}
             """, connection);
         AddIdAndProject(find, id, projectId);
         long seq, owner;
         byte[] body;
-        string? request, previous;
+        string? request, trace, previous;
         long? latency;
         await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
         {
@@ -152,7 +152,8 @@ internal sealed partial class PostgresResponseStore : IResponseDashboard
             (seq, owner, body) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2));
             request = reader.IsDBNull(3) ? null : reader.GetString(3);
             latency = reader.IsDBNull(4) ? null : reader.GetInt64(4);
-            previous = reader.IsDBNull(5) ? null : PostgresText.Decode(reader.GetString(5));
+            trace = reader.IsDBNull(5) ? null : reader.GetString(5);
+            previous = reader.IsDBNull(6) ? null : PostgresText.Decode(reader.GetString(6));
         }
         // Newest first, so that what does not fit is the oldest; bodies past the budget are never read nor sent.
         await using var chain = new NpgsqlCommand($"""
@@ -181,7 +182,7 @@ internal sealed partial class PostgresResponseStore : IResponseDashboard
             }
         }
         items.Reverse();
-        return new ResponseDetail(owner, id, body, request, latency, previous, items, cut);
+        return new ResponseDetail(owner, id, body, request, latency, trace, previous, items, cut);
     }
 
     public async Task<IReadOnlyList<string>> ModelsAsync(long? projectId, CancellationToken cancellationToken)

@@ -24,8 +24,8 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
                 SELECT id FROM responses WHERE id = $5::text AND project_id = $2),
             r AS (
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
-                    request_id, latency_ms, metadata, body)
-                SELECT $1, $2, $3, $4, (SELECT id FROM parent), $6, $7, $8, $9::text, $10::bigint, $11::jsonb, $12 RETURNING seq),
+                    request_id, latency_ms, trace_id, metadata, body)
+                SELECT $1, $2, $3, $4, (SELECT id FROM parent), $6, $7, $8, $9::text, $10::bigint, $21::text, $11::jsonb, $12 RETURNING seq),
             c AS (
                 INSERT INTO response_items(seq, position, kind, id, body)
                 SELECT r.seq, u.i - 1 - cardinality($19::text[]), 'input', u.d, u.b
@@ -45,7 +45,8 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
             MetadataJson.Write(PostgresText.Encode(response.Metadata)), response.Body, (long)response.Input.Count,
             items.Select(i => PostgresText.Encode(i.Id)).ToArray(), items.Select(i => i.Body).ToArray(), (long)response.Context.Count,
             Nullable(summary.Input), Nullable(summary.Output),
-            response.ChainRead.Select(i => PostgresText.Encode(i.Id)).ToArray(), response.ChainRead.Select(i => i.Body).ToArray());
+            response.ChainRead.Select(i => PostgresText.Encode(i.Id)).ToArray(), response.ChainRead.Select(i => i.Body).ToArray(),
+            Nullable(response.TraceId));
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)

@@ -192,6 +192,13 @@ internal static class PostgresSchema
         END $$;
         CREATE TRIGGER responses_not_deleted BEFORE INSERT ON responses FOR EACH ROW EXECUTE FUNCTION responses_not_deleted();
         """,
+        """
+        -- Trace ids (migration 7): the W3C trace of the request that stored a completion or a response, when its trace
+        -- was recorded, so the dashboard can link to it. A completion's sits with its latency in its preview row. A
+        -- nullable column without a default is added without rewriting the table.
+        ALTER TABLE completion_previews ADD COLUMN trace_id text;
+        ALTER TABLE responses ADD COLUMN trace_id text;
+        """,
     ];
 
     /// <summary>

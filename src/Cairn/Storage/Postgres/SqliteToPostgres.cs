@@ -54,13 +54,17 @@ internal static partial class SqliteToPostgres
         }
     }
 
-    /// <summary>A completion as read from SQLite, its metadata already escaped for PostgreSQL text.</summary>
-    public sealed record Row(long Seq, string Id, long ProjectId, string Model, long Created, IReadOnlyDictionary<string, string> Metadata, byte[] Body);
+    /// <summary>A completion as read from SQLite, its metadata already escaped for PostgreSQL text, with what its preview keeps that no body holds.</summary>
+    public sealed record Row(long Seq, string Id, long ProjectId, string Model, long Created, IReadOnlyDictionary<string, string> Metadata, byte[] Body,
+        long? LatencyMs, string? TraceId);
 
     public static List<Row> ReadChunk(SqliteConnection sqlite, long after)
     {
         using var read = sqlite.CreateCommand();
-        read.CommandText = "SELECT seq, id, project_id, model, created, metadata, body FROM completions WHERE seq > $after ORDER BY seq LIMIT $limit";
+        read.CommandText = """
+            SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata, c.body, p.latency_ms, p.trace_id
+            FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.seq > $after ORDER BY c.seq LIMIT $limit
+            """;
         read.Parameters.AddWithValue("$after", after);
         read.Parameters.AddWithValue("$limit", Chunk);
         var rows = new List<Row>(Chunk);
@@ -68,7 +72,8 @@ internal static partial class SqliteToPostgres
         while (reader.Read())
         {
             rows.Add(new Row(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4),
-                PostgresText.Encode(MetadataJson.Parse(reader.GetString(5))), (byte[])reader.GetValue(6)));
+                PostgresText.Encode(MetadataJson.Parse(reader.GetString(5))), (byte[])reader.GetValue(6),
+                reader.IsDBNull(7) ? null : reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
         }
         return rows;
     }
@@ -127,6 +132,16 @@ internal static partial class SqliteToPostgres
         {
             await previews.ExecuteNonQueryAsync();
         }
+        // What a preview keeps that no body holds (the latency, the trace id) comes from SQLite's previews.
+        if (rows.Where(r => r.LatencyMs is not null || r.TraceId is not null).ToList() is { Count: > 0 } kept)
+        {
+            await using var update = new NpgsqlCommand("""
+                UPDATE completion_previews p SET latency_ms = u.latency, trace_id = u.trace
+                FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(seq, latency, trace) WHERE p.seq = u.seq
+                """, connection);
+            PostgresBinding.Add(update, kept.Select(r => r.Seq).ToArray(), kept.Select(r => r.LatencyMs).ToArray(), kept.Select(r => r.TraceId).ToArray());
+            await update.ExecuteNonQueryAsync();
+        }
         await transaction.CommitAsync();
     }
 
@@ -170,13 +185,13 @@ internal static partial class SqliteToPostgres
             var last = after;
             await using (var responses = await connection.BeginBinaryImportAsync("""
                 COPY responses(seq, id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
-                    request_id, latency_ms, metadata, body) FROM STDIN (FORMAT BINARY)
+                    request_id, latency_ms, trace_id, metadata, body) FROM STDIN (FORMAT BINARY)
                 """))
             {
                 using var read = sqlite.CreateCommand();
                 read.CommandText = """
                     SELECT seq, id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
-                        request_id, latency_ms, metadata, body
+                        request_id, latency_ms, trace_id, metadata, body
                     FROM responses WHERE seq > $after ORDER BY seq LIMIT $limit
                     """;
                 read.Parameters.AddWithValue("$after", after);
@@ -197,8 +212,9 @@ internal static partial class SqliteToPostgres
                     await responses.WriteAsync(reader.GetInt64(8), NpgsqlDbType.Bigint);
                     await WriteNullableAsync(responses, reader.IsDBNull(9) ? null : reader.GetString(9), NpgsqlDbType.Text);
                     await WriteNullableAsync(responses, reader.IsDBNull(10) ? null : reader.GetInt64(10), NpgsqlDbType.Bigint);
-                    await responses.WriteAsync(MetadataJson.Write(PostgresText.Encode(MetadataJson.Parse(reader.GetString(11)))), NpgsqlDbType.Jsonb);
-                    await responses.WriteAsync((byte[])reader.GetValue(12), NpgsqlDbType.Bytea);
+                    await WriteNullableAsync(responses, reader.IsDBNull(11) ? null : reader.GetString(11), NpgsqlDbType.Text);
+                    await responses.WriteAsync(MetadataJson.Write(PostgresText.Encode(MetadataJson.Parse(reader.GetString(12)))), NpgsqlDbType.Jsonb);
+                    await responses.WriteAsync((byte[])reader.GetValue(13), NpgsqlDbType.Bytea);
                     copied++;
                 }
                 await responses.CompleteAsync();

@@ -12,11 +12,12 @@ internal sealed partial class SqliteCompletionStore
     private void InsertSummary(SqliteWriter w, long seq, StoredCompletion completion, CompletionSummary summary)
     {
         var preview = w.Command("""
-            INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms)
-            VALUES ($seq, $prompt, $answer, $promptTokens, $completionTokens, $latency)
+            INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms, trace_id)
+            VALUES ($seq, $prompt, $answer, $promptTokens, $completionTokens, $latency, $trace)
             """);
         Bind(preview, ("$seq", seq), ("$prompt", (object?)summary.Prompt ?? DBNull.Value), ("$answer", (object?)summary.Answer ?? DBNull.Value),
-            ("$promptTokens", summary.PromptTokens), ("$completionTokens", summary.CompletionTokens), ("$latency", (object?)completion.LatencyMs ?? DBNull.Value));
+            ("$promptTokens", summary.PromptTokens), ("$completionTokens", summary.CompletionTokens), ("$latency", (object?)completion.LatencyMs ?? DBNull.Value),
+            ("$trace", (object?)completion.TraceId ?? DBNull.Value));
         preview.ExecuteNonQuery();
 
         var search = w.Command("INSERT INTO completion_search_pending(seq, prompt, answer) VALUES ($seq, $prompt, $answer)");

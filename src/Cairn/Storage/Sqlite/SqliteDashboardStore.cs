@@ -156,8 +156,8 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
         readers.ReadAsync(session =>
         {
             var find = session.Command(projectId is null
-                ? "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id"
-                : "SELECT c.seq, c.project_id, c.body, p.latency_ms FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id AND c.project_id = $project");
+                ? "SELECT c.seq, c.project_id, c.body, p.latency_ms, p.trace_id FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id"
+                : "SELECT c.seq, c.project_id, c.body, p.latency_ms, p.trace_id FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.id = $id AND c.project_id = $project");
             List<(string Name, object Value)> findValues = [];
             findValues.Add(("$id", id));
             if (projectId is { } project)
@@ -167,6 +167,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
             long seq, owner;
             byte[] body;
             long? latency;
+            string? trace;
             SqliteBinding.Bind(find, CollectionsMarshal.AsSpan(findValues));
             using (var reader = find.ExecuteReader())
             {
@@ -175,6 +176,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                     return null;
                 }
                 (seq, owner, body, latency) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2), reader.IsDBNull(3) ? null : reader.GetInt64(3));
+                trace = reader.IsDBNull(4) ? null : reader.GetString(4);
             }
             var messages = session.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx LIMIT $limit");
             SqliteBinding.Bind(messages, ("$seq", seq), ("$limit", IDashboardStore.MaxMessages));
@@ -186,7 +188,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
                     items.Add((byte[])reader.GetValue(0));
                 }
             }
-            return new CompletionDetail(owner, id, body, items, latency);
+            return new CompletionDetail(owner, id, body, items, latency, trace);
         }, cancellationToken);
 
     public Task<IReadOnlyList<UsagePoint>> UsageAsync(long? projectId, long from, long to, CancellationToken cancellationToken) =>

@@ -190,14 +190,14 @@ internal sealed partial class SqliteResponseStore : IResponseDashboard
         {
             // The response it continued is named while it is stored: a delete or an expiry clears the link.
             var find = session.Command($"""
-                SELECT r.seq, r.project_id, r.body, r.request_id, r.latency_ms,
+                SELECT r.seq, r.project_id, r.body, r.request_id, r.latency_ms, r.trace_id,
                     (SELECT p.id FROM responses p WHERE p.id = r.previous_response_id AND p.project_id = r.project_id AND p.seq < r.seq)
                 FROM responses r WHERE r.id = $id{(projectId is null ? "" : " AND r.project_id = $project")}
                 """);
             Bind(find, Values(id, projectId));
             long seq, owner;
             byte[] body;
-            string? request, previous;
+            string? request, trace, previous;
             long? latency;
             using (var reader = find.ExecuteReader())
             {
@@ -208,7 +208,8 @@ internal sealed partial class SqliteResponseStore : IResponseDashboard
                 (seq, owner, body) = (reader.GetInt64(0), reader.GetInt64(1), (byte[])reader.GetValue(2));
                 request = reader.IsDBNull(3) ? null : reader.GetString(3);
                 latency = reader.IsDBNull(4) ? null : reader.GetInt64(4);
-                previous = reader.IsDBNull(5) ? null : reader.GetString(5);
+                trace = reader.IsDBNull(5) ? null : reader.GetString(5);
+                previous = reader.IsDBNull(6) ? null : reader.GetString(6);
             }
             // Newest first, so that what does not fit is the oldest; a body is read only when it fits.
             var chain = session.Command($"""
@@ -236,7 +237,7 @@ internal sealed partial class SqliteResponseStore : IResponseDashboard
                 }
             }
             items.Reverse();
-            return new ResponseDetail(owner, id, body, request, latency, previous, items, cut);
+            return new ResponseDetail(owner, id, body, request, latency, trace, previous, items, cut);
         }, cancellationToken);
 
     public Task<IReadOnlyList<string>> ModelsAsync(long? projectId, CancellationToken cancellationToken) =>

@@ -24,15 +24,15 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
             }
             var insert = w.Command("""
                 INSERT INTO responses(id, project_id, model, created_at, previous_response_id, status, input_tokens, output_tokens,
-                    request_id, latency_ms, metadata, body)
-                VALUES ($id, $project, $model, $created, $previous, $status, $inputTokens, $outputTokens, $request, $latency, $metadata, $body)
+                    request_id, latency_ms, trace_id, metadata, body)
+                VALUES ($id, $project, $model, $created, $previous, $status, $inputTokens, $outputTokens, $request, $latency, $trace, $metadata, $body)
                 RETURNING seq
                 """);
             Bind(insert, ("$id", response.Id), ("$project", response.ProjectId), ("$model", response.Model), ("$created", response.CreatedAt),
                 ("$previous", (object?)previous ?? DBNull.Value), ("$status", response.Status),
                 ("$inputTokens", response.InputTokens), ("$outputTokens", response.OutputTokens),
                 ("$request", (object?)response.RequestId ?? DBNull.Value), ("$latency", (object?)response.LatencyMs ?? DBNull.Value),
-                ("$metadata", MetadataJson.Write(response.Metadata)), ("$body", response.Body));
+                ("$trace", (object?)response.TraceId ?? DBNull.Value), ("$metadata", MetadataJson.Write(response.Metadata)), ("$body", response.Body));
             var seq = (long)insert.ExecuteScalar()!;
             InsertItems(w, seq, "input", -context.Count, context);
             InsertItems(w, seq, "input", 0, response.Input);

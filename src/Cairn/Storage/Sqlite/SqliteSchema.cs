@@ -195,6 +195,12 @@ internal static class SqliteSchema
         WHEN EXISTS (SELECT 1 FROM deleted_responses WHERE id = NEW.id)
         BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: deleted_responses.id'); END;
         """,
+        """
+        -- Trace ids (migration 8): the W3C trace of the request that stored a completion or a response, when its trace
+        -- was recorded, so the dashboard can link to it. A completion's sits with its latency in its preview row.
+        ALTER TABLE completion_previews ADD COLUMN trace_id TEXT;
+        ALTER TABLE responses ADD COLUMN trace_id TEXT;
+        """,
     ];
 
     public static int Version => Migrations.Length;
