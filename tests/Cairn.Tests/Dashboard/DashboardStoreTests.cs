@@ -165,10 +165,11 @@ public abstract class DashboardStoreContract(CairnServer server)
         Assert.NotNull(detail);
         Assert.Equal(project, detail.ProjectId);
         Assert.Equal(2, detail.Messages.Count);
-        Assert.Null(detail.LatencyMs);
+        Assert.Equal((null, null), (detail.LatencyMs, detail.TraceId));
         var timed = rows[0] with { Id = Cairn.OpenAI.Ids.Completion() };
-        await store.AddAsync(Completion(timed) with { LatencyMs = 1234 }, default);
-        Assert.Equal(1234, (await dashboard.GetAsync(project, timed.Id, default))!.LatencyMs);
+        await store.AddAsync(Completion(timed) with { LatencyMs = 1234, TraceId = "4bf92f3577b34da6a3ce929d0e0e4736" }, default);
+        var timedDetail = (await dashboard.GetAsync(project, timed.Id, default))!;
+        Assert.Equal((1234L, "4bf92f3577b34da6a3ce929d0e0e4736"), (timedDetail.LatencyMs, timedDetail.TraceId));
         Assert.Null(await dashboard.GetAsync(project + 1000, rows[1].Id, default));
         Assert.Equal(project, (await dashboard.GetAsync(null, rows[1].Id, default))!.ProjectId);
         Assert.Null(await dashboard.GetAsync(null, "chatcmpl-unknown", default));

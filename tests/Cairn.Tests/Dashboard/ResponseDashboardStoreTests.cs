@@ -226,6 +226,21 @@ public abstract class ResponseDashboardStoreContract(CairnServer server)
     }
 
     [Fact]
+    public async Task Get_ReadsTheTraceIdStoredWithTheResponse()
+    {
+        var project = await ProjectAsync();
+        var traced = Response(project, "model-a", [], id => [UserMessage(id, "Traced")], id => [Answer(id, "Yes")]) with
+        {
+            TraceId = "0af7651916cd43dd8448eb211c80319c",
+        };
+        await store.AddAsync(traced, default);
+
+        var detail = (await dashboard.GetAsync(project, traced.Id, default))!;
+
+        Assert.Equal(("0af7651916cd43dd8448eb211c80319c", 42L), (detail.TraceId, detail.LatencyMs));
+    }
+
+    [Fact]
     public async Task Cursor_AndGet_AreScopedToTheProject_AndTheAdminsNullProjectFindsAny()
     {
         var (project, rows) = await SeedAsync(2);
@@ -254,8 +269,8 @@ public abstract class ResponseDashboardStoreContract(CairnServer server)
 
         var detail = (await dashboard.GetAsync(project, second.Id, default))!;
 
-        Assert.Equal((second.Id, Utf8(second.Body), second.RequestId, 42L, first.Id, false),
-            (detail.Id, Utf8(detail.Body), detail.RequestId, detail.LatencyMs, detail.PreviousId, detail.EarlierItemsLeftOut));
+        Assert.Equal((second.Id, Utf8(second.Body), second.RequestId, 42L, null, first.Id, false),
+            (detail.Id, Utf8(detail.Body), detail.RequestId, detail.LatencyMs, detail.TraceId, detail.PreviousId, detail.EarlierItemsLeftOut));
         Assert.Equal(
             [(first.Id, 1, 0, false, Utf8(first.Input[0].Body)), (first.Id, 1, 1, true, Utf8(first.Output[0].Body)),
              (second.Id, 0, 0, false, Utf8(second.Input[0].Body)), (second.Id, 0, 1, true, Utf8(second.Output[0].Body))],

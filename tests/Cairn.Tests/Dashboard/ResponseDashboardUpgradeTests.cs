@@ -57,7 +57,8 @@ public sealed class ResponseDashboardUpgradeTests : IDisposable
             using var downgrade = sqlite.CreateCommand();
             downgrade.CommandText = """
                 DROP TABLE response_metadata; DROP TABLE response_previews; DROP INDEX responses_by_project; DROP INDEX responses_by_model;
-                DROP TABLE deleted_responses; DROP TRIGGER responses_not_deleted; PRAGMA user_version = 5;
+                DROP TABLE deleted_responses; DROP TRIGGER responses_not_deleted;
+                ALTER TABLE responses DROP COLUMN trace_id; ALTER TABLE completion_previews DROP COLUMN trace_id; PRAGMA user_version = 5;
                 """;
             downgrade.ExecuteNonQuery();
         }
@@ -85,6 +86,7 @@ public sealed class ResponseDashboardUpgradeTests : IDisposable
             await using (var downgrade = dataSource.CreateCommand("""
                 DROP TABLE response_metadata, response_previews; DROP INDEX responses_by_project, responses_by_model;
                 DROP TABLE deleted_responses; DROP TRIGGER responses_not_deleted ON responses; DROP FUNCTION responses_not_deleted();
+                ALTER TABLE responses DROP COLUMN trace_id; ALTER TABLE completion_previews DROP COLUMN trace_id;
                 DELETE FROM cairn_schema WHERE version >= 5
                 """))
             {
