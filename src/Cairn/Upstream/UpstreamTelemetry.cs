@@ -138,7 +138,8 @@ internal sealed class UpstreamAttemptReport : IDisposable
 
 /// <summary>
 /// Reports each attempt of the retry pipeline it sits in (around <see cref="UpstreamBuffering"/>, so an attempt ends
-/// when its headers, or its whole answer, arrive): see <see cref="UpstreamAttemptReport"/>.
+/// when its headers, or its whole answer, arrive): see <see cref="UpstreamAttemptReport"/>. Each attempt sends its own
+/// trace context upstream.
 /// </summary>
 internal sealed class UpstreamAttemptReporter(UpstreamTelemetry telemetry) : DelegatingHandler
 {
@@ -149,6 +150,15 @@ internal sealed class UpstreamAttemptReporter(UpstreamTelemetry telemetry) : Del
             return await base.SendAsync(request, cancellationToken);
         }
         using var report = telemetry.Start(request, attempts);
+        if (attempts.Started > 1)
+        {
+            // HttpClient adds trace context only to a request without any, and a retry sends the same message: without
+            // this, every retry would carry the first attempt's traceparent (seen on .NET 10.0.12).
+            foreach (var field in DistributedContextPropagator.Current.Fields)
+            {
+                request.Headers.Remove(field);
+            }
+        }
         try
         {
             var response = await base.SendAsync(request, cancellationToken);
