@@ -13,6 +13,7 @@ public sealed class MeterRecorder : IDisposable
 {
     private readonly MeterListener listener = new();
     private readonly ConcurrentQueue<Measured> measured = new();
+    private readonly ConcurrentQueue<Measured> observed = new();
 
     public sealed record Measured(string Instrument, double Value, IReadOnlyDictionary<string, object?> Tags)
     {
@@ -43,19 +44,19 @@ public sealed class MeterRecorder : IDisposable
         {
             copy[key] = v;
         }
-        measured.Enqueue(new Measured(instrument.Name, value, copy));
+        (instrument.IsObservable ? observed : measured).Enqueue(new Measured(instrument.Name, value, copy));
     }
 
     /// <summary>What <paramref name="instrument"/> measured since the recorder started, with those tags.</summary>
     public List<Measured> Of(string instrument, params (string Key, object Value)[] tags) =>
         [.. measured.Where(m => m.Instrument == instrument && m.Has(tags))];
 
-    /// <summary>Reads the observable instruments now; returns what they gave.</summary>
+    /// <summary>Reads the observable instruments now; returns what <paramref name="instrument"/> gave, with those tags.</summary>
     public List<Measured> Observe(string instrument, params (string Key, object Value)[] tags)
     {
-        measured.Clear();
+        observed.Clear();
         listener.RecordObservableInstruments();
-        return Of(instrument, tags);
+        return [.. observed.Where(m => m.Instrument == instrument && m.Has(tags))];
     }
 
     public void Dispose() => listener.Dispose();
