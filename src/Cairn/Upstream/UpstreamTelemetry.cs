@@ -81,7 +81,7 @@ internal sealed class UpstreamAttemptReport : IDisposable
         started = telemetry.Clock.GetTimestamp();
     }
 
-    public Activity? Activity { get; }
+    private Activity? Activity { get; }
 
     private string Provider => ProviderNames.Of(attempts.Deployment.Provider);
 
