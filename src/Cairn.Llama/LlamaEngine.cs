@@ -37,6 +37,9 @@ internal sealed class LlamaEngine : IDisposable
     /// <summary>Sequences generating or waiting.</summary>
     public int Busy => scheduler.Load;
 
+    /// <summary>Sequences generating and waiting now, and tokens decoded since the model was loaded.</summary>
+    public LlamaCounts Counts => scheduler.Counts;
+
     /// <summary>
     /// Loads the model, or throws <see cref="LlamaLoadException"/> with one line saying why (missing file, a file
     /// llama.cpp cannot load, an unknown chat template).

@@ -24,6 +24,8 @@ internal sealed class LlamaScheduler : IDisposable
     private readonly Thread thread;
     private volatile bool stopping;
     private int active;
+    private long promptTokens;
+    private long generatedTokens;
 
     public LlamaScheduler(LLamaContext context, LlamaVocab vocab, LlamaEngineOptions options, ILogger logger)
     {
@@ -44,6 +46,18 @@ internal sealed class LlamaScheduler : IDisposable
             lock (gate)
             {
                 return active + waiting.Count;
+            }
+        }
+    }
+
+    /// <summary>What the scheduler holds now and has decoded since it started.</summary>
+    public LlamaCounts Counts
+    {
+        get
+        {
+            lock (gate)
+            {
+                return new LlamaCounts(active, waiting.Count, Interlocked.Read(ref promptTokens), Interlocked.Read(ref generatedTokens));
             }
         }
     }
@@ -190,6 +204,7 @@ internal sealed class LlamaScheduler : IDisposable
             }
             sequence.Fed += take;
             budget -= take;
+            Interlocked.Add(ref promptTokens, take);
         }
         var result = context.NativeHandle.Decode(batch);
         if (result != DecodeResult.Ok)
@@ -200,7 +215,9 @@ internal sealed class LlamaScheduler : IDisposable
         {
             if (slots[i] is { LogitIndex: >= 0 } sequence)
             {
+                var generated = sequence.Generated;
                 sequence.Step(context.NativeHandle.GetLogitsIth(sequence.LogitIndex), vocab, options.ContextSize);
+                Interlocked.Add(ref generatedTokens, sequence.Generated - generated);
                 if (sequence.Finished)
                 {
                     Release(i);

@@ -1,7 +1,10 @@
 using Cairn.Storage;
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Cairn.Observability;
 using Cairn.OpenAI;
 
 namespace Cairn.Access;
@@ -10,11 +13,18 @@ namespace Cairn.Access;
 /// Per-project requests-per-minute and tokens-per-minute limits (token buckets from System.Threading.RateLimiting),
 /// per Cairn instance. A create request takes one request and its estimated tokens (prompt plus reserved
 /// completion tokens) up front; completion tokens beyond the reservation are taken once the answer is known.
-/// Every create response of a limited project carries OpenAI's <c>x-ratelimit-*</c> headers.
+/// Every create response of a limited project carries OpenAI's <c>x-ratelimit-*</c> headers; every refusal is counted
+/// on <c>cairn.rate_limit.rejections</c> by the limit that refused it (<c>requests</c> or <c>tokens</c>) and project.
 /// </summary>
-internal sealed class RateLimits
+internal sealed class RateLimits(IMeterFactory meters)
 {
+    /// <summary>Which limit refused a request: <c>requests</c> or <c>tokens</c> (per minute).</summary>
+    public const string KindAttribute = "cairn.rate_limit.kind";
+
     private readonly ConcurrentDictionary<long, ProjectBuckets> projects = new();
+    private readonly Counter<long> rejections = meters.Create(CairnTelemetry.Name, CairnTelemetry.Version)
+        .CreateCounter<long>("cairn.rate_limit.rejections", "{request}", "Create requests refused with 429 by a project's rate limit.");
+
     /// <summary>
     /// Takes what a create request needs and sets the headers, or throws the 429 OpenAI sends. The reservation it
     /// returns settles the completion tokens once the answer is known.
@@ -43,6 +53,7 @@ internal sealed class RateLimits
             if (tokens > tokenBucket.Limit)
             {
                 tokenBucket.WriteHeaders(headers, "tokens");
+                Rejected(project, "tokens");
                 throw new OpenAIException(new OpenAIError(StatusCodes.Status429TooManyRequests,
                     $"Request too large for project '{project.Name}': Limit {tokenBucket.Limit} tokens per minute, Requested {tokens}. Send fewer tokens or ask for a higher limit.",
                     "tokens", null, "rate_limit_exceeded"));
@@ -58,8 +69,12 @@ internal sealed class RateLimits
         return RateReservation.None;
     }
 
-    private static OpenAIException Limited(Project project, string kind, Bucket bucket, int requested, RateLimitLease lease)
+    private void Rejected(Project project, string kind) =>
+        rejections.Add(1, new TagList { { KindAttribute, kind }, { CairnTelemetry.ProjectAttribute, project.Name } });
+
+    private OpenAIException Limited(Project project, string kind, Bucket bucket, int requested, RateLimitLease lease)
     {
+        Rejected(project, kind);
         var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : bucket.Period;
         var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
         var used = bucket.Limit - bucket.Available;

@@ -32,7 +32,7 @@ internal sealed partial class UpstreamClient(IHttpClientFactory clients, Deploym
                 // A whole answer is read inside the retry pipeline (a body cut off is retried like a failed
                 // connect); a stream is handed over at its headers.
                 message.Options.Set(UpstreamBuffering.Key, !call.Stream);
-                attempts = UpstreamAttempts.Track(message);
+                attempts = UpstreamAttempts.Track(message, deployment, model, call.Api, cancellationToken);
                 try
                 {
                     response = await clients.CreateClient(deployment.ClientName)

@@ -31,6 +31,7 @@ internal static class UpstreamServiceCollectionExtensions
         }
         services.AddSingleton<DeploymentChoice>();
         services.AddSingleton<UpstreamClient>();
+        services.AddSingleton<UpstreamTelemetry>();
         // Polly's own log says every timeout at Error and every retried attempt at Warning, with the upstream's
         // response as text; UpstreamClient says once, at the level it deserves, what became of each request.
         services.Configure<TelemetryOptions>(telemetry => telemetry.SeverityProvider = _ => ResilienceEventSeverity.None);
@@ -83,7 +84,9 @@ internal static class UpstreamServiceCollectionExtensions
                 }
                 pipeline.AddTimeout(deployment.Timeout);
             });
-        // Added after the resilience handler, so it sits inside it: each attempt reads its own body.
+        // Added after the resilience handler, so they sit inside it: each attempt is reported, and reads its own body
+        // (the attempt's span ends once the whole answer is in).
+        client.AddHttpMessageHandler(services => new UpstreamAttemptReporter(services.GetRequiredService<UpstreamTelemetry>()));
         client.AddHttpMessageHandler(() => new UpstreamBuffering(options.MaxAnswerBytes));
     }
 
@@ -103,27 +106,53 @@ internal static class UpstreamServiceCollectionExtensions
 }
 
 /// <summary>
-/// The attempts the retry pipeline made for one upstream request, for the one line <see cref="UpstreamClient"/> logs
-/// about it: how many failed before the last, and how the last of those failed.
+/// One upstream request as the retry pipeline's attempts see it, set on its message by <see cref="UpstreamClient"/>:
+/// where it goes (deployment, the model sent, which API), for <see cref="UpstreamAttemptReporter"/> to report each
+/// attempt; and, for the one line <see cref="UpstreamClient"/> logs about it, how many attempts failed before the last
+/// and how the last of those failed.
 /// </summary>
 internal sealed class UpstreamAttempts
 {
     private static readonly HttpRequestOptionsKey<UpstreamAttempts> Key = new("cairn.attempts");
+
+    private UpstreamAttempts(UpstreamDeployment deployment, string model, UpstreamApi api, CancellationToken cancellationToken)
+    {
+        Deployment = deployment;
+        Model = model;
+        Api = api;
+        CancellationToken = cancellationToken;
+    }
+
+    public UpstreamDeployment Deployment { get; }
+
+    /// <summary>The model name sent upstream.</summary>
+    public string Model { get; }
+
+    public UpstreamApi Api { get; }
+
+    /// <summary>The request's own cancellation: an attempt cancelled while it is not cancelled ran out of time.</summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>Attempts begun so far: the number of the latest.</summary>
+    public int Started { get; private set; }
 
     public int Retries { get; private set; }
 
     /// <summary>How the latest retried attempt failed, in words without the upstream's body.</summary>
     public string? LastFailure { get; private set; }
 
-    public static UpstreamAttempts Track(HttpRequestMessage request)
+    public static UpstreamAttempts Track(HttpRequestMessage request, UpstreamDeployment deployment, string model, UpstreamApi api, CancellationToken cancellationToken)
     {
-        var attempts = new UpstreamAttempts();
+        var attempts = new UpstreamAttempts(deployment, model, api, cancellationToken);
         request.Options.Set(Key, attempts);
         return attempts;
     }
 
     public static UpstreamAttempts? Of(HttpRequestMessage? request) =>
         request is not null && request.Options.TryGetValue(Key, out var attempts) ? attempts : null;
+
+    /// <summary>An attempt begins (attempts follow one another, never overlap); returns its number, from 1.</summary>
+    public int Begin() => ++Started;
 
     public void Failed(Outcome<HttpResponseMessage> outcome)
     {

@@ -18,6 +18,12 @@ internal sealed class LlamaBackend(string entry, ModelOptions options, Random ra
 
     public string Entry => entry;
 
+    /// <summary>The model's id in the model list (the name clients send).</summary>
+    public string Model => options.Id!;
+
+    /// <summary>The engine's sequences and tokens now; null until the model is loaded.</summary>
+    public LlamaCounts? Counts => engine?.Counts;
+
     /// <summary>A fingerprint that changes with the model file, as OpenAI's does with the serving configuration.</summary>
     public string? Fingerprint { get; private set; }
 
