@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Net;
+using System.Text;
 using Cairn.Tests.Infrastructure;
 using Cairn.Tests.Otlp;
 using OpenAI.Chat;
@@ -200,6 +201,30 @@ public sealed class TelemetryTests
         Assert.Equal(Status.Types.StatusCode.Error, span.Status);
         var duration = await PointAsync(stack, "gen_ai.server.request.duration", model, p => p.Count == 1);
         Assert.Equal("stream_failed", duration["error.type"]);
+    }
+
+    [Fact]
+    public async Task AClientThatLeavesAStream_EndsItsSpanAsCancelled()
+    {
+        await using var stack = await TelemetryStack.StartAsync();
+        var model = TelemetryStack.UpstreamModel("hang"); // one chunk, then nothing until the client leaves
+
+        var response = await stack.Cairn.Http.SendAsync(
+            new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+            {
+                Content = new StringContent($$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"Say hello"}]}""", Encoding.UTF8, "application/json"),
+            },
+            HttpCompletionOption.ResponseHeadersRead);
+        var stream = await response.Content.ReadAsStreamAsync();
+        Assert.True(await stream.ReadAsync(new byte[1024]) > 0); // the first chunk arrived
+        response.Dispose();
+
+        var span = await ChatSpanAsync(stack, model);
+        Assert.Equal("cancelled", span["error.type"]);
+        Assert.Equal(Status.Types.StatusCode.Error, span.Status);
+        Assert.Null(span["gen_ai.response.id"]);
+        var firstToken = await PointAsync(stack, "gen_ai.server.time_to_first_token", model, p => p.Count == 1);
+        Assert.Equal("cancelled", firstToken["error.type"]);
     }
 
     [Fact]
