@@ -24,8 +24,8 @@ internal sealed class StoreMetrics
     /// <summary>Seconds, from a commit of a few rows on a fast disk to one stuck behind a busy lock.</summary>
     private static readonly IReadOnlyList<double> DurationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    /// <summary>Writes per commit, up to the largest <see cref="StorageOptions.MaxBatch"/> allowed.</summary>
-    private static readonly IReadOnlyList<int> BatchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
+    /// <summary>Writes per commit: powers of two up to the default <see cref="StorageOptions.MaxBatch"/> (512), of four past it.</summary>
+    private static readonly IReadOnlyList<int> BatchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 2048, 8192, 32768];
 
     private readonly KeyValuePair<string, object?> store;
     private readonly Histogram<int> batchSize;

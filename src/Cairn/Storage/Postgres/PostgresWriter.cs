@@ -75,8 +75,9 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
                 batch.Add(op);
             }
             Metrics.Taken(batch.Count);
-            // Counted now: the commit takes out of the batch the writes that fail on their own.
-            var (writes, started) = (batch.Count, Stopwatch.GetTimestamp());
+            // Counted now: the commit takes the writes that fail on their own out of the batch.
+            var writes = batch.Count;
+            var started = Stopwatch.GetTimestamp();
             await CommitAsync(batch);
             Metrics.Committed(writes, started);
             batch.Clear();
