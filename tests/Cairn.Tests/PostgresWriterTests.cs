@@ -12,7 +12,7 @@ public sealed class PostgresWriterTests
     private static async Task<(PostgresDataSources Sources, PostgresWriter Writer)> NewWriterAsync()
     {
         var sources = PostgresConnect.Open(await (await PostgresServer.GetAsync()).CreateDatabaseAsync(), "test");
-        return (sources, new PostgresWriter(sources.Prepared, new StorageOptions(), NullLogger<PostgresWriter>.Instance));
+        return (sources, new PostgresWriter(sources.Prepared, new StorageOptions(), TestStoreMetrics.Postgres(), NullLogger<PostgresWriter>.Instance));
     }
 
     private static Task<int> Insert(PostgresWriter writer, long id) =>

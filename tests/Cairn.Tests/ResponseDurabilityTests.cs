@@ -21,7 +21,7 @@ public sealed class SqliteResponseDurabilityTests : IDisposable
     public async Task AnAcknowledgedChain_IsSeenByANewConnectionAtOnce_AndAfterTheStoreIsReopened()
     {
         List<StoredResponse> chain;
-        using (var writer = new SqliteWriter(ConnectionString, new StorageOptions(), NullLogger.Instance))
+        using (var writer = new SqliteWriter(ConnectionString, new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance))
         using (var readers = new SqliteReaders(ConnectionString, 1))
         {
             chain = await new ResponseChains(new SqliteResponseStore(writer, readers)).ChainAsync(3);
@@ -29,7 +29,7 @@ public sealed class SqliteResponseDurabilityTests : IDisposable
             Assert.Equal(Expected(chain), await new ResponseChains(new SqliteResponseStore(writer, fresh)).ContextAsync(chain[^1].Id));
         }
 
-        using (var writer = new SqliteWriter(ConnectionString, new StorageOptions(), NullLogger.Instance))
+        using (var writer = new SqliteWriter(ConnectionString, new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance))
         using (var readers = new SqliteReaders(ConnectionString, 1))
         {
             var store = new SqliteResponseStore(writer, readers);
@@ -55,7 +55,7 @@ public sealed class PostgresResponseDurabilityTests
         var database = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
         List<StoredResponse> chain;
         await using (var sources = PostgresConnect.Open(database, "test"))
-        await using (var writer = new PostgresWriter(sources.Prepared, new StorageOptions(), NullLogger<PostgresWriter>.Instance))
+        await using (var writer = new PostgresWriter(sources.Prepared, new StorageOptions(), TestStoreMetrics.Postgres(), NullLogger<PostgresWriter>.Instance))
         {
             chain = await new ResponseChains(new PostgresResponseStore(sources, writer)).ChainAsync(3);
             await using var fresh = PostgresConnect.Create(database, "test");
@@ -63,7 +63,7 @@ public sealed class PostgresResponseDurabilityTests
         }
 
         await using (var sources = PostgresConnect.Open(database, "test"))
-        await using (var writer = new PostgresWriter(sources.Prepared, new StorageOptions(), NullLogger<PostgresWriter>.Instance))
+        await using (var writer = new PostgresWriter(sources.Prepared, new StorageOptions(), TestStoreMetrics.Postgres(), NullLogger<PostgresWriter>.Instance))
         {
             var store = new PostgresResponseStore(sources, writer);
             Assert.Equal(chain[^1].Body, await store.GetAsync(Projects.Default, chain[^1].Id, default));

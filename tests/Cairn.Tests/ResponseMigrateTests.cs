@@ -19,7 +19,7 @@ public sealed class ResponseMigrateTests : IDisposable
         var file = folder.File("responses.db");
         List<StoredResponse> chain;
         StoredResponse alone, newest;
-        using (var writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), NullLogger.Instance))
+        using (var writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance))
         using (var readers = new SqliteReaders($"Data Source={file};Pooling=False", 1))
         {
             var sqlite = new SqliteResponseStore(writer, readers);
@@ -51,7 +51,7 @@ public sealed class ResponseMigrateTests : IDisposable
         Assert.Contains("every count matches", resumed.Stderr, StringComparison.Ordinal);
 
         await using var sources = PostgresConnect.Open(database, "test");
-        await using var postgresWriter = new PostgresWriter(sources.Prepared, new StorageOptions(), NullLogger<PostgresWriter>.Instance);
+        await using var postgresWriter = new PostgresWriter(sources.Prepared, new StorageOptions(), TestStoreMetrics.Postgres(), NullLogger<PostgresWriter>.Instance);
         var postgres = new PostgresResponseStore(sources, postgresWriter);
         var chains = new ResponseChains(postgres);
         var next = await chains.AddAsync(Turn("next", previous: chain[^1].Id));

@@ -23,7 +23,7 @@ public sealed class SqliteListTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var path = folder.File("list.db");
-        writer = new SqliteWriter($"Data Source={path};Pooling=False", new StorageOptions(), NullLogger.Instance);
+        writer = new SqliteWriter($"Data Source={path};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
         readers = new SqliteReaders($"Data Source={path};Pooling=False;Mode=ReadOnly", 2);
         store = new SqliteCompletionStore(writer, readers);
         var adds = new List<Task>();

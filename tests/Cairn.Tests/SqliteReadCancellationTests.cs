@@ -18,7 +18,7 @@ public sealed class SqliteReadCancellationTests : IDisposable
     public SqliteReadCancellationTests()
     {
         var path = folder.File("cancel.db");
-        writer = new SqliteWriter($"Data Source={path};Pooling=False", new StorageOptions(), NullLogger.Instance);
+        writer = new SqliteWriter($"Data Source={path};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
         readers = new SqliteReaders($"Data Source={path};Pooling=False;Mode=ReadOnly", 2);
     }
 

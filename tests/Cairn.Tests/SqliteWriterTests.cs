@@ -11,7 +11,7 @@ public sealed class SqliteWriterTests : IDisposable
     private readonly TempFolder folder = new();
 
     private SqliteWriter NewWriter() =>
-        new($"Data Source={folder.File("w.db")};Pooling=False", new StorageOptions(), NullLogger.Instance);
+        new($"Data Source={folder.File("w.db")};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
 
     private static long Insert(SqliteWriter w, string id)
     {

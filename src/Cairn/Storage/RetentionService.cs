@@ -5,7 +5,8 @@ namespace Cairn.Storage;
 /// batch, by one rule: what was created before the same moment goes.
 /// </summary>
 internal sealed partial class RetentionService(
-    ICompletionRetention retention, IResponseRetention responses, StorageOptions options, TimeProvider clock, ILogger<RetentionService> logger)
+    ICompletionRetention retention, IResponseRetention responses, StorageOptions options, StoreMetrics metrics, TimeProvider clock,
+    ILogger<RetentionService> logger)
     : BackgroundService
 {
     /// <summary>How long a deleted or expired id stays a valid <c>after</c> cursor once its completion has expired.</summary>
@@ -20,6 +21,7 @@ internal sealed partial class RetentionService(
         var keep = TimeSpan.FromDays(options.RetentionDays);
         while (!stoppingToken.IsCancellationRequested)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 var batches = 0;
@@ -36,10 +38,12 @@ internal sealed partial class RetentionService(
                 {
                     LogPurged(logger, batches);
                 }
+                metrics.Swept(started);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 LogPurgeFailed(logger, e);
+                metrics.Swept(started, e);
             }
             try
             {

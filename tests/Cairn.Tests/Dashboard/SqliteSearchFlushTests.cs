@@ -20,7 +20,7 @@ public sealed class SqliteSearchFlushTests : IDisposable
     {
         public Store(string file)
         {
-            Writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), NullLogger.Instance);
+            Writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
             Readers = new SqliteReaders($"Data Source={file};Mode=ReadOnly;Pooling=False", 2);
             Completions = new SqliteCompletionStore(Writer, Readers);
             Dashboard = new SqliteDashboardStore(Readers, Completions);

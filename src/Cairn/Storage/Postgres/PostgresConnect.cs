@@ -49,7 +49,12 @@ internal static class PostgresConnect
             builder.MaxAutoPrepare = 32;
             builder.AutoPrepareMinUsages = 2;
         }
-        return new PostgresDataSources(NpgsqlDataSource.Create(builder), NpgsqlDataSource.Create(unprepared));
+        // Npgsql's metrics name a pool (db.client.connection.pool.name) by its whole connection string unless it is
+        // given a name: the application name says whose pool it is in a line a reader can take in.
+        var name = builder.ApplicationName;
+        return new PostgresDataSources(
+            new NpgsqlDataSourceBuilder(builder.ConnectionString) { Name = name }.Build(),
+            new NpgsqlDataSourceBuilder(unprepared.ConnectionString) { Name = $"{name}-unprepared" }.Build());
     }
 
     /// <summary>Connects and applies migrations; a database that cannot be used stops with one line naming <paramref name="key"/>, without the password.</summary>

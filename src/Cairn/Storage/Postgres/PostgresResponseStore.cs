@@ -140,7 +140,9 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
             DELETE FROM deleted_responses WHERE id IN (
                 SELECT id FROM deleted_responses WHERE id < $1 ORDER BY id LIMIT $2)
             """, Cairn.OpenAI.Ids.ResponseFloor(expiredBefore - RetentionService.TombstoneGrace), (long)limit);
-        return await purged == limit | await dropped == limit;
+        var removed = await purged;
+        writer.Metrics.Removed(StoreMetrics.Responses, removed);
+        return removed == limit | await dropped == limit;
     }
 
     /// <summary>

@@ -7,7 +7,7 @@ namespace Cairn.Storage.Postgres;
 /// instances purging at once pick the same oldest rows; the second waits on the first's row locks and then finds
 /// them gone, so nothing is deleted twice.
 /// </summary>
-internal sealed class PostgresRetention(PostgresDataSources dataSources) : ICompletionRetention
+internal sealed class PostgresRetention(PostgresDataSources dataSources, StoreMetrics metrics) : ICompletionRetention
 {
     /// <summary>
     /// CTEs that delete the metadata, messages and dashboard preview of the completions a CTE <c>c</c> deleted (id,
@@ -44,6 +44,7 @@ internal sealed class PostgresRetention(PostgresDataSources dataSources) : IComp
             """, connection);
         PostgresBinding.Add(completions, (long)limit, expiredBefore.ToUnixTimeSeconds());
         var purged = (long)(await completions.ExecuteScalarAsync(cancellationToken))!;
+        metrics.Removed(StoreMetrics.Completions, (int)purged);
 
         await using var tombstones = new NpgsqlCommand("""
             DELETE FROM deleted_completions WHERE id IN (

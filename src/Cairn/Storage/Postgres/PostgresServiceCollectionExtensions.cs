@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+
 namespace Cairn.Storage.Postgres;
 
 /// <summary>Registers every store contract on one PostgreSQL database.</summary>
@@ -12,7 +14,9 @@ internal static class PostgresServiceCollectionExtensions
     {
         var dataSources = PostgresConnect.Create(connectionString, SettingName);
         services.AddSingleton(dataSources);
-        services.AddSingleton(sp => new PostgresWriter(dataSources.Prepared, options, sp.GetRequiredService<ILogger<PostgresWriter>>()));
+        services.AddSingleton(sp => new StoreMetrics(sp.GetRequiredService<IMeterFactory>(), StoreMetrics.Postgres));
+        services.AddSingleton(sp => new PostgresWriter(
+            dataSources.Prepared, options, sp.GetRequiredService<StoreMetrics>(), sp.GetRequiredService<ILogger<PostgresWriter>>()));
         services.AddSingleton<ICompletionStore, PostgresCompletionStore>();
         services.AddSingleton<ICompletionRetention, PostgresRetention>();
         services.AddSingleton<PostgresResponseStore>();

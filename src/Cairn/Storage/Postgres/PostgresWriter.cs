@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Npgsql;
 
@@ -24,13 +25,17 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
     private readonly ILogger logger;
     private readonly Task loop;
 
-    public PostgresWriter(NpgsqlDataSource dataSource, StorageOptions options, ILogger<PostgresWriter> logger)
+    public PostgresWriter(NpgsqlDataSource dataSource, StorageOptions options, StoreMetrics metrics, ILogger<PostgresWriter> logger)
     {
         this.dataSource = dataSource;
         this.logger = logger;
+        Metrics = metrics;
         maxBatch = options.MaxBatch;
         loop = Task.Run(RunAsync);
     }
+
+    /// <summary>The store's instruments, which the stores writing through this writer report to as well.</summary>
+    public StoreMetrics Metrics { get; }
 
     /// <summary>Runs <paramref name="work"/> inside the next group commit; the task completes after COMMIT.</summary>
     public Task<T> WriteAsync<T>(Func<NpgsqlConnection, Task<T>> work) => Enqueue(new WorkOp<T>(work));
@@ -43,8 +48,11 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
 
     private Task<T> Enqueue<T>(WriteOp<T> op)
     {
+        // Counted before it can be taken, so the depth never reads below zero.
+        Metrics.Queued();
         if (!queue.Writer.TryWrite(op))
         {
+            Metrics.Taken(1);
             throw new ObjectDisposedException(nameof(PostgresWriter), "The store is shutting down.");
         }
         return op.Task;
@@ -66,7 +74,12 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
             {
                 batch.Add(op);
             }
+            Metrics.Taken(batch.Count);
+            // Counted now: the commit takes the writes that fail on their own out of the batch.
+            var writes = batch.Count;
+            var started = Stopwatch.GetTimestamp();
             await CommitAsync(batch);
+            Metrics.Committed(writes, started);
             batch.Clear();
         }
     }
@@ -93,6 +106,7 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
             catch (Exception e)
             {
                 LogCommitFailed(logger, batch.Count, e);
+                Metrics.CommitFailed(e);
                 foreach (var op in batch)
                 {
                     op.Fail(e);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 
 namespace Cairn.Storage.Sqlite;
@@ -12,9 +13,11 @@ internal sealed class SqliteCheckpointer : IDisposable
     private readonly SqliteConnection connection;
     private readonly Thread thread;
     private readonly ManualResetEventSlim stop = new();
+    private readonly StoreMetrics metrics;
 
-    public SqliteCheckpointer(string connectionString)
+    public SqliteCheckpointer(string connectionString, StoreMetrics metrics)
     {
+        this.metrics = metrics;
         connection = new SqliteConnection(connectionString);
         connection.Open();
         SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
@@ -29,7 +32,9 @@ internal sealed class SqliteCheckpointer : IDisposable
             try
             {
                 // PASSIVE never waits for readers or the writer; what it cannot copy now it copies next time.
+                var started = Stopwatch.GetTimestamp();
                 SqliteSchema.Execute(connection, "PRAGMA wal_checkpoint(PASSIVE)");
+                metrics.Checkpointed(started);
             }
             catch (SqliteException)
             {

@@ -5,8 +5,9 @@ namespace Cairn.Storage.Sqlite;
 /// <summary>Retention on SQLite: each batch is one write in the group commit, so a purge never holds the writer for long.</summary>
 internal sealed partial class SqliteCompletionStore : ICompletionRetention
 {
-    public Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken) =>
-        writer.WriteAsync(w =>
+    public async Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken)
+    {
+        var (removed, more) = await writer.WriteAsync(w =>
         {
             // Storage order walks the primary key from its oldest end, so no index on created is needed; a
             // completion whose request outlasted a newer one's waits for the next round.
@@ -33,6 +34,9 @@ internal sealed partial class SqliteCompletionStore : ICompletionRetention
                 """);
             Bind(tombstones, ("$floor", Cairn.OpenAI.Ids.CompletionFloor(expiredBefore - RetentionService.TombstoneGrace)), ("$limit", limit));
             var dropped = tombstones.ExecuteNonQuery();
-            return expired.Count == limit || dropped == limit;
+            return (expired.Count, expired.Count == limit || dropped == limit);
         });
+        writer.Metrics.Removed(StoreMetrics.Completions, removed);
+        return more;
+    }
 }

@@ -87,12 +87,15 @@ internal sealed partial class SqliteCompletionStore
     /// </summary>
     public async Task FlushSearchAsync()
     {
-        int moved;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        int moved, total = 0;
         do
         {
             moved = await writer.WriteAsync(MoveSearchBatch);
+            total += moved;
         }
         while (moved == SearchFlushBatch);
+        writer.Metrics.SearchFlushed(total, started);
     }
 
     private static int MoveSearchBatch(SqliteWriter w)

@@ -155,8 +155,9 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
             return true;
         });
 
-    public Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken) =>
-        writer.WriteAsync(w =>
+    public async Task<bool> PurgeAsync(DateTimeOffset expiredBefore, int limit, CancellationToken cancellationToken)
+    {
+        var (removed, more) = await writer.WriteAsync(w =>
         {
             // Storage order walks the primary key from its oldest end, as the completions' purge does.
             var oldest = w.Command("""
@@ -181,8 +182,11 @@ internal sealed partial class SqliteResponseStore(SqliteWriter writer, SqliteRea
                 """);
             Bind(tombstones, ("$floor", Cairn.OpenAI.Ids.ResponseFloor(expiredBefore - RetentionService.TombstoneGrace)), ("$limit", limit));
             var dropped = tombstones.ExecuteNonQuery();
-            return expired.Count == limit || dropped == limit;
+            return (expired.Count, expired.Count == limit || dropped == limit);
         });
+        writer.Metrics.Removed(StoreMetrics.Responses, removed);
+        return more;
+    }
 
     /// <summary>The set of responses a removal takes, as SQL: a JSON array of their seqs.</summary>
     private const string Gone = "gone(seq, id, project_id) AS (SELECT seq, id, project_id FROM responses WHERE seq IN (SELECT value FROM json_each($seqs)))";

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Data.Sqlite;
 
 namespace Cairn.Storage.Sqlite;
@@ -27,8 +28,9 @@ internal static class SqliteServiceCollectionExtensions
                 sp.GetRequiredService<SqliteStoreLock>().Acquire(holder);
             }
             CreateOwnerOnly(path);
-            return new SqliteWriter(builder.ConnectionString, options, sp.GetRequiredService<ILogger<SqliteWriter>>());
+            return new SqliteWriter(builder.ConnectionString, options, sp.GetRequiredService<StoreMetrics>(), sp.GetRequiredService<ILogger<SqliteWriter>>());
         });
+        services.AddSingleton(sp => new StoreMetrics(sp.GetRequiredService<IMeterFactory>(), StoreMetrics.Sqlite));
         services.AddSingleton(_ => new SqliteReaders(readOnly.ConnectionString, options.ReadConnections, options.ReadMmapBytes, options.ReadCacheKib));
         services.AddSingleton<SqliteCompletionStore>();
         services.AddSingleton<ICompletionStore>(sp => sp.GetRequiredService<SqliteCompletionStore>());

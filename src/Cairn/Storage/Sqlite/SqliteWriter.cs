@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
@@ -18,9 +19,10 @@ internal sealed partial class SqliteWriter : IDisposable
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SqliteCheckpointer checkpointer;
 
-    public SqliteWriter(string connectionString, StorageOptions options, ILogger logger)
+    public SqliteWriter(string connectionString, StorageOptions options, StoreMetrics metrics, ILogger logger)
     {
         this.logger = logger;
+        Metrics = metrics;
         maxBatch = options.MaxBatch;
         var sqlite = new SqliteConnection(connectionString);
         sqlite.Open();
@@ -30,17 +32,23 @@ internal sealed partial class SqliteWriter : IDisposable
         SqliteSchema.Execute(sqlite, "PRAGMA wal_autocheckpoint = 0");
         SqliteSchema.Migrate(sqlite);
         connection = new PreparedConnection(sqlite);
-        checkpointer = new SqliteCheckpointer(connectionString);
+        checkpointer = new SqliteCheckpointer(connectionString, metrics);
         thread = new Thread(Run) { IsBackground = true, Name = "cairn-sqlite-writer" };
         thread.Start();
     }
+
+    /// <summary>The store's instruments, which the stores writing through this writer report to as well.</summary>
+    public StoreMetrics Metrics { get; }
 
     /// <summary>Runs <paramref name="work"/> inside the next group commit; the task completes after COMMIT.</summary>
     public Task<T> WriteAsync<T>(Func<SqliteWriter, T> work)
     {
         var op = new WriteOp<T>(work);
+        // Counted before it can be taken, so the depth never reads below zero.
+        Metrics.Queued();
         if (!queue.Writer.TryWrite(op))
         {
+            Metrics.Taken(1);
             throw new ObjectDisposedException(nameof(SqliteWriter), "The store is shutting down.");
         }
         return op.Task;
@@ -67,7 +75,10 @@ internal sealed partial class SqliteWriter : IDisposable
                 {
                     batch.Add(op);
                 }
+                Metrics.Taken(batch.Count);
+                var started = Stopwatch.GetTimestamp();
                 Commit(batch);
+                Metrics.Committed(batch.Count, started);
                 batch.Clear();
             }
         }
@@ -101,6 +112,7 @@ internal sealed partial class SqliteWriter : IDisposable
         catch (Exception e)
         {
             LogCommitFailed(logger, pending.Count, e);
+            Metrics.CommitFailed(e);
             TryRollback();
             foreach (var op in pending)
             {
