@@ -42,7 +42,7 @@ public sealed class TelemetryContentTests
     private static bool Holds(byte[] bytes, string text) => bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
 
     private static Task<ReceivedSpan> ChatSpanAsync(TelemetryStack stack, string model) =>
-        stack.Receiver.SpanAsync(s => s.Scope == "Cairn" && s.Name == $"chat {model}");
+        stack.Receiver.SpanAsync(s => s.Scope == "Cairn" && s.Kind == Span.Types.SpanKind.Internal && s.Name == $"chat {model}");
 
     [Fact]
     public async Task AtDebug_WithContentCaptureOff_NoPromptAnswerOrKeyIsExportedOrScraped()
@@ -73,7 +73,7 @@ public sealed class TelemetryContentTests
         var bodies = stack.Receiver.Bodies;
         Assert.Equal(["logs", "metrics", "traces"], bodies.Select(b => b.Signal).Distinct().Order());
         Assert.Contains(stack.Receiver.Logs, l => l.Record.SeverityNumber is >= SeverityNumber.Debug and < SeverityNumber.Info);
-        Assert.Equal(6, stack.Receiver.Spans.Count(s => s.Scope == "Cairn" && (s.Name == $"chat {local}" || s.Name == $"chat {proxied}")));
+        Assert.Equal(6, stack.Receiver.Spans.Count(s => s.Scope == "Cairn" && s.Kind == Span.Types.SpanKind.Internal && (s.Name == $"chat {local}" || s.Name == $"chat {proxied}")));
         Assert.DoesNotContain(bodies, b => Holds(b.Bytes, marker));
         Assert.DoesNotContain(bodies, b => Holds(b.Bytes, key));
         Assert.DoesNotContain(bodies, b => Holds(b.Bytes, adminKey));

@@ -15,7 +15,7 @@ namespace Cairn.Tests;
 public sealed class TelemetryTests
 {
     private static Task<ReceivedSpan> ChatSpanAsync(TelemetryStack stack, string model) =>
-        stack.Receiver.SpanAsync(s => s.Scope == "Cairn" && s.Name == $"chat {model}");
+        stack.Receiver.SpanAsync(s => s.Scope == "Cairn" && s.Kind == Span.Types.SpanKind.Internal && s.Name == $"chat {model}");
 
     private static Task<ReceivedPoint> PointAsync(TelemetryStack stack, string metric, string model, Func<ReceivedPoint, bool> match) =>
         stack.Receiver.PointAsync(metric, p => Equals(p["gen_ai.request.model"], model) && match(p));
@@ -130,7 +130,10 @@ public sealed class TelemetryTests
         Assert.Equal((long)response.Usage.InputTokenCount, span["gen_ai.usage.input_tokens"]);
         Assert.Equal((long)response.Usage.OutputTokenCount, span["gen_ai.usage.output_tokens"]);
         Assert.Equal(Status.Types.StatusCode.Unset, span.Status);
-        var call = await stack.Receiver.SpanAsync(s => s.Kind == Span.Types.SpanKind.Client && s.ParentSpanId == span.SpanId);
+        // The attempt (Cairn's client span) holds HttpClient's span, which sent the trace context.
+        var attempt = await stack.Receiver.SpanAsync(s => s.Kind == Span.Types.SpanKind.Client && s.ParentSpanId == span.SpanId);
+        Assert.Equal("responses", attempt["cairn.api"]);
+        var call = await stack.Receiver.SpanAsync(s => s.Kind == Span.Types.SpanKind.Client && s.ParentSpanId == attempt.SpanId);
         Assert.EndsWith("/v1/responses", (string)call["url.full"]!, StringComparison.Ordinal);
         Assert.StartsWith($"00-{span.TraceId}-{call.SpanId}-", Assert.Single(stack.Upstream.For(answered)).Headers["traceparent"], StringComparison.Ordinal);
         Assert.Contains("\"status\":\"failed\"", await failure.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -156,12 +159,19 @@ public sealed class TelemetryTests
         var attempts = (await stack.Receiver.SpansAsync(s => s.Kind == Span.Types.SpanKind.Client && s.ParentSpanId == span.SpanId, count: 2))
             .OrderBy(s => s.Span.StartTimeUnixNano).ToList();
         Assert.Equal([429L, 200L], attempts.Select(a => a["http.response.status_code"]));
+        Assert.Equal([1L, 2L], attempts.Select(a => a["cairn.upstream.attempt"]));
         Assert.All(attempts, a => Assert.Equal(span.TraceId, a.TraceId));
-        // W3C trace context: 00-{trace id}-{the sending span's id}-{flags}, one per attempt.
+        // W3C trace context: 00-{trace id}-{the sending span's id}-{flags}, one per attempt, each sent by HttpClient's
+        // span within that attempt's span.
+        var calls = new List<ReceivedSpan>();
+        foreach (var attempt in attempts)
+        {
+            calls.Add(await stack.Receiver.SpanAsync(s => s.Kind == Span.Types.SpanKind.Client && s.ParentSpanId == attempt.SpanId));
+        }
         var sent = stack.Upstream.For(model).Select(r => r.Headers["traceparent"].Split('-')).ToList();
         Assert.Equal(2, sent.Count);
         Assert.All(sent, parts => Assert.Equal(span.TraceId, parts[1]));
-        Assert.Equal(attempts.Select(a => a.SpanId), sent.Select(parts => parts[2]));
+        Assert.Equal(calls.Select(c => c.SpanId), sent.Select(parts => parts[2]));
     }
 
     [Fact]

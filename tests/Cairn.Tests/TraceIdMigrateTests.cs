@@ -21,7 +21,7 @@ public sealed class TraceIdMigrateTests : IDisposable
         var file = folder.File("traced.db");
         StoredCompletion traced, timed, bare;
         StoredResponse tracedResponse, bareResponse;
-        using (var writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), NullLogger.Instance))
+        using (var writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance))
         using (var readers = new SqliteReaders($"Data Source={file};Pooling=False", 1))
         {
             var completions = new SqliteCompletionStore(writer, readers);
@@ -40,7 +40,7 @@ public sealed class TraceIdMigrateTests : IDisposable
 
         Assert.True(migrate.Exit == 0, migrate.Stderr);
         await using var sources = PostgresConnect.Open(database, "test");
-        await using var postgresWriter = new PostgresWriter(sources.Prepared, new StorageOptions(), NullLogger<PostgresWriter>.Instance);
+        await using var postgresWriter = new PostgresWriter(sources.Prepared, new StorageOptions(), TestStoreMetrics.Postgres(), NullLogger<PostgresWriter>.Instance);
         var dashboard = new PostgresDashboardStore(sources);
         var copied = new List<(long?, string?)>();
         foreach (var completion in new[] { traced, timed, bare })

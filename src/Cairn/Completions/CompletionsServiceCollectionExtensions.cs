@@ -4,5 +4,5 @@ namespace Cairn.Completions;
 internal static class CompletionsServiceCollectionExtensions
 {
     public static IServiceCollection AddCairnCompletions(this IServiceCollection services) =>
-        services.AddSingleton<CreateStages>().AddSingleton<CreatePipeline>().AddSingleton<Responses.ResponsePipeline>();
+        services.AddSingleton<CreateStages>().AddSingleton<GenAiTelemetry>().AddSingleton<CreatePipeline>().AddSingleton<Responses.ResponsePipeline>();
 }

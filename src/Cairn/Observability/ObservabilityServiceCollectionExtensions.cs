@@ -1,4 +1,3 @@
-using Cairn.Access;
 using OpenTelemetry;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
@@ -31,7 +30,6 @@ internal static class ObservabilityServiceCollectionExtensions
             Enabled = options.Enabled, MetricsUrl = options.MetricsUrl, TraceLink = options.TraceLink, CaptureMessageContent = capture,
         };
         services.AddSingleton(effective);
-        services.AddSingleton<GenAiTelemetry>();
         if (!options.Enabled)
         {
             return services;
@@ -76,7 +74,7 @@ internal static class ObservabilityServiceCollectionExtensions
 
     /// <summary>
     /// Serves the Prometheus text at <c>GET /metrics</c> when metrics are on. Who may read it is
-    /// <see cref="AuthMiddleware"/>'s rule: anyone local while authentication is off, the admin key once it is on.
+    /// <c>AuthMiddleware</c>'s rule: anyone local while authentication is off, the admin key once it is on.
     /// </summary>
     public static void MapMetrics(this WebApplication app)
     {

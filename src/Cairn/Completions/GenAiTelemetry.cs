@@ -2,9 +2,10 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Cairn.Access;
 using Cairn.Models;
+using Cairn.Observability;
 using Cairn.OpenAI;
 
-namespace Cairn.Observability;
+namespace Cairn.Completions;
 
 /// <summary>
 /// Reports every create the GenAI conventions' way, whichever API it came by and whichever source answers: a span

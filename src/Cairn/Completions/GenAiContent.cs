@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using Cairn.Observability;
 using Cairn.OpenAI;
 
-namespace Cairn.Observability;
+namespace Cairn.Completions;
 
 /// <summary>
 /// Answers written as the GenAI conventions' <c>gen_ai.output.messages</c> (a JSON array of messages, each a role,
