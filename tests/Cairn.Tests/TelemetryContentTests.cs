@@ -94,7 +94,10 @@ public sealed class TelemetryContentTests
             new CreateResponseOptions(responses, [ResponseItem.CreateUserMessageItem($"Respond {marker}")]) { Instructions = $"Instructions {marker}" });
 
         var echoed = await ChatSpanAsync(stack, local);
-        Assert.Contains($"Echo {marker}", (string)echoed["gen_ai.input.messages"]!, StringComparison.Ordinal);
+        var input = JsonNode.Parse((string)echoed["gen_ai.input.messages"]!)!.AsArray();
+        Assert.Equal("user", input[0]!["role"]!.GetValue<string>());
+        Assert.Equal("text", input[0]!["parts"]![0]!["type"]!.GetValue<string>());
+        Assert.Equal($"Echo {marker}", input[0]!["parts"]![0]!["content"]!.GetValue<string>());
         var output = JsonNode.Parse((string)echoed["gen_ai.output.messages"]!)!.AsArray();
         Assert.Equal("assistant", output[0]!["role"]!.GetValue<string>());
         Assert.Equal($"Echo {marker}", output[0]!["parts"]![0]!["content"]!.GetValue<string>());
@@ -106,6 +109,16 @@ public sealed class TelemetryContentTests
         Assert.Contains($"Respond {marker}", (string)responded["gen_ai.input.messages"]!, StringComparison.Ordinal);
         Assert.Contains($"Instructions {marker}", (string)responded["gen_ai.system_instructions"]!, StringComparison.Ordinal);
         Assert.Contains($"Respond {marker}", (string)responded["gen_ai.output.messages"]!, StringComparison.Ordinal);
+        // A native upstream's chain (the first turn, its answer) and the turn's input, as messages and parts.
+        var native = $"native/answer-{Guid.NewGuid():N}";
+        ResponseResult first = await stack.Cairn.Responses().CreateResponseAsync(new CreateResponseOptions(native, [ResponseItem.CreateUserMessageItem($"First {marker}")]));
+        await stack.Cairn.Responses().CreateResponseAsync(
+            new CreateResponseOptions(native, [ResponseItem.CreateUserMessageItem($"Second {marker}")]) { PreviousResponseId = first.Id });
+        var chained = (await stack.Receiver.SpansAsync(s => s.Scope == "Cairn" && s.Kind == Span.Types.SpanKind.Internal && s.Name == $"chat {native}", count: 2))
+            .Select(span => JsonNode.Parse((string)span["gen_ai.input.messages"]!)!.AsArray()).Single(messages => messages.Count == 3);
+        Assert.Equal(["user", "assistant", "user"], chained.Select(message => message!["role"]!.GetValue<string>()));
+        Assert.Equal($"First {marker}", chained[0]!["parts"]![0]!["content"]!.GetValue<string>());
+        Assert.Equal($"Second {marker}", chained[2]!["parts"]![0]!["content"]!.GetValue<string>());
         // The byte search of the test above finds the text where it is.
         Assert.Contains(stack.Receiver.Bodies, b => b.Signal == "traces" && Holds(b.Bytes, marker));
     }

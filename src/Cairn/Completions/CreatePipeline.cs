@@ -30,7 +30,7 @@ internal sealed class CreatePipeline(
                 request.Seed, request.Stop, request.N);
             if (report.CapturesContent)
             {
-                report.Content(GenAi.InputMessages, request.Root.GetProperty("messages").GetRawText());
+                report.Content(GenAi.InputMessages, GenAiContent.Input(request.Messages));
             }
             var reservation = stages.Reserve(context.Response.Headers, exchange.Caller, request);
             var call = new ChatCall(request, Ids.Completion(clock), clock.GetUtcNow().ToUnixTimeSeconds());

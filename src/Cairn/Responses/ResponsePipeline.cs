@@ -78,13 +78,9 @@ internal sealed class ResponsePipeline(
     {
         var caller = exchange.Caller;
         report.Parameters(request.MaxOutputTokens, request.Temperature, request.TopP);
-        if (report.CapturesContent)
+        if (report.CapturesContent && request.Instructions is { } instructions)
         {
-            report.Content(GenAi.InputMessages, request.Root.GetProperty("input").GetRawText());
-            if (request.Instructions is { } instructions)
-            {
-                report.Content(GenAi.SystemInstructions, GenAiContent.Instructions(instructions));
-            }
+            report.Content(GenAi.SystemInstructions, GenAiContent.Instructions(instructions));
         }
         var id = Ids.Response(clock);
         var chainRead = await ContextAsync(caller.ProjectId, request.PreviousResponseId, context.RequestAborted);
@@ -99,6 +95,10 @@ internal sealed class ResponsePipeline(
             {
                 // The upstream speaks the Responses API itself: it is sent the request, the chain in its input.
                 var relayed = new ResponseCall(request, id, chain);
+                if (report.CapturesContent)
+                {
+                    report.Content(GenAi.InputMessages, RelayedInput(relayed));
+                }
                 var reservation = stages.Reserve(context.Response.Headers, caller, request.MaxOutputTokens ?? 0, () => EstimatePrompt(relayed));
                 var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation, report);
                 await (request.Stream ? RelayStreamAsync(context, native, relayed, turn) : RelayAsync(context, native, relayed, turn));
@@ -106,6 +106,10 @@ internal sealed class ResponsePipeline(
             else
             {
                 using var chat = ChatRequest(request, chain, input);
+                if (report.CapturesContent)
+                {
+                    report.Content(GenAi.InputMessages, GenAiContent.Input(chat.Messages));
+                }
                 var reservation = stages.Reserve(context.Response.Headers, caller, chat);
                 var call = new ChatCall(chat, Ids.Completion(clock), createdAt);
                 var turn = new Turn(exchange, request, response, messageId, input, chainRead, reservation, report);
@@ -120,6 +124,22 @@ internal sealed class ResponsePipeline(
         {
             // A backend refuses the chat request's parameter; the client sent it under its Responses name.
             throw new OpenAIException(e.Error with { Param = named, Message = e.Error.Message.Replace($"'{param}'", $"'{named}'", StringComparison.Ordinal) });
+        }
+    }
+
+    /// <summary>What a native upstream is sent as input, for content capture: the chain's items, then the turn's input.</summary>
+    private static string RelayedInput(ResponseCall call)
+    {
+        var chain = call.Context.Select(item => JsonDocument.Parse(item)).ToList();
+        try
+        {
+            var input = call.Request.Root.GetProperty("input");
+            IEnumerable<JsonElement> turn = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray() : [input];
+            return GenAiContent.Input(chain.Select(document => document.RootElement).Concat(turn));
+        }
+        finally
+        {
+            chain.ForEach(document => document.Dispose());
         }
     }
 
