@@ -159,18 +159,26 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
     {
         await StoreTrafficAsync(completions: 2, responses: 1);
 
-        var text = await server.Http.GetStringAsync("/metrics");
-
         var label = $"cairn_store=\"{store}\"";
-        foreach (var series in new[]
-        {
+        string[] expected =
+        [
             "cairn_store_queue_depth{", "cairn_store_commit_batch_size_bucket{", "cairn_store_commit_batch_size_sum{",
             "cairn_store_commit_duration_seconds_bucket{", "cairn_store_commit_duration_seconds_count{",
             "cairn_store_retention_duration_seconds_count{", "cairn_store_retention_removed_total{",
-        })
+        ];
+        // Every server of the test run reports to each one's exporter (a meter provider takes meters by name); this one's is labelled.
+        bool Serves(string[] lines, string series) => lines.Any(l => l.StartsWith(series, StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal));
+        // The first retention sweep runs in the background from the start; on a loaded machine it may finish after the traffic.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var lines = (await server.Http.GetStringAsync("/metrics")).Split('\n');
+        while (!expected.All(series => Serves(lines, series)) && DateTime.UtcNow < deadline)
         {
-            // Every server of the test run reports to each one's exporter (a meter provider takes meters by name); this one's is labelled.
-            Assert.Contains(text.Split('\n'), l => l.StartsWith(series, StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal));
+            await Task.Delay(100);
+            lines = (await server.Http.GetStringAsync("/metrics")).Split('\n');
+        }
+        foreach (var series in expected)
+        {
+            Assert.True(Serves(lines, series), $"/metrics lacks {series}…{label}");
         }
     }
 }
