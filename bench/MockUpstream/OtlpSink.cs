@@ -1,12 +1,15 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 
 /// <summary>
 /// A stand-in OTLP collector for the telemetry bench (bench/telemetry): <c>POST /v1/traces</c>, <c>/v1/metrics</c> and
 /// <c>/v1/logs</c> take OTLP/HTTP protobuf bodies and answer 200 with an empty export response (an empty protobuf
-/// message is zero bytes); each signal's requests, bytes and items (spans, metric data points, log records) are counted
-/// and read as text at <c>GET /otlp</c>, one line a signal: <c>signal requests bytes items</c>.
+/// message is zero bytes). Each signal's requests, bytes and items (spans, metric data points, log records) are counted
+/// per source: an exporter given the endpoint <c>http://host:port/NAME</c> posts to <c>/NAME/v1/traces</c> and is
+/// counted as NAME (<c>-</c> without one). <c>GET /otlp</c> reads them as text, a line a source and signal:
+/// <c>source signal requests bytes items</c>.
 /// </summary>
 internal static class OtlpSink
 {
@@ -24,12 +27,11 @@ internal static class OtlpSink
 
     public static void MapOtlpSink(this WebApplication app)
     {
-        var counts = new long[Signals.Length, 3];
+        var counts = new ConcurrentDictionary<string, long[]>();
         for (var i = 0; i < Signals.Length; i++)
         {
             var (signal, path) = Signals[i];
-            var index = i;
-            app.MapPost("/v1/" + signal, async (HttpContext context) =>
+            RequestDelegate receive = async context =>
             {
                 var reader = context.Request.BodyReader;
                 var read = await reader.ReadAsync();
@@ -41,20 +43,23 @@ internal static class OtlpSink
                 var body = read.Buffer.IsSingleSegment ? read.Buffer.First : read.Buffer.ToArray();
                 var items = Count(body.Span, path, 0);
                 reader.AdvanceTo(read.Buffer.End);
-                Interlocked.Increment(ref counts[index, 0]);
-                Interlocked.Add(ref counts[index, 1], body.Length);
-                Interlocked.Add(ref counts[index, 2], items);
+                var source = context.Request.RouteValues["source"] as string ?? "-";
+                var count = counts.GetOrAdd(source + " " + signal, _ => new long[3]);
+                Interlocked.Increment(ref count[0]);
+                Interlocked.Add(ref count[1], body.Length);
+                Interlocked.Add(ref count[2], items);
                 context.Response.ContentType = "application/x-protobuf";
                 context.Response.ContentLength = 0;
-            });
+            };
+            app.MapPost("/v1/" + signal, receive);
+            app.MapPost("/{source}/v1/" + signal, receive);
         }
         app.MapGet("/otlp", () =>
         {
             var text = new StringBuilder();
-            for (var i = 0; i < Signals.Length; i++)
+            foreach (var (key, count) in counts.OrderBy(pair => pair.Key, StringComparer.Ordinal))
             {
-                text.Append(CultureInfo.InvariantCulture,
-                    $"{Signals[i].Signal} {Interlocked.Read(ref counts[i, 0])} {Interlocked.Read(ref counts[i, 1])} {Interlocked.Read(ref counts[i, 2])}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{key} {Interlocked.Read(ref count[0])} {Interlocked.Read(ref count[1])} {Interlocked.Read(ref count[2])}\n");
             }
             return text.ToString();
         });
