@@ -1,6 +1,7 @@
 // A fake OpenAI upstream on loopback for proxy scenarios: POST /v1/chat/completions answers a fixed completion,
 // or, with "stream": true, a fixed SSE stream ending in data: [DONE]. No validation, no per-request allocation
-// beyond reading the body, so measured overhead is the proxy's, not the mock's.
+// beyond reading the body, so measured overhead is the proxy's, not the mock's. It is also the telemetry bench's OTLP
+// collector (OtlpSink: POST /v1/traces, /v1/metrics, /v1/logs, counted at GET /otlp).
 using System.Text;
 
 var builder = WebApplication.CreateSlimBuilder(args);
@@ -49,6 +50,7 @@ app.MapPost("/v1/chat/completions", async (HttpContext context) =>
     await response.BodyWriter.WriteAsync(completion);
 });
 app.MapGet("/health", () => "ok");
+app.MapOtlpSink();
 app.Run();
 
 static bool Contains(in System.Buffers.ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> needle) =>
