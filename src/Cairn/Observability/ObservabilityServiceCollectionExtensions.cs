@@ -8,7 +8,7 @@ namespace Cairn.Observability;
 
 /// <summary>
 /// Registers OpenTelemetry the standard way: Cairn's meter and source, ASP.NET Core's, HttpClient's and Npgsql's
-/// instruments; Prometheus at <c>/metrics</c> (and at <c>Observability:MetricsUrl</c> when set); OTLP for traces,
+/// instruments (ASP.NET Core's server spans; upstream calls are Cairn's own client spans); Prometheus at <c>/metrics</c> (and at <c>Observability:MetricsUrl</c> when set); OTLP for traces,
 /// metrics and logs when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, configured by the standard <c>OTEL_*</c> settings
 /// (protocol, headers, intervals, sampler). Tracing is on only with an OTLP endpoint: a span nobody receives costs
 /// for nothing.
@@ -69,12 +69,11 @@ internal static class ObservabilityServiceCollectionExtensions
             });
         if (IsOtlpOn(configuration))
         {
-            // HttpClient's span sits inside each upstream attempt's (UpstreamAttemptReporter) and is the one that sends
-            // the trace context: it is exported so that the upstream's spans have their parent in the trace.
+            // Upstream calls are Cairn's own client spans, one per attempt, each sending its trace context
+            // (UpstreamAttemptReporter): HttpClient's instrumentation would only add a span repeating each.
             otel.WithTracing(tracing => tracing
                     .AddSource(CairnTelemetry.Name)
-                    .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsScrape(context.Request.Path))
-                    .AddHttpClientInstrumentation())
+                    .AddAspNetCoreInstrumentation(aspnet => aspnet.Filter = context => !IsScrape(context.Request.Path)))
                 .WithLogging()
                 .UseOtlpExporter();
         }

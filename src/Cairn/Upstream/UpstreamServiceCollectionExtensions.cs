@@ -52,6 +52,9 @@ internal static class UpstreamServiceCollectionExtensions
                 AllowAutoRedirect = false,
                 UseCookies = false,
                 AutomaticDecompression = DecompressionMethods.None,
+                // No diagnostics handler: each attempt is Cairn's own client span, which sends its trace context
+                // (UpstreamAttemptReporter).
+                ActivityHeadersPropagator = null,
             })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // The factory's per-request log lines (four at Information) cost more than the relay itself; Cairn logs

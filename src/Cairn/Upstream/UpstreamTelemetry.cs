@@ -47,7 +47,7 @@ internal sealed class UpstreamTelemetry
 
 /// <summary>
 /// One attempt at an upstream: a client span <c>chat {upstream model}</c> (null while nobody listens), current while
-/// the attempt runs so that HttpClient's span, and the <c>traceparent</c> it sends, nest under it; and what the
+/// the attempt runs, and named by the <c>traceparent</c> the attempt sends; and what the
 /// attempt's metrics are recorded with when it ends (<see cref="Dispose"/>).
 /// </summary>
 internal sealed class UpstreamAttemptReport : IDisposable
@@ -82,6 +82,26 @@ internal sealed class UpstreamAttemptReport : IDisposable
     }
 
     private Activity? Activity { get; }
+
+    /// <summary>
+    /// Writes the W3C trace context of this attempt (of its span, or while nobody records spans of the request's
+    /// current activity) on <paramref name="request"/> with the platform's propagator, replacing an earlier attempt's.
+    /// </summary>
+    public void Propagate(HttpRequestMessage request)
+    {
+        var propagator = DistributedContextPropagator.Current;
+        foreach (var field in propagator.Fields)
+        {
+            request.Headers.Remove(field);
+        }
+        propagator.Inject(Activity ?? System.Diagnostics.Activity.Current, request, static (carrier, name, value) =>
+        {
+            if (carrier is HttpRequestMessage message)
+            {
+                message.Headers.TryAddWithoutValidation(name, value);
+            }
+        });
+    }
 
     private string Provider => ProviderNames.Of(attempts.Deployment.Provider);
 
@@ -139,7 +159,9 @@ internal sealed class UpstreamAttemptReport : IDisposable
 /// <summary>
 /// Reports each attempt of the retry pipeline it sits in (around <see cref="UpstreamBuffering"/>, so an attempt ends
 /// when its headers, or its whole answer, arrive): see <see cref="UpstreamAttemptReport"/>. Each attempt sends its own
-/// trace context upstream.
+/// trace context upstream: the upstream clients have no HttpClient diagnostics handler (its span would repeat the
+/// attempt's, at a span's cost, and it writes trace context only on a message without any, so a retry would send the
+/// first attempt's).
 /// </summary>
 internal sealed class UpstreamAttemptReporter(UpstreamTelemetry telemetry) : DelegatingHandler
 {
@@ -150,15 +172,7 @@ internal sealed class UpstreamAttemptReporter(UpstreamTelemetry telemetry) : Del
             return await base.SendAsync(request, cancellationToken);
         }
         using var report = telemetry.Start(request, attempts);
-        if (attempts.Started > 1)
-        {
-            // HttpClient adds trace context only to a request without any, and a retry sends the same message: without
-            // this, every retry would carry the first attempt's traceparent (seen on .NET 10.0.12).
-            foreach (var field in DistributedContextPropagator.Current.Fields)
-            {
-                request.Headers.Remove(field);
-            }
-        }
+        report.Propagate(request);
         try
         {
             var response = await base.SendAsync(request, cancellationToken);

@@ -5,7 +5,8 @@ namespace Cairn.Tests.Infrastructure;
 
 /// <summary>
 /// Records the spans of Cairn's source whose names hold <c>marker</c> (tests run in parallel: each marks its own
-/// models), and HttpClient's spans started under them. While it listens, those spans are created and recorded.
+/// models), and HttpClient's spans started under them (Cairn's upstream clients start none). While it listens, those
+/// spans are created and recorded.
 /// </summary>
 public sealed class SpanRecorder : IDisposable
 {
