@@ -186,6 +186,16 @@ public sealed class TelemetryTests
         var duration = await PointAsync(stack, "gen_ai.server.request.duration", model, p => p.Count == 1);
         Assert.Equal("400", duration["error.type"]);
         Assert.DoesNotContain(stack.Receiver.Points, p => p.Metric == "gen_ai.client.token.usage" && Equals(p["gen_ai.request.model"], model));
+
+        // The same refusal of a response's chat call, and a response that continues an unknown one.
+        var responseModel = TelemetryStack.UpstreamModel("bad-400");
+        using var refusedResponse = await stack.Cairn.PostJsonAsync("/v1/responses", $$"""{"model":"{{responseModel}}","input":"Say hello"}""");
+        Assert.Equal(400, (int)refusedResponse.StatusCode);
+        Assert.Equal("400", (await ChatSpanAsync(stack, responseModel))["error.type"]);
+        var unknownModel = TelemetryStack.LocalModel();
+        using var unknown = await stack.Cairn.PostJsonAsync("/v1/responses", $$"""{"model":"{{unknownModel}}","input":"Hi","previous_response_id":"resp_unknown"}""");
+        Assert.Equal(400, (int)unknown.StatusCode); // previous_response_not_found, as OpenAI answers it
+        Assert.Equal("400", (await ChatSpanAsync(stack, unknownModel))["error.type"]);
     }
 
     [Fact]

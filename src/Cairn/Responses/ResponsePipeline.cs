@@ -118,6 +118,7 @@ internal sealed class ResponsePipeline(
         }
         catch (ChatRefusedException refusal) when (!context.Response.HasStarted)
         {
+            report.Fail(refusal);
             await refusal.WriteAsync(context.Response);
         }
         catch (OpenAIException e) when (!context.Response.HasStarted && e.Error.Param is { } param && ResponseParams.TryGetValue(param, out var named))
