@@ -20,8 +20,8 @@ public sealed class SqliteStoreMetricsTests(CairnServer server) : StoreMetricsCo
 
         await StoreTrafficAsync(completions: 3, responses: 0);
 
-        await StoreMeasurements.UntilAsync(() => measured.Sum("cairn.store.search.flush.rows") >= 3, "the search rows to be flushed");
-        await StoreMeasurements.UntilAsync(() => measured.Of("cairn.store.checkpoint.duration").Count > 0, "a checkpoint");
+        await MeterRecorder.UntilAsync(() => measured.Sum("cairn.store.search.flush.rows") >= 3, "the search rows to be flushed");
+        await MeterRecorder.UntilAsync(() => measured.Of("cairn.store.checkpoint.duration").Count > 0, "a checkpoint");
         Assert.All(measured.Of("cairn.store.search.flush.duration"), m => Assert.InRange(m.Value, 0, 60));
         Assert.All(measured.Of("cairn.store.checkpoint.duration"), m => Assert.InRange(m.Value, 0, 60));
         Assert.All(measured.Of("cairn.store.checkpoint.duration"), m => Assert.Equal(StoreMetrics.Sqlite, m.Tags["cairn.store"]));
@@ -79,9 +79,9 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
     /// <summary>A server of its own that purges often: a purge walks storage order from its start, so it must hold only what a test puts there.</summary>
     private protected abstract CairnServer NewPurgingServer();
 
-    private protected StoreMeasurements Listen() => Listen(server);
+    private protected MeterRecorder Listen() => Listen(server);
 
-    private static StoreMeasurements Listen(CairnServer server) => new(server.Services.GetRequiredService<IMeterFactory>());
+    private static MeterRecorder Listen(CairnServer server) => new(server.Services.GetRequiredService<IMeterFactory>(), MeterRecorder.StoreInstruments);
 
     private protected async Task StoreTrafficAsync(int completions, int responses)
     {
@@ -105,15 +105,14 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
         await StoreTrafficAsync(completions: 4, responses: 2);
 
         // The answers go once their writes commit; the commit is recorded just after.
-        await StoreMeasurements.UntilAsync(() => measured.Sum("cairn.store.commit.batch_size") >= 6, "six stored writes in the group commits");
+        await MeterRecorder.UntilAsync(() => measured.Sum("cairn.store.commit.batch_size") >= 6, "six stored writes in the group commits");
         var durations = measured.Of("cairn.store.commit.duration");
         Assert.NotEmpty(durations);
         Assert.All(durations, m => Assert.InRange(m.Value, 0, 60));
         Assert.All(measured.Of("cairn.store.commit.batch_size"), m => Assert.InRange(m.Value, 1, new StorageOptions().MaxBatch));
         Assert.Empty(measured.Of("cairn.store.commit.failures"));
 
-        measured.Observe();
-        var depth = Assert.Single(measured.Of("cairn.store.queue.depth"));
+        var depth = Assert.Single(measured.Observe("cairn.store.queue.depth"));
         Assert.InRange(depth.Value, 0, 1_000);
         Assert.All(measured.Of("cairn.store.commit.batch_size").Concat(durations).Append(depth), m => Assert.Equal(store, m.Tags["cairn.store"]));
     }
@@ -134,14 +133,14 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
             }
             await new ResponseChains(purging.Services.GetRequiredService<IResponseStore>()).ChainAsync(2, createdAt: ResponseChains.LongAgo);
 
-            await StoreMeasurements.UntilAsync(
+            await MeterRecorder.UntilAsync(
                 () => measured.Sum("cairn.store.retention.removed", ("cairn.api", StoreMetrics.Completions)) >= 4
                     && measured.Sum("cairn.store.retention.removed", ("cairn.api", StoreMetrics.Responses)) >= 2,
                 "the expired completions and responses to be removed");
 
             Assert.Equal(4, measured.Sum("cairn.store.retention.removed", ("cairn.api", StoreMetrics.Completions)));
             Assert.Equal(2, measured.Sum("cairn.store.retention.removed", ("cairn.api", StoreMetrics.Responses)));
-            await StoreMeasurements.UntilAsync(() => measured.Of("cairn.store.retention.duration").Count > 0, "a sweep to end");
+            await MeterRecorder.UntilAsync(() => measured.Of("cairn.store.retention.duration").Count > 0, "a sweep to end");
             Assert.All(measured.Of("cairn.store.retention.duration"), m =>
             {
                 Assert.Equal(store, m.Tags["cairn.store"]);

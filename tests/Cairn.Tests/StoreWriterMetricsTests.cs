@@ -33,24 +33,22 @@ public sealed class StoreWriterMetricsTests : IDisposable
     public async Task Sqlite_WritesQueuedBehindACommit_AreTheQueueDepth_ThenOneBatch()
     {
         var factory = TestStoreMetrics.NewFactory();
-        using var measured = new StoreMeasurements(factory);
+        using var measured = new MeterRecorder(factory, MeterRecorder.StoreInstruments);
         using var writer = new SqliteWriter($"Data Source={SqliteFile};Pooling=False", new StorageOptions(), new StoreMetrics(factory, StoreMetrics.Sqlite), NullLogger.Instance);
         using var gate = new ManualResetEventSlim();
         var blocker = writer.WriteAsync(w => gate.Wait(TimeSpan.FromSeconds(10)));
-        await StoreMeasurements.UntilAsync(() => { measured.Observe(); return measured.Of("cairn.store.queue.depth")[^1].Value == 0; }, "the first write to be taken");
+        await MeterRecorder.UntilAsync(() => measured.Observe("cairn.store.queue.depth")[^1].Value == 0, "the first write to be taken");
 
         var writes = Enumerable.Range(0, 20).Select(i => writer.WriteAsync(w => Insert(w, $"q-{i}"))).ToList();
-        measured.Observe();
-        Assert.Equal(20, measured.Of("cairn.store.queue.depth")[^1].Value);
+        Assert.Equal(20, measured.Observe("cairn.store.queue.depth")[^1].Value);
         gate.Set();
         await blocker;
         await Task.WhenAll(writes);
-        await StoreMeasurements.UntilAsync(() => measured.Of("cairn.store.commit.duration").Count == 2, "both commits to be recorded");
+        await MeterRecorder.UntilAsync(() => measured.Of("cairn.store.commit.duration").Count == 2, "both commits to be recorded");
 
         Assert.Equal([1, 20], measured.Of("cairn.store.commit.batch_size").Select(m => m.Value));
         Assert.All(measured.Of("cairn.store.commit.duration"), m => Assert.InRange(m.Value, 0, 60));
-        measured.Observe();
-        Assert.Equal(0, measured.Of("cairn.store.queue.depth")[^1].Value);
+        Assert.Equal(0, measured.Observe("cairn.store.queue.depth")[^1].Value);
         Assert.Empty(measured.Of("cairn.store.commit.failures"));
     }
 
@@ -58,7 +56,7 @@ public sealed class StoreWriterMetricsTests : IDisposable
     public async Task Sqlite_ACommitThatCannotBegin_IsCountedAsFailed_WithItsErrorType()
     {
         var factory = TestStoreMetrics.NewFactory();
-        using var measured = new StoreMeasurements(factory);
+        using var measured = new MeterRecorder(factory, MeterRecorder.StoreInstruments);
         using var writer = new SqliteWriter($"Data Source={SqliteFile};Pooling=False", new StorageOptions(), new StoreMetrics(factory, StoreMetrics.Sqlite), NullLogger.Instance);
         // Another process holds the file's write lock past the writer's busy timeout (5 s): the whole batch fails.
         using (var other = new SqliteConnection($"Data Source={SqliteFile};Pooling=False"))
@@ -71,7 +69,7 @@ public sealed class StoreWriterMetricsTests : IDisposable
             await Assert.ThrowsAsync<SqliteException>(() => writer.WriteAsync(w => Insert(w, "locked-out")));
         }
         Assert.Equal(1, await writer.WriteAsync(w => Insert(w, "after")));
-        await StoreMeasurements.UntilAsync(() => measured.Of("cairn.store.commit.batch_size").Count == 2, "both commits to be recorded");
+        await MeterRecorder.UntilAsync(() => measured.Of("cairn.store.commit.batch_size").Count == 2, "both commits to be recorded");
 
         var failure = Assert.Single(measured.Of("cairn.store.commit.failures"));
         Assert.Equal(1, failure.Value);
@@ -84,26 +82,24 @@ public sealed class StoreWriterMetricsTests : IDisposable
     public async Task Postgres_WritesQueuedBehindACommit_AreTheQueueDepth_ThenOneBatch()
     {
         var factory = TestStoreMetrics.NewFactory();
-        using var measured = new StoreMeasurements(factory);
+        using var measured = new MeterRecorder(factory, MeterRecorder.StoreInstruments);
         await using var sources = PostgresConnect.Open(await (await PostgresServer.GetAsync()).CreateDatabaseAsync(), "test");
         await using var writer = new PostgresWriter(sources.Prepared, new StorageOptions(), new StoreMetrics(factory, StoreMetrics.Postgres), NullLogger<PostgresWriter>.Instance);
         using var gate = new ManualResetEventSlim();
         var blocker = writer.WriteAsync(_ => Task.FromResult(gate.Wait(TimeSpan.FromSeconds(10))));
-        await StoreMeasurements.UntilAsync(() => { measured.Observe(); return measured.Of("cairn.store.queue.depth")[^1].Value == 0; }, "the first write to be taken");
+        await MeterRecorder.UntilAsync(() => measured.Observe("cairn.store.queue.depth")[^1].Value == 0, "the first write to be taken");
 
         var writes = Enumerable.Range(100, 20).Select(id => Insert(writer, id)).ToList();
-        measured.Observe();
-        Assert.Equal(20, measured.Of("cairn.store.queue.depth")[^1].Value);
+        Assert.Equal(20, measured.Observe("cairn.store.queue.depth")[^1].Value);
         gate.Set();
         await blocker;
         await Task.WhenAll(writes);
-        await StoreMeasurements.UntilAsync(() => measured.Of("cairn.store.commit.duration").Count == 2, "both commits to be recorded");
+        await MeterRecorder.UntilAsync(() => measured.Of("cairn.store.commit.duration").Count == 2, "both commits to be recorded");
 
         Assert.Equal([1, 20], measured.Of("cairn.store.commit.batch_size").Select(m => m.Value));
         Assert.All(measured.Of("cairn.store.commit.duration"), m => Assert.InRange(m.Value, 0, 60));
         Assert.All(measured.Of("cairn.store.commit.batch_size"), m => Assert.Equal(StoreMetrics.Postgres, m.Tags["cairn.store"]));
-        measured.Observe();
-        Assert.Equal(0, measured.Of("cairn.store.queue.depth")[^1].Value);
+        Assert.Equal(0, measured.Observe("cairn.store.queue.depth")[^1].Value);
         Assert.Empty(measured.Of("cairn.store.commit.failures"));
     }
 
@@ -111,7 +107,7 @@ public sealed class StoreWriterMetricsTests : IDisposable
     public async Task Postgres_ACommitOnADatabaseThatWentAway_IsCountedAsFailed()
     {
         var factory = TestStoreMetrics.NewFactory();
-        using var measured = new StoreMeasurements(factory);
+        using var measured = new MeterRecorder(factory, MeterRecorder.StoreInstruments);
         var connectionString = await (await PostgresServer.GetAsync()).CreateDatabaseAsync();
         await using var sources = PostgresConnect.Open(connectionString, "test");
         await using var writer = new PostgresWriter(sources.Prepared, new StorageOptions(), new StoreMetrics(factory, StoreMetrics.Postgres), NullLogger<PostgresWriter>.Instance);
@@ -126,7 +122,7 @@ public sealed class StoreWriterMetricsTests : IDisposable
         }
 
         await Assert.ThrowsAnyAsync<NpgsqlException>(() => Insert(writer, 101));
-        await StoreMeasurements.UntilAsync(() => measured.Of("cairn.store.commit.batch_size").Count == 2, "both commits to be recorded");
+        await MeterRecorder.UntilAsync(() => measured.Of("cairn.store.commit.batch_size").Count == 2, "both commits to be recorded");
 
         var failure = Assert.Single(measured.Of("cairn.store.commit.failures"));
         Assert.Equal(1, failure.Value);

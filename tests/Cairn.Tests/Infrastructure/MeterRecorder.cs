@@ -21,12 +21,20 @@ public sealed class MeterRecorder : IDisposable
         public bool Has(params (string Key, object Value)[] tags) => tags.All(t => Tags.TryGetValue(t.Key, out var v) && Equals(v, t.Value));
     }
 
+    /// <summary>The store's instruments (<c>cairn.store.*</c>).</summary>
+    public static bool StoreInstruments(string name) => name.StartsWith("cairn.store.", StringComparison.Ordinal);
+
     public MeterRecorder(IServiceProvider services, params string[] instruments)
+        : this(services.GetRequiredService<IMeterFactory>(), instruments.Contains)
     {
-        var scope = services.GetRequiredService<IMeterFactory>();
+    }
+
+    /// <summary>Records the instruments named as <paramref name="records"/> says, of the meters <paramref name="scope"/> made.</summary>
+    public MeterRecorder(IMeterFactory scope, Func<string, bool> records)
+    {
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Scope == scope && instruments.Contains(instrument.Name))
+            if (instrument.Meter.Scope == scope && records(instrument.Name))
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -50,6 +58,20 @@ public sealed class MeterRecorder : IDisposable
     /// <summary>What <paramref name="instrument"/> measured since the recorder started, with those tags.</summary>
     public List<Measured> Of(string instrument, params (string Key, object Value)[] tags) =>
         [.. measured.Where(m => m.Instrument == instrument && m.Has(tags))];
+
+    /// <summary>The sum of what <paramref name="instrument"/> measured with those tags.</summary>
+    public double Sum(string instrument, params (string Key, object Value)[] tags) => Of(instrument, tags).Sum(m => m.Value);
+
+    /// <summary>Waits until <paramref name="done"/> holds, failing with <paramref name="what"/> after 20 seconds.</summary>
+    public static async Task UntilAsync(Func<bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
 
     /// <summary>Reads the observable instruments now; returns what <paramref name="instrument"/> gave, with those tags.</summary>
     public List<Measured> Observe(string instrument, params (string Key, object Value)[] tags)
