@@ -16,11 +16,9 @@ namespace Cairn.Completions;
 /// </summary>
 internal sealed class GenAiTelemetry
 {
-    private readonly TimeProvider clock;
-
     public GenAiTelemetry(IMeterFactory meters, TimeProvider clock, ObservabilityOptions options)
     {
-        this.clock = clock;
+        Clock = clock;
         CaptureContent = options.CaptureMessageContent;
         var meter = meters.Create(CairnTelemetry.Name, CairnTelemetry.Version);
         Duration = meter.CreateHistogram("gen_ai.server.request.duration", "s", "Time from a request's arrival to its last byte.",
@@ -43,7 +41,7 @@ internal sealed class GenAiTelemetry
 
     internal Histogram<long> Tokens { get; }
 
-    internal TimeProvider Clock => clock;
+    internal TimeProvider Clock { get; }
 
     /// <summary>Begins reporting a create once its model is known: the span starts now, the duration counts from the request's arrival.</summary>
     public GenAiRequest Start(HttpContext context, Exchange exchange, string api, ModelCard model, string requestModel) =>

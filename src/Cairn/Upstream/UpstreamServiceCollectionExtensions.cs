@@ -137,7 +137,7 @@ internal sealed class UpstreamAttempts
     public CancellationToken CancellationToken { get; }
 
     /// <summary>Attempts begun so far: the number of the latest.</summary>
-    public int Started { get; private set; }
+    private int started;
 
     public int Retries { get; private set; }
 
@@ -155,7 +155,7 @@ internal sealed class UpstreamAttempts
         request is not null && request.Options.TryGetValue(Key, out var attempts) ? attempts : null;
 
     /// <summary>An attempt begins (attempts follow one another, never overlap); returns its number, from 1.</summary>
-    public int Begin() => ++Started;
+    public int Begin() => ++started;
 
     public void Failed(Outcome<HttpResponseMessage> outcome)
     {
