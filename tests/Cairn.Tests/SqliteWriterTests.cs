@@ -55,5 +55,52 @@ public sealed class SqliteWriterTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => { _ = writer.WriteAsync(w => 0); });
     }
 
+    [Fact]
+    public async Task UnderSustainedWrites_TheLogStartsOver_InsteadOfGrowingWithoutEnd()
+    {
+        using var writer = NewWriter();
+        var log = new FileInfo(folder.File("w.db") + "-wal");
+        var body = new byte[60_000];
+        Random.Shared.NextBytes(body);
+        long written = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        // A writer that never pauses, as under load: each round queues the next writes before the last commit is told.
+        var next = 0;
+        while (written < 4L * SqliteCheckpointer.RestartFrames * 4096 && DateTime.UtcNow < deadline)
+        {
+            var round = Enumerable.Range(0, 32).Select(_ => writer.WriteAsync(w =>
+            {
+                var command = w.Command("INSERT INTO completions(id, project_id, model, created, metadata, body) VALUES ($id, 1, 'm', 0, '{}', $body)");
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$id", $"big-{Interlocked.Increment(ref next)}");
+                command.Parameters.AddWithValue("$body", body);
+                return command.ExecuteNonQuery();
+            })).ToList();
+            await Task.WhenAll(round);
+            written += round.Count * body.Length;
+        }
+
+        Assert.True(written >= 4L * SqliteCheckpointer.RestartFrames * 4096, $"only {written} bytes written in 20 s");
+        log.Refresh();
+        // Grown without end, the log would hold every byte written; started over, it holds what came between restarts.
+        Assert.True(log.Length < written / 2, $"the log is {log.Length} bytes after {written} written");
+    }
+
+    [Fact]
+    public async Task FullSynchronous_IsKeptBySyncingTheLogBesideTheWriter()
+    {
+        using (var full = NewWriter())
+        {
+            // On Linux SQLite's own setting is NORMAL: COMMIT writes the log, and the sync thread makes it durable
+            // (fdatasync) before callers hear. Elsewhere SQLite syncs inside COMMIT (FULL, 2).
+            Assert.Equal(OperatingSystem.IsLinux() ? 1L : 2L, await full.WriteAsync(w => (long)w.Command("PRAGMA synchronous").ExecuteScalar()!));
+            Assert.Equal(1L, await full.WriteAsync(w => Insert(w, "synced")));
+        }
+        using var extra = new SqliteWriter($"Data Source={folder.File("w.db")};Pooling=False", new StorageOptions { Synchronous = "EXTRA" },
+            TestStoreMetrics.Sqlite(), NullLogger.Instance);
+        Assert.Equal(3L, await extra.WriteAsync(w => (long)w.Command("PRAGMA synchronous").ExecuteScalar()!));
+        Assert.Equal(1L, await extra.WriteAsync(Count));
+    }
+
     public void Dispose() => folder.Dispose();
 }

@@ -7,9 +7,22 @@ namespace Cairn.Storage.Sqlite;
 /// Copies the WAL back into the database file on its own connection and thread. SQLite's automatic checkpoint
 /// runs inside whichever commit crosses the threshold, which stalls every write waiting in that group commit.
 /// </summary>
+/// <remarks>
+/// A checkpoint here never catches up with a writer that keeps committing: the frames written while it copies are
+/// left, so the log is never found fully copied and SQLite never starts it over. It would then grow without end,
+/// and every new page of it costs the kernel an allocation and zeroing (a quarter of the writer's time under
+/// sustained load), reads search a longer index and a restart after a crash replays more. So once the log is past
+/// <see cref="RestartFrames"/>, the writer is asked (<see cref="RestartWanted"/>) to copy the few frames left itself,
+/// between two batches, after which its next transaction writes the log from the start again.
+/// </remarks>
 internal sealed class SqliteCheckpointer : IDisposable
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Frames in the log (of a page each, 4 KiB by default) past which the writer is asked to let it start over.</summary>
+    internal const int RestartFrames = 8192;
+
+    private volatile bool restartWanted;
     private readonly SqliteConnection connection;
     private readonly Thread thread;
     private readonly ManualResetEventSlim stop = new();
@@ -33,13 +46,50 @@ internal sealed class SqliteCheckpointer : IDisposable
             {
                 // PASSIVE never waits for readers or the writer; what it cannot copy now it copies next time.
                 var started = Stopwatch.GetTimestamp();
-                SqliteSchema.Execute(connection, "PRAGMA wal_checkpoint(PASSIVE)");
+                using var command = connection.CreateCommand();
+                command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+                using var result = command.ExecuteReader();
+                // busy, frames in the log, frames copied into the database file
+                if (result.Read() && result.GetInt64(0) == 0 && result.GetInt64(1) >= RestartFrames)
+                {
+                    restartWanted = true;
+                }
                 metrics.Checkpointed(started);
             }
             catch (SqliteException)
             {
                 // Busy or interrupted: the next round tries again, and the WAL only grows until it does.
             }
+        }
+    }
+
+    /// <summary>
+    /// True once, after a checkpoint found the log long: the writer then copies what is left itself, between two
+    /// batches (<see cref="RestartIfWanted"/>), so that its next transaction starts the log over.
+    /// </summary>
+    public bool RestartWanted => restartWanted;
+
+    /// <summary>
+    /// Run by the writer between batches: when <see cref="RestartWanted"/>, copies the frames committed since the last
+    /// checkpoint on the writer's own connection, so that the log is fully copied and the next write starts it over.
+    /// A reader still on an older snapshot can keep that from happening; it is asked again after the next checkpoint.
+    /// </summary>
+    public void RestartIfWanted(SqliteCommand checkpoint)
+    {
+        if (!restartWanted)
+        {
+            return;
+        }
+        restartWanted = false;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            checkpoint.ExecuteNonQuery();
+            metrics.Checkpointed(started);
+        }
+        catch (SqliteException)
+        {
+            // Busy with the other checkpoint: asked again after the next one.
         }
     }
 

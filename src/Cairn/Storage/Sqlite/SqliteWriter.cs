@@ -7,15 +7,20 @@ namespace Cairn.Storage.Sqlite;
 /// <summary>
 /// The one connection that writes. Writes queue up while a transaction commits and are then committed together
 /// (group commit): one fsync for a whole batch, so storing does not serialize the server. One failing write does
-/// not undo the others; every caller learns its outcome only after COMMIT.
+/// not undo the others; every caller learns its outcome only after COMMIT, and with <c>Synchronous=FULL</c> only
+/// once the log is on the disk: a second thread syncs it (<see cref="SqliteWalSync"/>) while this one commits the
+/// next batch, so the disk's latency no longer stops the writer.
 /// </summary>
 internal sealed partial class SqliteWriter : IDisposable
 {
     private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Committed> committed = Channel.CreateUnbounded<Committed>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly PreparedConnection connection;
     private readonly int maxBatch;
     private readonly ILogger logger;
     private readonly Thread thread;
+    private readonly Thread? syncThread;
+    private readonly SqliteWalSync? walSync;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SqliteCheckpointer checkpointer;
 
@@ -31,8 +36,14 @@ internal sealed partial class SqliteWriter : IDisposable
         SqliteSchema.Execute(sqlite, "PRAGMA busy_timeout = 5000");
         SqliteSchema.Execute(sqlite, "PRAGMA wal_autocheckpoint = 0");
         SqliteSchema.Migrate(sqlite);
+        walSync = SqliteWalSync.TakeOver(sqlite, options.Synchronous);
         connection = new PreparedConnection(sqlite);
         checkpointer = new SqliteCheckpointer(connectionString, metrics);
+        if (walSync is not null)
+        {
+            syncThread = new Thread(Sync) { IsBackground = true, Name = "cairn-sqlite-sync" };
+            syncThread.Start();
+        }
         thread = new Thread(Run) { IsBackground = true, Name = "cairn-sqlite-writer" };
         thread.Start();
     }
@@ -77,9 +88,71 @@ internal sealed partial class SqliteWriter : IDisposable
                 }
                 Metrics.Taken(batch.Count);
                 var started = Stopwatch.GetTimestamp();
-                Commit(batch);
-                Metrics.Committed(batch.Count, started);
+                checkpointer.RestartIfWanted(Command("PRAGMA wal_checkpoint(PASSIVE)"));
+                var done = Commit(batch);
+                if (walSync is null)
+                {
+                    Tell(done, started);
+                }
+                else
+                {
+                    committed.Writer.TryWrite(new Committed(done, started));
+                }
                 batch.Clear();
+            }
+        }
+        finally
+        {
+            if (walSync is null)
+            {
+                stopped.TrySetResult();
+            }
+            else
+            {
+                committed.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The sync thread: once per round, one <c>fdatasync</c> of the log for every batch committed since the last,
+    /// then their callers are told. Batches are told in the order they committed.
+    /// </summary>
+    private void Sync()
+    {
+        var ready = new List<Committed>();
+        try
+        {
+            while (committed.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                while (committed.Reader.TryRead(out var batch))
+                {
+                    ready.Add(batch);
+                }
+                try
+                {
+                    walSync!.Flush();
+                }
+                catch (IOException e)
+                {
+                    // The frames may not be on the disk, so no caller may hear that they are.
+                    LogSyncFailed(logger, e);
+                    foreach (var batch in ready)
+                    {
+                        Metrics.CommitFailed(e);
+                        foreach (var op in batch.Writes)
+                        {
+                            op.FailUnlessFailed(e);
+                        }
+                    }
+                    ready.Clear();
+                    continue;
+                }
+                foreach (var batch in ready)
+                {
+                    Tell(batch.Writes, batch.Started);
+                }
+                ready.Clear();
             }
         }
         finally
@@ -88,7 +161,20 @@ internal sealed partial class SqliteWriter : IDisposable
         }
     }
 
-    private void Commit(List<WriteOp> batch)
+    private void Tell(WriteOp[] writes, long started)
+    {
+        Metrics.Committed(writes.Length, started);
+        foreach (var op in writes)
+        {
+            op.Complete();
+        }
+    }
+
+    /// <summary>A batch that COMMIT ended (each write with its result or its error), waiting for the log's sync.</summary>
+    private readonly record struct Committed(WriteOp[] Writes, long Started);
+
+    /// <summary>Commits the batch; returns its writes, each holding its result or error, for their callers to be told.</summary>
+    private WriteOp[] Commit(List<WriteOp> batch)
     {
         // Optimistic: the whole batch in one transaction. A write that throws is taken out with its error and the
         // rest run again from a clean slate, which is safe because a write is a function of what it reads.
@@ -105,7 +191,6 @@ internal sealed partial class SqliteWriter : IDisposable
                     break;
                 }
                 Command("ROLLBACK").ExecuteNonQuery();
-                pending[failed].Complete();
                 pending = [.. pending.Where((_, i) => i != failed)];
             }
         }
@@ -118,12 +203,8 @@ internal sealed partial class SqliteWriter : IDisposable
             {
                 op.Fail(e);
             }
-            return;
         }
-        foreach (var op in pending)
-        {
-            op.Complete();
-        }
+        return [.. batch];
     }
 
     private void TryRollback()
@@ -142,21 +223,31 @@ internal sealed partial class SqliteWriter : IDisposable
     {
         queue.Writer.TryComplete();
         thread.Join(TimeSpan.FromSeconds(30));
+        syncThread?.Join(TimeSpan.FromSeconds(30));
         checkpointer.Dispose();
         connection.Dispose();
+        walSync?.Dispose();
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "A group commit of {Count} writes failed; each caller gets an error")]
     private static partial void LogCommitFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "Syncing SQLite's write-ahead log to the disk failed; the writes it held get an error")]
+    private static partial void LogSyncFailed(ILogger logger, Exception exception);
 
     private abstract class WriteOp
     {
         /// <summary>Runs the work; false when it threw, and the batch is then rolled back and run again without it.</summary>
         public abstract bool Execute(SqliteWriter writer);
 
+        /// <summary>Tells the caller the write's result, or the error it threw.</summary>
         public abstract void Complete();
 
+        /// <summary>Records <paramref name="exception"/> as the write's outcome (its commit failed); told by <see cref="Complete"/>.</summary>
         public abstract void Fail(Exception exception);
+
+        /// <summary>Tells the caller <paramref name="exception"/> unless the write had failed on its own already.</summary>
+        public abstract void FailUnlessFailed(Exception exception);
     }
 
     private sealed class WriteOp<T>(Func<SqliteWriter, T> work) : WriteOp
@@ -193,6 +284,8 @@ internal sealed partial class SqliteWriter : IDisposable
             }
         }
 
-        public override void Fail(Exception exception) => completion.TrySetException(exception);
+        public override void Fail(Exception exception) => error = exception;
+
+        public override void FailUnlessFailed(Exception exception) => completion.TrySetException(error ?? exception);
     }
 }
