@@ -79,6 +79,24 @@ public sealed class SqliteSearchFlushTests : IDisposable
     }
 
     [Fact]
+    public async Task WordsWaitingAtARestart_AreReadFromTheStoredCompletions()
+    {
+        var file = folder.File("r.db");
+        using (var before = new Store(file))
+        {
+            // Their texts wait in memory, and the pending rows hold only their seqs: a stop (or a crash) loses that memory.
+            await before.Completions.AddAsync(Completion("chatcmpl-r1", "orca pod"), default);
+            await before.Completions.AddAsync(Completion("chatcmpl-r2", "orca calf"), default);
+            Assert.Equal(2, await before.CountAsync("completion_search_pending"));
+        }
+
+        using var after = new Store(file);
+        Assert.Equal(["chatcmpl-r2", "chatcmpl-r1"], await after.SearchAsync("orca"));
+        Assert.Equal(["chatcmpl-r2"], await after.SearchAsync("calf"));
+        Assert.Equal(0, await after.CountAsync("completion_search_pending"));
+    }
+
+    [Fact]
     public async Task AFlush_MovesABacklogLargerThanOneBatch()
     {
         using var store = new Store(folder.File("c.db"));

@@ -7,6 +7,13 @@ namespace Cairn.Storage.Sqlite;
 /// text and its share of the hourly rollup. A delete (or a purge) takes all three back. The search text waits in
 /// <c>completion_search_pending</c> until <see cref="FlushSearchAsync"/> moves it into the full-text index in bulk.
 /// </summary>
+/// <remarks>
+/// The pending row holds only the completion's seq (its texts empty): the texts themselves wait in memory
+/// (<see cref="searchTexts"/>) for the flush, a fifth of a second later. Writing them into the pending table and
+/// deleting them again cost the writer about a third of its page writes per stored completion. After a crash, or
+/// for a row whose texts are no longer in memory, the flush reads them from the stored body and messages instead;
+/// rows written by an earlier Cairn carry their texts and are moved as they are.
+/// </remarks>
 internal sealed partial class SqliteCompletionStore
 {
     private void InsertSummary(SqliteWriter w, long seq, StoredCompletion completion, CompletionSummary summary)
@@ -20,9 +27,10 @@ internal sealed partial class SqliteCompletionStore
             ("$trace", (object?)completion.TraceId ?? DBNull.Value));
         preview.ExecuteNonQuery();
 
-        var search = w.Command("INSERT INTO completion_search_pending(seq, prompt, answer) VALUES ($seq, $prompt, $answer)");
-        Bind(search, ("$seq", seq), ("$prompt", summary.PromptText), ("$answer", summary.AnswerText));
+        var search = w.Command("INSERT INTO completion_search_pending(seq, prompt, answer) VALUES ($seq, '', '')");
+        Bind(search, ("$seq", seq));
         search.ExecuteNonQuery();
+        KeepSearchText(seq, summary);
         Interlocked.Increment(ref pendingSearch);
 
         var rollup = w.Command("""
@@ -98,21 +106,76 @@ internal sealed partial class SqliteCompletionStore
         writer.Metrics.SearchFlushed(total, started);
     }
 
-    private static int MoveSearchBatch(SqliteWriter w)
+    /// <summary>The most search texts kept in memory; past it the flush reads the rest from the stored rows.</summary>
+    private const int SearchTextsKept = 20_000;
+
+    // Search texts of stored completions not yet in the full-text index, in seq order; only the writer thread touches
+    // it. An entry whose seq never committed (its batch ran again with the next seq) is dropped by the next flush.
+    private readonly Queue<(long Seq, string Prompt, string Answer)> searchTexts = new();
+
+    private void KeepSearchText(long seq, CompletionSummary summary)
     {
-        var move = w.Command($"""
-            INSERT INTO completion_search(rowid, prompt, answer)
-            SELECT seq, prompt, answer FROM completion_search_pending ORDER BY seq LIMIT {SearchFlushBatch}
-            """);
-        var moved = move.ExecuteNonQuery();
-        if (moved > 0)
+        if (searchTexts.Count < SearchTextsKept)
         {
-            var drop = w.Command($"""
-                DELETE FROM completion_search_pending WHERE seq IN
-                    (SELECT seq FROM completion_search_pending ORDER BY seq LIMIT {SearchFlushBatch})
-                """);
-            drop.ExecuteNonQuery();
+            searchTexts.Enqueue((seq, summary.PromptText, summary.AnswerText));
         }
-        return moved;
+    }
+
+    private int MoveSearchBatch(SqliteWriter w)
+    {
+        var pending = new List<(long Seq, string Prompt, string Answer)>();
+        using (var reader = w.Command($"SELECT seq, prompt, answer FROM completion_search_pending ORDER BY seq LIMIT {SearchFlushBatch}").ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                pending.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+            }
+        }
+        if (pending.Count == 0)
+        {
+            return 0;
+        }
+        var index = w.Command("INSERT INTO completion_search(rowid, prompt, answer) VALUES ($seq, $prompt, $answer)");
+        foreach (var (seq, prompt, answer) in pending)
+        {
+            var (promptText, answerText) = prompt.Length + answer.Length > 0 ? (prompt, answer) : SearchText(w, seq);
+            Bind(index, ("$seq", seq), ("$prompt", promptText), ("$answer", answerText));
+            index.ExecuteNonQuery();
+        }
+        var drop = w.Command("DELETE FROM completion_search_pending WHERE seq <= $last");
+        Bind(drop, ("$last", pending[^1].Seq));
+        drop.ExecuteNonQuery();
+        return pending.Count;
+    }
+
+    /// <summary>
+    /// The search texts of the completion <paramref name="seq"/>: kept in memory since it was stored, or read from its
+    /// stored body and messages (after a restart, or when more were waiting than memory keeps).
+    /// </summary>
+    private (string Prompt, string Answer) SearchText(SqliteWriter w, long seq)
+    {
+        while (searchTexts.TryPeek(out var kept) && kept.Seq <= seq)
+        {
+            searchTexts.Dequeue();
+            if (kept.Seq == seq)
+            {
+                return (kept.Prompt, kept.Answer);
+            }
+        }
+        var body = w.Command("SELECT body FROM completions WHERE seq = $seq");
+        Bind(body, ("$seq", seq));
+        var messages = new List<byte[]>();
+        var items = w.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx");
+        Bind(items, ("$seq", seq));
+        using (var reader = items.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                messages.Add((byte[])reader.GetValue(0));
+            }
+        }
+        var stored = new StoredCompletion(0, "", "", 0, body.ExecuteScalar() as byte[] ?? "{}"u8.ToArray(), new Dictionary<string, string>(), [.. messages]);
+        var summary = CompletionSummary.Of(stored);
+        return (summary.PromptText, summary.AnswerText);
     }
 }
