@@ -97,6 +97,14 @@ public sealed class SqliteSearchFlushTests : IDisposable
     }
 
     [Fact]
+    public async Task TheSearchIndex_MergesSixteenSegmentsALevel_NotFour()
+    {
+        using var store = new Store(folder.File("m.db"));
+        // FTS5 keeps its settings in a shadow table; 4 (its default) made merging most of the writer's indexing work.
+        Assert.Equal(16L, await store.Writer.WriteAsync(w => (long)w.Command("SELECT v FROM completion_search_config WHERE k = 'automerge'").ExecuteScalar()!));
+    }
+
+    [Fact]
     public async Task AFlush_MovesABacklogLargerThanOneBatch()
     {
         using var store = new Store(folder.File("c.db"));

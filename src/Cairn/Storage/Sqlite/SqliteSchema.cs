@@ -201,6 +201,12 @@ internal static class SqliteSchema
         ALTER TABLE completion_previews ADD COLUMN trace_id TEXT;
         ALTER TABLE responses ADD COLUMN trace_id TEXT;
         """,
+        """
+        -- The search index merges its segments when 16 lie on one level rather than 4 (migration 9). Merging is most of
+        -- what indexing costs the single writer, and each flush of search words holds it; a search reads a few more
+        -- segments instead. (A setting kept in the index itself, so nothing is rebuilt.)
+        INSERT INTO completion_search(completion_search, rank) VALUES('automerge', 16);
+        """,
     ];
 
     public static int Version => Migrations.Length;
