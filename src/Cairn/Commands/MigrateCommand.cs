@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Threading.Channels;
 using Cairn.Configuration;
 using Cairn.Http;
 using Cairn.Storage;
@@ -71,27 +72,56 @@ internal static class MigrateCommand
         await SqliteToPostgres.DeferIndexesAsync(connection);
         var total = Count(sqlite, "SELECT count(*) FROM completions");
         var done = Count(sqlite, $"SELECT count(*) FROM completions WHERE seq <= {resumeAfter}");
-        var startedAt = done;
-        var bar = new ProgressLine("migrate", total, errors);
-        string Detail() => string.Create(CultureInfo.InvariantCulture, $"{done:N0} / {total:N0} completions, {bar.Rate(done - startedAt)}");
         if (resumeAfter > 0)
         {
             await errors.WriteLineAsync($"cairn migrate: resuming after seq {resumeAfter}");
         }
-        for (var last = resumeAfter; ;)
+        await using (var count = new NpgsqlCommand("SELECT count(*) FROM completion_previews", connection) { CommandTimeout = 0 })
         {
-            var rows = SqliteToPostgres.ReadChunk(sqlite, last);
-            if (rows.Count == 0)
+            var previewed = (long)(await count.ExecuteScalarAsync())!;
+            var (copiedAt, previewedAt) = (done, previewed);
+            var bar = new ProgressLine("migrate", total, errors);
+            var gate = new Lock();
+            string Detail() => string.Create(CultureInfo.InvariantCulture,
+                $"{done:N0} / {total:N0} completions, {bar.Rate(done - copiedAt)}; {previewed:N0} with search words, {bar.Rate(previewed - previewedAt)}");
+            void Show(Action count)
             {
-                break;
+                lock (gate)
+                {
+                    count();
+                    bar.Show(Math.Min(done, previewed), Detail());
+                }
             }
-            await SqliteToPostgres.CopyChunkAsync(sqlite, connection, rows);
-            last = rows[^1].Seq;
-            done += rows.Count;
-            bar.Show(done, Detail());
+            // The search words are made beside the copy, a chunk behind it: the chunks an earlier run copied without
+            // them first, then each one as it commits.
+            var ranges = Channel.CreateUnbounded<(long First, long Last)>();
+            foreach (var range in await SqliteToPostgres.UnpreviewedAsync(connection))
+            {
+                ranges.Writer.TryWrite(range);
+            }
+            var previews = SqliteToPostgres.FillPreviewsAsync(from, postgres.Unprepared, Jobs, ranges.Reader, filled => Show(() => previewed += filled));
+            try
+            {
+                for (var last = resumeAfter; !previews.IsCompleted;)
+                {
+                    var rows = SqliteToPostgres.ReadChunk(sqlite, last);
+                    if (rows.Count == 0)
+                    {
+                        break;
+                    }
+                    await SqliteToPostgres.CopyChunkAsync(sqlite, connection, rows);
+                    ranges.Writer.TryWrite((rows[0].Seq, rows[^1].Seq));
+                    last = rows[^1].Seq;
+                    Show(() => done += rows.Count);
+                }
+            }
+            finally
+            {
+                ranges.Writer.TryComplete();
+                await previews;
+            }
+            bar.Finish(Math.Min(done, previewed), Detail());
         }
-        bar.Finish(done, Detail());
-        await FillPreviewsAsync(from, postgres, connection, total, errors);
         await SqliteToPostgres.CopyTombstonesAsync(sqlite, connection, "deleted_completions");
         await ExecuteAsync(connection, PostgresSchema.RebuildRollup);
         await ExecuteAsync(connection, """
@@ -104,26 +134,6 @@ internal static class MigrateCommand
         await errors.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"cairn migrate: {responses:N0} responses copied"));
         await FinishAsync(postgres, connection, errors);
         return await VerifyAsync(sqlite, connection, errors);
-    }
-
-    /// <summary>The dashboard's previews and search words of every completion copied, with a progress line of their own.</summary>
-    private static async Task FillPreviewsAsync(string from, PostgresDataSources postgres, NpgsqlConnection connection, long total, TextWriter errors)
-    {
-        await using var count = new NpgsqlCommand("SELECT count(*) FROM completion_previews", connection) { CommandTimeout = 0 };
-        var done = (long)(await count.ExecuteScalarAsync())!;
-        var startedAt = done;
-        var bar = new ProgressLine("migrate", total, errors);
-        var gate = new Lock();
-        string Detail() => string.Create(CultureInfo.InvariantCulture, $"{done:N0} / {total:N0} search words, {bar.Rate(done - startedAt)}");
-        await SqliteToPostgres.FillPreviewsAsync(from, postgres.Unprepared, Jobs, filled =>
-        {
-            lock (gate)
-            {
-                done += filled;
-                bar.Show(done, Detail());
-            }
-        });
-        bar.Finish(done, Detail());
     }
 
     /// <summary>

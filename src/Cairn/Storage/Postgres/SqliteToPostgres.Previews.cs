@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -7,42 +8,47 @@ namespace Cairn.Storage.Postgres;
 internal static partial class SqliteToPostgres
 {
     /// <summary>
-    /// Fills the preview row of every copied completion that has none, a seq range of <see cref="Chunk"/> at a time on
-    /// <paramref name="jobs"/> pairs of connections at once, each range committed alone: an interrupted fill resumes at
-    /// the first completion without one. First words, tokens, latency and trace id are SQLite's preview as it is; the
-    /// search words are PostgreSQL's <c>to_tsvector</c> of the text a create's would be made from
-    /// (<see cref="CompletionSummary"/>). That function is most of a migrate's work, hence the parallel ranges.
-    /// <paramref name="filled"/> hears each range's count.
+    /// Fills the preview rows of the completions in each seq range <paramref name="ranges"/> gives (a chunk just copied,
+    /// or completions an earlier run copied without them), <paramref name="jobs"/> ranges at once, each on its own
+    /// connections to both stores and committed alone, until the channel completes. First words, tokens, latency and
+    /// trace id are SQLite's preview as it is; the search words are PostgreSQL's <c>to_tsvector</c> of the text a
+    /// create's would be made from (<see cref="CompletionSummary"/>). That function is most of a migrate's work, hence
+    /// the parallel ranges, which run beside the copy. <paramref name="filled"/> hears each range's count.
     /// </summary>
-    public static async Task FillPreviewsAsync(string sqlitePath, NpgsqlDataSource dataSource, int jobs, Action<int> filled)
+    public static async Task FillPreviewsAsync(
+        string sqlitePath, NpgsqlDataSource dataSource, int jobs, ChannelReader<(long First, long Last)> ranges, Action<int> filled)
     {
-        long first, last;
-        await using (var connection = await dataSource.OpenConnectionAsync())
-        {
-            await using var bounds = new NpgsqlCommand("""
-                SELECT min(c.seq), max(c.seq) FROM completions c WHERE NOT EXISTS (SELECT 1 FROM completion_previews p WHERE p.seq = c.seq)
-                """, connection) { CommandTimeout = 0 };
-            await using var reader = await bounds.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            if (await reader.IsDBNullAsync(0))
-            {
-                return;
-            }
-            (first, last) = (reader.GetInt64(0), reader.GetInt64(1));
-        }
-        var next = first;
         var workers = Enumerable.Range(0, jobs).Select(_ => Task.Run(async () =>
         {
             using var sqlite = new SqliteConnection(
                 new SqliteConnectionStringBuilder { DataSource = sqlitePath, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ConnectionString);
             sqlite.Open();
             await using var connection = await dataSource.OpenConnectionAsync();
-            for (var start = Interlocked.Add(ref next, Chunk) - Chunk; start <= last; start = Interlocked.Add(ref next, Chunk) - Chunk)
+            await foreach (var (first, last) in ranges.ReadAllAsync())
             {
-                filled(await FillRangeAsync(sqlite, connection, start, Math.Min(start + Chunk - 1, last)));
+                filled(await FillRangeAsync(sqlite, connection, first, last));
             }
         })).ToList();
         await Task.WhenAll(workers);
+    }
+
+    /// <summary>The seq ranges, a chunk each at most, that hold every copied completion without a preview row (none on a fresh copy).</summary>
+    public static async Task<List<(long First, long Last)>> UnpreviewedAsync(NpgsqlConnection connection)
+    {
+        await using var bounds = new NpgsqlCommand("""
+            SELECT min(c.seq), max(c.seq) FROM completions c WHERE NOT EXISTS (SELECT 1 FROM completion_previews p WHERE p.seq = c.seq)
+            """, connection) { CommandTimeout = 0 };
+        await using var reader = await bounds.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        var ranges = new List<(long, long)>();
+        if (!await reader.IsDBNullAsync(0))
+        {
+            for (long first = reader.GetInt64(0), last = reader.GetInt64(1); first <= last; first += Chunk)
+            {
+                ranges.Add((first, Math.Min(first + Chunk - 1, last)));
+            }
+        }
+        return ranges;
     }
 
     /// <summary>The previews of the completions with <c>first &lt;= seq &lt;= last</c>, in one statement; the rows it wrote.</summary>
