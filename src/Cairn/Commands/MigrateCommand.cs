@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Cairn.Configuration;
@@ -70,58 +71,7 @@ internal static class MigrateCommand
         await SqliteToPostgres.CopyProjectsAsync(sqlite, connection);
         var resumeAfter = await ResumePointAsync(sqlite, connection);
         await SqliteToPostgres.DeferIndexesAsync(connection);
-        var total = Count(sqlite, "SELECT count(*) FROM completions");
-        var done = Count(sqlite, $"SELECT count(*) FROM completions WHERE seq <= {resumeAfter}");
-        if (resumeAfter > 0)
-        {
-            await errors.WriteLineAsync($"cairn migrate: resuming after seq {resumeAfter}");
-        }
-        await using (var count = new NpgsqlCommand("SELECT count(*) FROM completion_previews", connection) { CommandTimeout = 0 })
-        {
-            var previewed = (long)(await count.ExecuteScalarAsync())!;
-            var (copiedAt, previewedAt) = (done, previewed);
-            var bar = new ProgressLine("migrate", total, errors);
-            var gate = new Lock();
-            string Detail() => string.Create(CultureInfo.InvariantCulture,
-                $"{done:N0} / {total:N0} completions, {bar.Rate(done - copiedAt)}; {previewed:N0} with search words, {bar.Rate(previewed - previewedAt)}");
-            void Show(Action count)
-            {
-                lock (gate)
-                {
-                    count();
-                    bar.Show(Math.Min(done, previewed), Detail());
-                }
-            }
-            // The search words are made beside the copy, a chunk behind it: the chunks an earlier run copied without
-            // them first, then each one as it commits.
-            var ranges = Channel.CreateUnbounded<(long First, long Last)>();
-            foreach (var range in await SqliteToPostgres.UnpreviewedAsync(connection))
-            {
-                ranges.Writer.TryWrite(range);
-            }
-            var previews = SqliteToPostgres.FillPreviewsAsync(from, postgres.Unprepared, Jobs, ranges.Reader, filled => Show(() => previewed += filled));
-            try
-            {
-                for (var last = resumeAfter; !previews.IsCompleted;)
-                {
-                    var rows = SqliteToPostgres.ReadChunk(sqlite, last);
-                    if (rows.Count == 0)
-                    {
-                        break;
-                    }
-                    await SqliteToPostgres.CopyChunkAsync(sqlite, connection, rows);
-                    ranges.Writer.TryWrite((rows[0].Seq, rows[^1].Seq));
-                    last = rows[^1].Seq;
-                    Show(() => done += rows.Count);
-                }
-            }
-            finally
-            {
-                ranges.Writer.TryComplete();
-                await previews;
-            }
-            bar.Finish(Math.Min(done, previewed), Detail());
-        }
+        await CopyCompletionsAsync(sqlite, from, postgres, connection, resumeAfter, errors);
         await SqliteToPostgres.CopyTombstonesAsync(sqlite, connection, "deleted_completions");
         await ExecuteAsync(connection, PostgresSchema.RebuildRollup);
         await ExecuteAsync(connection, """
@@ -137,12 +87,75 @@ internal static class MigrateCommand
     }
 
     /// <summary>
+    /// The completions after <paramref name="resumeAfter"/>, a chunk per transaction, and beside them, a chunk behind,
+    /// their dashboard previews and search words (first those of chunks an earlier run copied without them); one
+    /// progress line for both.
+    /// </summary>
+    private static async Task CopyCompletionsAsync(
+        SqliteConnection sqlite, string from, PostgresDataSources postgres, NpgsqlConnection connection, long resumeAfter, TextWriter errors)
+    {
+        var total = Count(sqlite, "SELECT count(*) FROM completions");
+        var done = Count(sqlite, $"SELECT count(*) FROM completions WHERE seq <= {resumeAfter}");
+        if (resumeAfter > 0)
+        {
+            await errors.WriteLineAsync($"cairn migrate: resuming after seq {resumeAfter}");
+        }
+        long previewed;
+        await using (var count = new NpgsqlCommand("SELECT count(*) FROM completion_previews", connection) { CommandTimeout = 0 })
+        {
+            previewed = (long)(await count.ExecuteScalarAsync())!;
+        }
+        var (copiedAt, previewedAt) = (done, previewed);
+        var bar = new ProgressLine("migrate", total, errors);
+        var gate = new Lock();
+        string Detail() => string.Create(CultureInfo.InvariantCulture,
+            $"{done:N0} / {total:N0} completions, {bar.Rate(done - copiedAt)}; {previewed:N0} with search words, {bar.Rate(previewed - previewedAt)}");
+        void Progress(Action advance)
+        {
+            lock (gate)
+            {
+                advance();
+                bar.Show(Math.Min(done, previewed), Detail());
+            }
+        }
+
+        var ranges = Channel.CreateUnbounded<(long First, long Last)>();
+        foreach (var range in await SqliteToPostgres.UnpreviewedAsync(connection))
+        {
+            ranges.Writer.TryWrite(range);
+        }
+        var previews = SqliteToPostgres.FillPreviewsAsync(from, postgres.Unprepared, Jobs, ranges.Reader, filled => Progress(() => previewed += filled));
+        try
+        {
+            // A failure making search words stops the copy too: a rerun goes on from what both committed.
+            for (var last = resumeAfter; !previews.IsCompleted;)
+            {
+                var rows = SqliteToPostgres.ReadChunk(sqlite, last);
+                if (rows.Count == 0)
+                {
+                    break;
+                }
+                await SqliteToPostgres.CopyChunkAsync(sqlite, connection, rows);
+                ranges.Writer.TryWrite((rows[0].Seq, rows[^1].Seq));
+                last = rows[^1].Seq;
+                Progress(() => done += rows.Count);
+            }
+        }
+        finally
+        {
+            ranges.Writer.TryComplete();
+            await previews;
+        }
+        bar.Finish(Math.Min(done, previewed), Detail());
+    }
+
+    /// <summary>
     /// Builds the indexes left for the end, then VACUUM (ANALYZE): planner statistics for the first queries, and the
     /// vacuum that autovacuum would otherwise start on every freshly filled table in the first minutes of service.
     /// </summary>
     private static async Task FinishAsync(PostgresDataSources postgres, NpgsqlConnection connection, TextWriter errors)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
         await SqliteToPostgres.BuildIndexesAsync(postgres.Unprepared, Jobs);
         var built = clock.Elapsed;
         await ExecuteAsync(connection, "VACUUM (ANALYZE)");

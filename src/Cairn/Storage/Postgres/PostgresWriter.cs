@@ -1,3 +1,4 @@
+using System.Data;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Npgsql;
@@ -128,7 +129,7 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
             {
                 return;
             }
-            if (IsRace(error))
+            if (IsRace(error) || connection.State != ConnectionState.Open)
             {
                 throw error;
             }
