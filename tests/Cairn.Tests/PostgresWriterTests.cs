@@ -53,6 +53,50 @@ public sealed class PostgresWriterTests
     }
 
     [Fact]
+    public async Task AFailingStatement_InABatchOfStatementsOnly_FailsAlone_AndTheOthersCommit()
+    {
+        var (sources, writer) = await NewWriterAsync();
+        await using var disposeSources = sources;
+        await using var disposeWriter = writer;
+        using var gate = new ManualResetEventSlim();
+        var blocker = writer.WriteAsync(_ => Task.FromResult(gate.Wait(TimeSpan.FromSeconds(10))));
+
+        // The next batch is statements only, which go in one round trip as one implicit transaction.
+        var before = Enumerable.Range(100, 10).Select(id => Insert(writer, id)).ToList();
+        var duplicate = Insert(writer, 104);
+        var after = Enumerable.Range(110, 10).Select(id => Insert(writer, id)).ToList();
+        gate.Set();
+        await blocker;
+
+        Assert.All(await Task.WhenAll([.. before, .. after]), rows => Assert.Equal(1, rows));
+        Assert.Equal("23505", (await Assert.ThrowsAsync<PostgresException>(() => duplicate)).SqlState);
+        Assert.Equal(21, await CountAsync(sources));
+    }
+
+    [Fact]
+    public async Task ABatchOfStatements_IsCommittedWhenItsWritesComplete_AndLeavesNoLockHeld()
+    {
+        var (sources, writer) = await NewWriterAsync();
+        await using var disposeSources = sources;
+        await using var disposeWriter = writer;
+        await using var other = await sources.Unprepared.OpenConnectionAsync();
+
+        var writes = Enumerable.Range(100, 50).Select(id => Insert(writer, id)).ToList();
+        for (var i = 0; i < writes.Count; i++)
+        {
+            await writes[i];
+            // Complete means committed: another connection sees it at once.
+            await using var seen = new NpgsqlCommand("SELECT count(*) FROM projects WHERE id = $1", other);
+            seen.Parameters.AddWithValue(100L + i);
+            Assert.Equal(1L, await seen.ExecuteScalarAsync());
+        }
+        await using var locks = new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", other);
+
+        Assert.Equal(0L, await locks.ExecuteScalarAsync());
+        Assert.Equal(51, await CountAsync(sources));
+    }
+
+    [Fact]
     public async Task Drain_CommitsEverythingQueued_ThenRefusesNewWrites()
     {
         var (sources, writer) = await NewWriterAsync();

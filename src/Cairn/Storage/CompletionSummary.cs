@@ -21,8 +21,11 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
     public static long Hour(long created) => created - (created % 3600);
 
     /// <summary>The summary made where the completion was built, else one read from its stored bytes.</summary>
-    public static CompletionSummary Of(StoredCompletion completion) =>
-        completion.Summary ?? Of(ChatCompletion.TryRead(completion.Body) ?? new ChatCompletion(), completion.Messages.Select(ReadInput));
+    public static CompletionSummary Of(StoredCompletion completion) => completion.Summary ?? Of(completion.Body, completion.Messages);
+
+    /// <summary>The summary read from a completion's stored bytes: its body and its input messages' items.</summary>
+    public static CompletionSummary Of(byte[] body, IEnumerable<byte[]> messages) =>
+        Of(ChatCompletion.TryRead(body) ?? new ChatCompletion(), messages.Select(ReadInput));
 
     /// <summary>The summary of a completion and its input messages (each message's role and text, as its stored item has them).</summary>
     public static CompletionSummary Of(ChatCompletion completion, IEnumerable<(string Role, string? Text)> input)

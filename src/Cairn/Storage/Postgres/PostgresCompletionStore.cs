@@ -42,9 +42,8 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
             """,
             PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created,
             Json(MetadataJson.Write(metadata)), completion.Body, keys, values, completion.Messages,
-            (object?)summary.Prompt ?? DBNull.Value, (object?)summary.Answer ?? DBNull.Value, summary.PromptTokens, summary.CompletionTokens,
-            summary.PromptText, summary.AnswerText, CompletionSummary.Hour(completion.Created), (object?)completion.LatencyMs ?? DBNull.Value,
-            (object?)completion.TraceId ?? DBNull.Value);
+            Text(summary.Prompt), Text(summary.Answer), summary.PromptTokens, summary.CompletionTokens,
+            summary.PromptText, summary.AnswerText, CompletionSummary.Hour(completion.Created), Bigint(completion.LatencyMs), Text(completion.TraceId));
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)

@@ -10,13 +10,16 @@ namespace Cairn.Storage.Postgres;
 /// </summary>
 internal static class PostgresConnect
 {
-    /// <summary>Creates the pools and migrates at once (for <c>cairn migrate</c>, which has no host).</summary>
-    public static PostgresDataSources Open(string connectionString, string key)
+    /// <summary>
+    /// Creates the pools and migrates at once (for <c>cairn migrate</c>, which has no host, and may open a database
+    /// it has not finished filling when <paramref name="forMigrate"/>).
+    /// </summary>
+    public static PostgresDataSources Open(string connectionString, string key, bool forMigrate = false)
     {
         var dataSources = Create(connectionString, key);
         try
         {
-            MigrateAsync(dataSources, key, CancellationToken.None).GetAwaiter().GetResult();
+            MigrateAsync(dataSources, key, forMigrate, CancellationToken.None).GetAwaiter().GetResult();
             return dataSources;
         }
         catch (OptionsException)
@@ -57,12 +60,16 @@ internal static class PostgresConnect
             new NpgsqlDataSourceBuilder(unprepared.ConnectionString) { Name = $"{name}-unprepared" }.Build());
     }
 
-    /// <summary>Connects and applies migrations; a database that cannot be used stops with one line naming <paramref name="key"/>, without the password.</summary>
-    public static async Task MigrateAsync(PostgresDataSources dataSources, string key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects and applies migrations; a database that cannot be used (one <c>cairn migrate</c> has not finished
+    /// filling included, unless <paramref name="forMigrate"/>) stops with one line naming <paramref name="key"/>, without
+    /// the password.
+    /// </summary>
+    public static async Task MigrateAsync(PostgresDataSources dataSources, string key, bool forMigrate, CancellationToken cancellationToken)
     {
         try
         {
-            await PostgresSchema.MigrateAsync(dataSources.Unprepared, cancellationToken);
+            await PostgresSchema.MigrateAsync(dataSources.Unprepared, forMigrate, cancellationToken);
         }
         catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or InvalidOperationException)
         {

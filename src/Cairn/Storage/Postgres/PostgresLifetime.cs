@@ -10,7 +10,7 @@ internal sealed partial class PostgresLifetime(PostgresWriter writer, PostgresDa
 {
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
-        await PostgresConnect.MigrateAsync(dataSources, PostgresServiceCollectionExtensions.SettingName, cancellationToken);
+        await PostgresConnect.MigrateAsync(dataSources, PostgresServiceCollectionExtensions.SettingName, forMigrate: false, cancellationToken);
         var database = PostgresConnect.Describe(dataSources);
         LogOpened(logger, database);
     }

@@ -40,13 +40,13 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
             FROM r, unnest($14::text[], $15::bytea[]) WITH ORDINALITY AS u(d, b, i)
             """,
             PostgresText.Encode(response.Id), response.ProjectId, PostgresText.Encode(response.Model), response.CreatedAt,
-            Nullable(response.PreviousResponseId is { } previous ? PostgresText.Encode(previous) : null), response.Status,
-            (long)response.InputTokens, (long)response.OutputTokens, Nullable(response.RequestId), Nullable(response.LatencyMs),
+            Text(response.PreviousResponseId is { } previous ? PostgresText.Encode(previous) : null), response.Status,
+            (long)response.InputTokens, (long)response.OutputTokens, Text(response.RequestId), Bigint(response.LatencyMs),
             MetadataJson.Write(PostgresText.Encode(response.Metadata)), response.Body, (long)response.Input.Count,
             items.Select(i => PostgresText.Encode(i.Id)).ToArray(), items.Select(i => i.Body).ToArray(), (long)response.Context.Count,
-            Nullable(summary.Input), Nullable(summary.Output),
+            Text(summary.Input), Text(summary.Output),
             response.ChainRead.Select(i => PostgresText.Encode(i.Id)).ToArray(), response.ChainRead.Select(i => i.Body).ToArray(),
-            Nullable(response.TraceId));
+            Text(response.TraceId));
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)
@@ -160,6 +160,4 @@ internal sealed partial class PostgresResponseStore(PostgresDataSources dataSour
         tombstones AS (INSERT INTO deleted_responses(id, project_id, seq) SELECT id, project_id, seq FROM gone ON CONFLICT DO NOTHING)
         DELETE FROM responses r USING gone g WHERE r.seq = g.seq
         """;
-
-    private static object Nullable(object? value) => value ?? DBNull.Value;
 }

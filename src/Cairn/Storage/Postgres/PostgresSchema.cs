@@ -237,7 +237,22 @@ internal static class PostgresSchema
 
     public static int Version => Migrations.Length;
 
-    public static async Task MigrateAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    /// <summary>
+    /// While <c>cairn migrate</c> fills a fresh database, the indexes it builds at the end (see
+    /// <c>SqliteToPostgres.DeferIndexesAsync</c>), by name and definition. Its presence means the copy has not finished:
+    /// Cairn refuses to serve such a database, and the next <c>cairn migrate</c> builds what it lists.
+    /// </summary>
+    public const string UnbuiltIndexes = "cairn_migrate_unbuilt_indexes";
+
+    /// <summary>Applies the migrations this database lacks; refuses a database <c>cairn migrate</c> has not finished filling.</summary>
+    public static Task MigrateAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+        MigrateAsync(dataSource, forMigrate: false, cancellationToken);
+
+    /// <summary>
+    /// Applies the migrations this database lacks. A database that <c>cairn migrate</c> is still filling (or left
+    /// unfinished) is refused unless <paramref name="forMigrate"/>: its indexes are not all there.
+    /// </summary>
+    public static async Task MigrateAsync(NpgsqlDataSource dataSource, bool forMigrate, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // One transaction under a transaction-scoped lock: an instance starting meanwhile waits, then finds the
@@ -249,6 +264,11 @@ internal static class PostgresSchema
         await using (var read = new NpgsqlCommand("SELECT coalesce(max(version), 0) FROM cairn_schema", connection))
         {
             var current = (int)(await read.ExecuteScalarAsync(cancellationToken))!;
+            if (!forMigrate && await UnfinishedAsync(connection, cancellationToken))
+            {
+                throw new InvalidOperationException(
+                    "cairn migrate has not finished copying into this database (it builds the indexes last); run it again to finish.");
+            }
             if (current > Migrations.Length)
             {
                 throw new InvalidOperationException(
@@ -261,6 +281,13 @@ internal static class PostgresSchema
             }
         }
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Whether <c>cairn migrate</c> has indexes left to build here (<see cref="UnbuiltIndexes"/>).</summary>
+    public static async Task<bool> UnfinishedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT to_regclass('{UnbuiltIndexes}') IS NOT NULL", connection);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)

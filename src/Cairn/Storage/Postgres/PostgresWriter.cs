@@ -1,3 +1,4 @@
+using System.Data;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Npgsql;
@@ -6,7 +7,7 @@ namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// Group commit on PostgreSQL: writes queue up while a transaction commits and are then committed together, one
-/// WAL flush for a whole batch. A write that fails is taken out and the others run again; a batch that loses a
+/// WAL flush for a whole batch, and a batch of statements alone (nearly every one) in one round trip. A write that fails is taken out and the others run again; a batch that loses a
 /// deadlock or a serialization race with another instance runs again whole. Every caller learns its outcome only
 /// after COMMIT.
 /// </summary>
@@ -19,6 +20,7 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
 {
     private const int Attempts = 5;
     private const long CommitOrderLock = 0x43_61_69_72_6E_00_00_02;
+    private static readonly string OrderSql = $"SELECT pg_advisory_xact_lock({CommitOrderLock})";
     private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
     private readonly NpgsqlDataSource dataSource;
     private readonly int maxBatch;
@@ -121,10 +123,23 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         var pipeline = int.MaxValue;
+        if (batch.TrueForAll(op => op is StatementOp))
+        {
+            if (await TryStatementsAsync(connection, batch) is not { } error)
+            {
+                return;
+            }
+            if (IsRace(error) || connection.State != ConnectionState.Open)
+            {
+                throw error;
+            }
+            // Which statement failed is not reported reliably; they run again one at a time below to find it.
+            pipeline = 1;
+        }
         while (batch.Count > 0)
         {
             await using var transaction = await connection.BeginTransactionAsync();
-            await using (var order = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({CommitOrderLock})", connection))
+            await using (var order = new NpgsqlCommand(OrderSql, connection))
             {
                 await order.ExecuteNonQueryAsync();
             }
@@ -148,6 +163,35 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
             batch[failure.Index].Fail(failure.Error);
             batch.RemoveAt(failure.Index);
         }
+    }
+
+    /// <summary>
+    /// A batch of statements only (creates, deletes, purges: nearly every batch) in one round trip: the commit-order
+    /// lock and every statement sent as one <see cref="NpgsqlBatch"/> without BEGIN or COMMIT. PostgreSQL runs the
+    /// messages up to the batch's one Sync as a single implicit transaction, committed (and flushed) before it answers,
+    /// and rolled back whole at the first error; the lock, transaction-scoped, goes with it. Null once committed.
+    /// </summary>
+    private static async Task<Exception?> TryStatementsAsync(NpgsqlConnection connection, List<WriteOp> batch)
+    {
+        await using var statements = new NpgsqlBatch(connection);
+        try
+        {
+            statements.BatchCommands.Add(new NpgsqlBatchCommand(OrderSql));
+            foreach (var op in batch)
+            {
+                statements.BatchCommands.Add(((StatementOp)op).Command());
+            }
+            await statements.ExecuteNonQueryAsync();
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+        for (var i = 0; i < batch.Count; i++)
+        {
+            ((StatementOp)batch[i]).Done(statements.BatchCommands[i + 1].RecordsAffected);
+        }
+        return null;
     }
 
     /// <summary>

@@ -54,17 +54,13 @@ internal static partial class SqliteToPostgres
         }
     }
 
-    /// <summary>A completion as read from SQLite, its metadata already escaped for PostgreSQL text, with what its preview keeps that no body holds.</summary>
-    public sealed record Row(long Seq, string Id, long ProjectId, string Model, long Created, IReadOnlyDictionary<string, string> Metadata, byte[] Body,
-        long? LatencyMs, string? TraceId);
+    /// <summary>A completion as read from SQLite, its metadata already escaped for PostgreSQL text.</summary>
+    public sealed record Row(long Seq, string Id, long ProjectId, string Model, long Created, IReadOnlyDictionary<string, string> Metadata, byte[] Body);
 
     public static List<Row> ReadChunk(SqliteConnection sqlite, long after)
     {
         using var read = sqlite.CreateCommand();
-        read.CommandText = """
-            SELECT c.seq, c.id, c.project_id, c.model, c.created, c.metadata, c.body, p.latency_ms, p.trace_id
-            FROM completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE c.seq > $after ORDER BY c.seq LIMIT $limit
-            """;
+        read.CommandText = "SELECT seq, id, project_id, model, created, metadata, body FROM completions WHERE seq > $after ORDER BY seq LIMIT $limit";
         read.Parameters.AddWithValue("$after", after);
         read.Parameters.AddWithValue("$limit", Chunk);
         var rows = new List<Row>(Chunk);
@@ -72,12 +68,15 @@ internal static partial class SqliteToPostgres
         while (reader.Read())
         {
             rows.Add(new Row(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4),
-                PostgresText.Encode(MetadataJson.Parse(reader.GetString(5))), (byte[])reader.GetValue(6),
-                reader.IsDBNull(7) ? null : reader.GetInt64(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
+                PostgresText.Encode(MetadataJson.Parse(reader.GetString(5))), (byte[])reader.GetValue(6)));
         }
         return rows;
     }
 
+    /// <summary>
+    /// The completions, their metadata pairs and their messages, in one transaction. Their dashboard previews come
+    /// after every chunk (<see cref="FillPreviewsAsync"/>).
+    /// </summary>
     public static async Task CopyChunkAsync(SqliteConnection sqlite, NpgsqlConnection connection, List<Row> rows)
     {
         await using var transaction = await connection.BeginTransactionAsync();
@@ -125,22 +124,6 @@ internal static partial class SqliteToPostgres
                 await messages.WriteAsync((byte[])reader.GetValue(2), NpgsqlDbType.Bytea);
             }
             await messages.CompleteAsync();
-        }
-        // The dashboard's previews and search words are made from what was just copied (FTS5 keeps no text to copy).
-        await using (var previews = new NpgsqlCommand(PostgresSchema.BackfillPreviews(
-            FormattableString.Invariant($"AND c.seq BETWEEN {rows[0].Seq} AND {rows[^1].Seq}")), connection))
-        {
-            await previews.ExecuteNonQueryAsync();
-        }
-        // What a preview keeps that no body holds (the latency, the trace id) comes from SQLite's previews.
-        if (rows.Where(r => r.LatencyMs is not null || r.TraceId is not null).ToList() is { Count: > 0 } kept)
-        {
-            await using var update = new NpgsqlCommand("""
-                UPDATE completion_previews p SET latency_ms = u.latency, trace_id = u.trace
-                FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(seq, latency, trace) WHERE p.seq = u.seq
-                """, connection);
-            PostgresBinding.Add(update, kept.Select(r => r.Seq).ToArray(), kept.Select(r => r.LatencyMs).ToArray(), kept.Select(r => r.TraceId).ToArray());
-            await update.ExecuteNonQueryAsync();
         }
         await transaction.CommitAsync();
     }
