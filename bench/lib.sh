@@ -147,6 +147,16 @@ pg_copy() {
   pg_mb=$(psql -h "$pg_dir" -U cairn -d cairn -tAc "SELECT pg_database_size('cairn') / 1048576")
 }
 
+# pg_pin CPUS: moves the throwaway server, the postmaster and every process it has started, onto CPUS (taskset's
+# list syntax, e.g. 0 or 0-1); the connections it starts later inherit them. (A connection that ends meanwhile
+# needs no moving.)
+pg_pin() {
+  local pm pid
+  pm=$(head -1 "$pg_dir/data/postmaster.pid")
+  taskset -pc "$1" "$pm" >/dev/null
+  for pid in $(ps -o pid= --ppid "$pm"); do taskset -pc "$1" "$pid" >/dev/null 2>&1 || true; done
+}
+
 # ---- scenarios -------------------------------------------------------------------------------------------------
 # measure KEY URL MODE [BODY_FILE]: warm-up, reset the server's peak RSS, then the measured run. Appends
 # "KEY requests duration_us rps p50 p90 p99 max socket_errors non_2xx peak_rss_kb peak_anon_kb cpu_ms" to the table

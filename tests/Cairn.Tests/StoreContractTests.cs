@@ -134,6 +134,40 @@ public abstract class StoreContract(CairnServer server)
     }
 
     [Fact]
+    public async Task List_AndsMetadataPairs_OnEveryPage_WhicheverPairDrives()
+    {
+        var run = Guid.NewGuid().ToString();
+        // Past any cursor one of run (every row), color (half), size (a third) and early (the first five) is the
+        // rarest, and which one changes from page to page.
+        var ids = await AddManyAsync(run, 60, i => [("color", i % 2 == 0 ? "red" : "blue"), ("size", "s" + (i % 3)), ("early", i < 5 ? "yes" : "no")]);
+        var both = Enumerable.Range(0, 60).Where(i => i % 6 == 0).Select(i => ids[i]).Reverse().ToList();
+
+        var pages = new List<List<string>>();
+        string? after = null;
+        do
+        {
+            var page = await ListAsync(run, after, limit: 3, more: [("size", "s0"), ("color", "red")]);
+            pages.Add(Ids(page));
+            after = page.HasMore ? page.Items[^1].Id : null;
+        }
+        while (after is not null);
+        var ascending = await ListAsync(run, after: ids[6], ascending: true, more: [("color", "red"), ("size", "s0")]);
+        var earlyAndRed = await ListAsync(run, after: ids[10], more: [("color", "red"), ("early", "yes")]);
+        var earlyAfterThem = await ListAsync(run, after: ids[5], ascending: true, more: [("early", "yes"), ("color", "red")]);
+        var (unknown, failure) = await Store.ListAsync(Projects.Default,
+            new CompletionQuery(null, [new("run", run), new("early", "yes")], "chatcmpl-nope", 20, false), default);
+
+        Assert.Equal(both, pages.SelectMany(p => p));
+        Assert.Equal([3, 3, 3, 1], pages.Select(p => p.Count));
+        Assert.Equal(both.AsEnumerable().Reverse().Skip(2), Ids(ascending));
+        Assert.Equal([ids[4], ids[2], ids[0]], Ids(earlyAndRed));
+        Assert.Empty(earlyAfterThem.Items);
+        Assert.False(earlyAfterThem.HasMore);
+        Assert.Null(unknown);
+        Assert.Equal(ListFailure.UnknownCursor, failure);
+    }
+
+    [Fact]
     public async Task Update_ChangesOnlyWhatChanged_AndFiltersFollowIt()
     {
         var run = Guid.NewGuid().ToString();

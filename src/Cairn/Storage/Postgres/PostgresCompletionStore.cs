@@ -55,26 +55,25 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
 
     public async Task<(StoredPage? Page, ListFailure Failure)> ListAsync(long projectId, CompletionQuery query, CancellationToken cancellationToken)
     {
-        // With two or more pairs the best plan depends on the values, so those lists are planned per execution.
-        var dataSource = query.Metadata.Count > 1 ? dataSources.Unprepared : dataSources.Prepared;
+        // A model filter's best walk depends on the model, so those lists are planned per execution (PostgresListQuery).
+        var dataSource = query.Model is null ? dataSources.Prepared : dataSources.Unprepared;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        long? after = null;
-        if (query.After is { } afterId)
+        // With several pairs and no model the rarest pair drives; null: a pair has no row past the cursor.
+        var walk = query.Model is null && query.Metadata.Count > 1
+            ? await PostgresListQuery.RarestFirstAsync(connection, projectId, query, cancellationToken)
+            : query;
+        var page = new StoredPage([], HasMore: false);
+        if (walk is not null)
         {
-            await using var cursor = new NpgsqlCommand("""
-                SELECT seq FROM completions WHERE id = $1 AND project_id = $2
-                UNION ALL SELECT seq FROM deleted_completions WHERE id = $1 AND project_id = $2
-                LIMIT 1
-                """, connection);
-            Add(cursor, PostgresText.Encode(afterId), projectId);
-            after = await cursor.ExecuteScalarAsync(cancellationToken) as long?;
-            if (after is null)
-            {
-                return (null, ListFailure.UnknownCursor);
-            }
+            await using var command = PostgresListQuery.Command(connection, projectId, walk);
+            page = await PostgresListQuery.ReadPageAsync(command, reader => reader.GetString(0), cancellationToken);
         }
-        await using var command = PostgresListQuery.Command(connection, projectId, query, after);
-        return (await PostgresListQuery.ReadPageAsync(command, reader => reader.GetString(0), cancellationToken), ListFailure.None);
+        // The cursor is looked up inside the list's statement; only an empty page says whether it was there.
+        if (page.Items.Count == 0 && query.After is { } after && !await PostgresListQuery.CursorExistsAsync(connection, projectId, after, cancellationToken))
+        {
+            return (null, ListFailure.UnknownCursor);
+        }
+        return (page, ListFailure.None);
     }
 
     public Task<byte[]?> UpdateMetadataAsync(

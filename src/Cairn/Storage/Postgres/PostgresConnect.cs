@@ -43,10 +43,17 @@ internal static class PostgresConnect
             throw new OptionsException($"{key} is not a valid PostgreSQL connection string: {e.Message}");
         }
         builder.ApplicationName ??= "cairn";
+        // Cairn leaves no session state on a connection (no SET, temporary tables, session locks or LISTEN), so a
+        // connection going back to the pool needs no reset: Npgsql's would be seven more statements on the server
+        // with every request's next one. A connection string that says otherwise is obeyed.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
         var unprepared = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxAutoPrepare = 0 };
         // A connection string that says how many statements to prepare is obeyed (0 behind a pooler that cannot
         // keep prepared statements); otherwise Cairn prepares the few it runs all the time.
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
         {
             builder.MaxAutoPrepare = 32;

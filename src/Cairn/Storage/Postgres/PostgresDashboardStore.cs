@@ -6,8 +6,8 @@ namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// The dashboard's reads on PostgreSQL. Lists are planned for their own values (the unprepared pool), as the API's
-/// lists with several metadata pairs are: whether to start from the search index, a metadata pair or storage order
-/// depends on how rare each is.
+/// lists with a model filter are: whether to start from the search index, a metadata pair or storage order depends
+/// on how rare each is.
 /// </summary>
 internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : IDashboardStore
 {

@@ -5,7 +5,7 @@ namespace Cairn.Storage.Postgres;
 /// <summary>
 /// Two connection pools on one database. <see cref="Prepared"/> prepares the statements it runs often, so a get or
 /// an insert is not parsed and planned each time. <see cref="Unprepared"/> plans each statement for its own values,
-/// for queries whose best plan depends on them (lists filtered by several metadata pairs).
+/// for queries whose best plan depends on them (the dashboard's lists, exports by metadata, the API's lists by model).
 /// </summary>
 internal sealed class PostgresDataSources(NpgsqlDataSource prepared, NpgsqlDataSource unprepared) : IAsyncDisposable
 {

@@ -51,6 +51,44 @@ internal sealed class PostgresSql(NpgsqlConnection connection)
         return this;
     }
 
+    /// <summary>
+    /// <paramref name="alias"/>'s row of metadata pair <paramref name="pair"/> within <paramref name="project"/> (a
+    /// parameter): the conditions of a walk along the pair's index.
+    /// </summary>
+    public PostgresSql Pair(CompletionFilter filter, int pair, string alias, string project) =>
+        Append($"{alias}.project_id = {project} AND {alias}.key = {Parameter(PostgresText.Encode(filter.Metadata[pair].Key))}")
+            .Append($" AND {alias}.value = {Parameter(PostgresText.Encode(filter.Metadata[pair].Value))}");
+
+    /// <summary>
+    /// A step per metadata pair from <paramref name="firstPair"/> on, each finding the pair's row of the seq the step
+    /// before it gave (<paramref name="seq"/> for the first) and giving it on; gives the last step's seq. A walk thus
+    /// checks its other pairs on each row it meets, in this order: each step is a LATERAL subquery with a LIMIT (a
+    /// pair has one row per seq anyway), which the planner cannot flatten into a join it could reorder, so no plan,
+    /// generic or custom, walks another index than the statement's.
+    /// </summary>
+    public string CheckPairs(CompletionFilter filter, string project, string seq, int firstPair)
+    {
+        for (var i = firstPair; i < filter.Metadata.Count; i++)
+        {
+            var m = "m" + i.ToString(CultureInfo.InvariantCulture);
+            Append($" CROSS JOIN LATERAL (SELECT {m}.seq FROM completion_metadata {m} WHERE ").Pair(filter, i, m, project)
+                .Append($" AND {m}.seq = {seq} LIMIT 1) {m}");
+            seq = m + ".seq";
+        }
+        return seq;
+    }
+
+    /// <summary>
+    /// The seq of completion <paramref name="id"/>, or of its tombstone, in <paramref name="project"/> (a parameter), as
+    /// a subquery (null when neither is there): a cursor goes to the server inside the statement that pages from it.
+    /// </summary>
+    public string Cursor(string id, string project)
+    {
+        var p = Parameter(PostgresText.Encode(id));
+        return $"(SELECT seq FROM completions WHERE id = {p} AND project_id = {project} "
+            + $"UNION ALL SELECT seq FROM deleted_completions WHERE id = {p} AND project_id = {project} LIMIT 1)";
+    }
+
     /// <summary><c>AND</c> conditions for the project (<paramref name="project"/>, a parameter; null: none), the model and the <c>created</c> range.</summary>
     public PostgresSql Where(CompletionFilter filter, string? project)
     {
