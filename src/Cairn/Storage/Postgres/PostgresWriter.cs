@@ -7,9 +7,9 @@ namespace Cairn.Storage.Postgres;
 
 /// <summary>
 /// Group commit on PostgreSQL: writes queue up while a transaction commits and are then committed together, one
-/// WAL flush for a whole batch, and a batch of statements alone (nearly every one) in one round trip. A write that fails is taken out and the others run again; a batch that loses a
-/// deadlock or a serialization race with another instance runs again whole. Every caller learns its outcome only
-/// after COMMIT.
+/// WAL flush for a whole batch, and a batch of statements alone (nearly every one) in one round trip. A write that
+/// fails is taken out and the others run again; a batch that loses a deadlock or a serialization race with another
+/// instance runs again whole. Every caller learns its outcome only after COMMIT.
 /// </summary>
 /// <remarks>
 /// The batches of all instances commit one at a time, under a transaction-scoped advisory lock taken before any
@@ -101,8 +101,9 @@ internal sealed partial class PostgresWriter : IAsyncDisposable
             }
             catch (Exception e) when (attempt < Attempts && IsRace(e))
             {
-                // Another instance won a lock race, or the connection dropped before COMMIT was sent: nothing of
-                // this batch is committed, so it runs again.
+                // Another instance won a lock race, or the connection dropped: the batch runs again. Had the server
+                // committed it just before the connection went (its answer lost), a create runs again as a duplicate
+                // and fails, a delete finds nothing: work done but not reported done; nothing acknowledged is lost.
                 await Task.Delay(10 * attempt);
             }
             catch (Exception e)
