@@ -38,8 +38,29 @@ public sealed class Browser : IAsyncLifetime
             ViewportSize = new ViewportSize { Width = 1360, Height = 900 },
             AcceptDownloads = true,
         });
-        context.SetDefaultTimeout(15_000);
+        // Generous: CI runs the browser beside the whole suite on two cores.
+        context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
+    }
+
+    /// <summary>Clicks something that loads a new page and waits for that page (a URL check alone can match the old one).</summary>
+    public static Task ClickToNavigateAsync(IPage page, string selector) => ClickToNavigateAsync(page, page.Locator(selector));
+
+    /// <inheritdoc cref="ClickToNavigateAsync(IPage, string)"/>
+    public static Task ClickToNavigateAsync(IPage page, ILocator target) =>
+        // Playwright's own wait after a click ("waiting for scheduled navigations") can stall on a form's POST (it did
+        // once in CI); the mark below is what tells that the new page has loaded. The option is marked obsolete only
+        // because it is to become the default.
+#pragma warning disable CS0612
+        NavigateAsync(page, () => target.ClickAsync(new LocatorClickOptions { NoWaitAfter = true }));
+#pragma warning restore CS0612
+
+    /// <summary>Marks the current document, acts, and waits until a document without the mark has loaded.</summary>
+    public static async Task NavigateAsync(IPage page, Func<Task> act)
+    {
+        await page.EvaluateAsync("() => { window.cairnOldPage = true; }");
+        await act();
+        await page.WaitForFunctionAsync("() => window.cairnOldPage === undefined && document.readyState !== 'loading'");
     }
 
     public static async Task ScreenshotAsync(IPage page, string name)

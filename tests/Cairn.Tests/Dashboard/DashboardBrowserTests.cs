@@ -15,20 +15,9 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         await page.GotoAsync("/dashboard");
         Assert.EndsWith("/dashboard/sign-in?return=%2Fdashboard", page.Url, StringComparison.Ordinal);
         await page.FillAsync("#key", key);
-        await ClickToNavigateAsync(page, "button[type=submit]");
+        await Browser.ClickToNavigateAsync(page, "button[type=submit]");
         await page.WaitForURLAsync("**/dashboard");
         return page;
-    }
-
-    /// <summary>Clicks something that loads a new page and waits for that page (a URL check alone can match the old one).</summary>
-    private static Task ClickToNavigateAsync(IPage page, string selector) => NavigateAsync(page, () => page.ClickAsync(selector));
-
-    /// <summary>Marks the current document, acts, and waits until a document without the mark has loaded.</summary>
-    private static async Task NavigateAsync(IPage page, Func<Task> act)
-    {
-        await page.EvaluateAsync("() => { window.cairnOldPage = true; }");
-        await act();
-        await page.WaitForFunctionAsync("() => window.cairnOldPage === undefined && document.readyState !== 'loading'");
     }
 
     private static async Task<List<string>> RowIdsAsync(IPage page) =>
@@ -60,7 +49,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         Assert.Contains("Admin · all projects", await page.InnerTextAsync(".topbar"), StringComparison.Ordinal);
 
         await page.SelectOptionAsync("#filter-project", "team-b");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**project=team-b**");
         Assert.Equal(fixture.B.AsEnumerable().Reverse().ToList(), (await RowIdsAsync(page)).Where(fixture.B.Contains).ToList());
         Assert.DoesNotContain(fixture.A[0].Id, await RowIdsAsync(page));
@@ -73,11 +62,11 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         await page.GotoAsync("/dashboard/sign-in");
         await Browser.ScreenshotAsync(page, "sign-in");
         await page.FillAsync("#key", "sk-cairn-not-a-real-key-000000000000000000000000000000");
-        await ClickToNavigateAsync(page, "button[type=submit]");
+        await Browser.ClickToNavigateAsync(page, "button[type=submit]");
         Assert.Contains("not a valid API key", await page.InnerTextAsync(".alert-error"), StringComparison.Ordinal);
 
         page = await SignedInAsync(fixture.KeyA);
-        await ClickToNavigateAsync(page, "#sign-out");
+        await Browser.ClickToNavigateAsync(page, "#sign-out");
         await page.WaitForURLAsync("**/dashboard/sign-in");
         await page.GotoAsync("/dashboard");
         Assert.Contains("/dashboard/sign-in", page.Url, StringComparison.Ordinal);
@@ -89,44 +78,44 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         var page = await SignedInAsync(fixture.KeyA);
 
         await page.SelectOptionAsync("#filter-model", "other");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**model=other**");
         Assert.Equal(fixture.A.Where(a => a.Model == "other").Select(a => a.Id).Reverse().ToList(), await RowIdsAsync(page));
 
-        await ClickToNavigateAsync(page, "#clear-filters");
+        await Browser.ClickToNavigateAsync(page, "#clear-filters");
         await page.FillAsync("#filter-key", "topic");
         await page.FillAsync("#filter-value", "search");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**key=topic**");
         Assert.Equal(fixture.A.Where(a => a.Topic == "search").Select(a => a.Id).Reverse().ToList(), await RowIdsAsync(page));
 
         // A metadata tag in a row filters by its pair.
-        await ClickToNavigateAsync(page, "#clear-filters");
-        await NavigateAsync(page, () => page.Locator($"tr[data-id='{fixture.Rich}'] .tag", new() { HasText = "alice" }).ClickAsync());
+        await Browser.ClickToNavigateAsync(page, "#clear-filters");
+        await Browser.ClickToNavigateAsync(page, page.Locator($"tr[data-id='{fixture.Rich}'] .tag", new() { HasText = "alice" }));
         await page.WaitForURLAsync("**value=alice**");
         Assert.Equal([fixture.Rich], await RowIdsAsync(page));
 
-        await ClickToNavigateAsync(page, "#clear-filters");
+        await Browser.ClickToNavigateAsync(page, "#clear-filters");
         await page.FillAsync("#filter-text", "penguins3");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**q=penguins3**");
         Assert.Equal([fixture.A[3].Id], await RowIdsAsync(page));
         await page.FillAsync("#filter-text", "FJORD trip");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**q=FJORD**");
         Assert.Equal([fixture.Rich], await RowIdsAsync(page));
 
         var now = DateTime.UtcNow;
-        await ClickToNavigateAsync(page, "#clear-filters");
+        await Browser.ClickToNavigateAsync(page, "#clear-filters");
         await page.FillAsync("#filter-from", now.AddHours(-1).ToString("yyyy-MM-ddTHH:mm", System.Globalization.CultureInfo.InvariantCulture));
         await page.FillAsync("#filter-to", now.AddHours(1).ToString("yyyy-MM-ddTHH:mm", System.Globalization.CultureInfo.InvariantCulture));
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**from=**");
         Assert.Contains(fixture.A[0].Id, await RowIdsAsync(page));
         await Browser.ScreenshotAsync(page, "list-filtered");
         await page.FillAsync("#filter-from", now.AddHours(2).ToString("yyyy-MM-ddTHH:mm", System.Globalization.CultureInfo.InvariantCulture));
         await page.FillAsync("#filter-to", now.AddHours(3).ToString("yyyy-MM-ddTHH:mm", System.Globalization.CultureInfo.InvariantCulture));
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForSelectorAsync("#empty");
         Assert.Empty(await RowIdsAsync(page));
     }
@@ -147,16 +136,16 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         Assert.Equal(0, await page.Locator("#page-newer").CountAsync());
         while (await page.Locator("#page-older").CountAsync() > 0)
         {
-            await ClickToNavigateAsync(page, "#page-older");
+            await Browser.ClickToNavigateAsync(page, "#page-older");
             await page.WaitForURLAsync("**before=**");
             seen.AddRange(await RowIdsAsync(page));
         }
         Assert.Equal(ids, seen);
 
-        await ClickToNavigateAsync(page, "#page-newer");
+        await Browser.ClickToNavigateAsync(page, "#page-newer");
         await page.WaitForURLAsync("**after=**");
         Assert.Equal(ids.Skip(50).Take(50).ToList(), await RowIdsAsync(page));
-        await ClickToNavigateAsync(page, "#page-newest");
+        await Browser.ClickToNavigateAsync(page, "#page-newest");
         await page.WaitForURLAsync(url => !url.Contains("after=", StringComparison.Ordinal));
         Assert.Equal(ids.Take(50).ToList(), await RowIdsAsync(page));
     }
@@ -165,7 +154,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
     public async Task ACompletionsPage_ShowsTheConversationAsBubbles_ToolCallsAsJson_ImagesAndParameters()
     {
         var page = await SignedInAsync(fixture.KeyA);
-        await NavigateAsync(page, () => page.Locator($"tr[data-id='{fixture.Rich}'] a.preview").ClickAsync());
+        await Browser.ClickToNavigateAsync(page, page.Locator($"tr[data-id='{fixture.Rich}'] a.preview"));
         await page.WaitForURLAsync($"**/dashboard/completions/{fixture.Rich}");
 
         var roles = await page.Locator(".conversation .bubble").EvaluateAllAsync<string[]>("b => b.map(x => x.dataset.role)");
@@ -198,7 +187,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         await page.Locator("#metadata-form input[name=value]").Nth(1).FillAsync("");
         await page.Locator("#metadata-form input[name=key]").Nth(2).FillAsync("reviewer");
         await page.Locator("#metadata-form input[name=value]").Nth(2).FillAsync("bob");
-        await ClickToNavigateAsync(page, "#save-metadata");
+        await Browser.ClickToNavigateAsync(page, "#save-metadata");
         await page.WaitForSelectorAsync("#saved-notice");
 
         using var stored = await fixture.ApiAsync(HttpMethod.Get, $"/v1/chat/completions/{id}", fixture.KeyA);
@@ -208,7 +197,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         // The API's limits hold here too: a key of 65 characters is refused with the API's message.
         await page.Locator("#metadata-form input[name=key]").Nth(2).FillAsync(new string('k', 65));
         await page.Locator("#metadata-form input[name=value]").Nth(2).FillAsync("x");
-        await ClickToNavigateAsync(page, "#save-metadata");
+        await Browser.ClickToNavigateAsync(page, "#save-metadata");
         Assert.Contains("metadata", await page.InnerTextAsync("#metadata-error"), StringComparison.Ordinal);
     }
 
@@ -222,7 +211,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         Assert.False(await page.IsVisibleAsync("#delete-confirm"));
         await page.ClickAsync("#delete-open");
         Assert.True(await page.IsVisibleAsync("#delete-confirm"));
-        await ClickToNavigateAsync(page, "#delete-confirm");
+        await Browser.ClickToNavigateAsync(page, "#delete-confirm");
         await page.WaitForURLAsync("**/dashboard?deleted=**");
         Assert.Contains(id, await page.InnerTextAsync("#deleted-notice"), StringComparison.Ordinal);
         Assert.DoesNotContain(id, await RowIdsAsync(page));
@@ -235,7 +224,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
     public async Task TheOverview_ChartsRequestsAndTokensPerModel()
     {
         var page = await SignedInAsync(fixture.AdminKey);
-        await ClickToNavigateAsync(page, ".tabs a:has-text('Overview')");
+        await Browser.ClickToNavigateAsync(page, ".tabs a:has-text('Overview')");
         await page.WaitForURLAsync("**/dashboard/overview");
 
         Assert.Equal(2, await page.Locator("svg.chart").CountAsync());
@@ -245,7 +234,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         Assert.Contains("other", totals, StringComparison.Ordinal);
         await Browser.ScreenshotAsync(page, "overview");
 
-        await ClickToNavigateAsync(page, "#range-24h");
+        await Browser.ClickToNavigateAsync(page, "#range-24h");
         await page.WaitForURLAsync("**range=24h**");
         Assert.Equal(2, await page.Locator("svg.chart").CountAsync());
     }
@@ -256,7 +245,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture, Browser brow
         var page = await SignedInAsync(fixture.KeyA);
         await page.FillAsync("#filter-key", "topic");
         await page.FillAsync("#filter-value", "billing");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**key=topic**");
 
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#export-raw"));

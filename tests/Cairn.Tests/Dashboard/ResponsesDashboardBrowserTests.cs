@@ -17,20 +17,9 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
         await page.GotoAsync("/dashboard/responses");
         Assert.EndsWith("/dashboard/sign-in?return=%2Fdashboard%2Fresponses", page.Url, StringComparison.Ordinal);
         await page.FillAsync("#key", key);
-        await ClickToNavigateAsync(page, "button[type=submit]");
+        await Browser.ClickToNavigateAsync(page, "button[type=submit]");
         await page.WaitForURLAsync("**/dashboard/responses");
         return page;
-    }
-
-    /// <summary>Clicks something that loads a new page and waits for that page (a URL check alone can match the old one).</summary>
-    private static Task ClickToNavigateAsync(IPage page, string selector) => NavigateAsync(page, () => page.ClickAsync(selector));
-
-    /// <summary>Marks the current document, acts, and waits until a document without the mark has loaded.</summary>
-    private static async Task NavigateAsync(IPage page, Func<Task> act)
-    {
-        await page.EvaluateAsync("() => { window.cairnOldPage = true; }");
-        await act();
-        await page.WaitForFunctionAsync("() => window.cairnOldPage === undefined && document.readyState !== 'loading'");
     }
 
     private static async Task<List<string>> RowIdsAsync(IPage page) =>
@@ -43,9 +32,9 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
     public async Task TheResponsesTab_ListsTheProjectsResponses_NewestFirst_WithPreviewsStatusAndTokens()
     {
         var page = await SignedInAsync(fixture.KeyA);
-        await ClickToNavigateAsync(page, "#tab-completions");
+        await Browser.ClickToNavigateAsync(page, "#tab-completions");
         await page.WaitForURLAsync("**/dashboard");
-        await ClickToNavigateAsync(page, "#tab-responses");
+        await Browser.ClickToNavigateAsync(page, "#tab-responses");
         await page.WaitForURLAsync("**/dashboard/responses");
 
         var ids = await RowIdsAsync(page);
@@ -70,19 +59,19 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
         var page = await SignedInAsync(fixture.KeyA);
 
         await page.SelectOptionAsync("#filter-model", "other");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**model=other**");
         Assert.Equal(fixture.A.Where(a => a.Model == "other").Select(a => a.Id).Reverse().ToList(), await RowIdsAsync(page));
 
-        await ClickToNavigateAsync(page, "#clear-filters");
+        await Browser.ClickToNavigateAsync(page, "#clear-filters");
         await page.FillAsync("#filter-key", "topic");
         await page.FillAsync("#filter-value", "search");
-        await ClickToNavigateAsync(page, "#apply-filters");
+        await Browser.ClickToNavigateAsync(page, "#apply-filters");
         await page.WaitForURLAsync("**key=topic**");
         Assert.Equal(fixture.A.Where(a => a.Topic == "search").Select(a => a.Id).Reverse().ToList(), await RowIdsAsync(page));
 
-        await ClickToNavigateAsync(page, "#clear-filters");
-        await NavigateAsync(page, () => page.Locator($"tr[data-id='{fixture.Question}'] .tag", new() { HasText = "alice" }).ClickAsync());
+        await Browser.ClickToNavigateAsync(page, "#clear-filters");
+        await Browser.ClickToNavigateAsync(page, page.Locator($"tr[data-id='{fixture.Question}'] .tag", new() { HasText = "alice" }));
         await page.WaitForURLAsync("**value=alice**");
         Assert.Equal([fixture.Question], await RowIdsAsync(page));
 
@@ -107,16 +96,16 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
         Assert.Equal(0, await page.Locator("#page-newer").CountAsync());
         while (await page.Locator("#page-older").CountAsync() > 0)
         {
-            await ClickToNavigateAsync(page, "#page-older");
+            await Browser.ClickToNavigateAsync(page, "#page-older");
             await page.WaitForURLAsync("**before=**");
             seen.AddRange(await RowIdsAsync(page));
         }
         Assert.Equal(ids, seen);
 
-        await ClickToNavigateAsync(page, "#page-newer");
+        await Browser.ClickToNavigateAsync(page, "#page-newer");
         await page.WaitForURLAsync("**after=**");
         Assert.Equal(ids.Skip(50).Take(50).ToList(), await RowIdsAsync(page));
-        await ClickToNavigateAsync(page, "#page-newest");
+        await Browser.ClickToNavigateAsync(page, "#page-newest");
         await page.WaitForURLAsync(url => !url.Contains("after=", StringComparison.Ordinal));
         Assert.Equal(ids.Take(50).ToList(), await RowIdsAsync(page));
     }
@@ -125,7 +114,7 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
     public async Task AResponsesPage_ShowsItsChainAsAConversation_CallsAsJson_StatusUsageAndParameters()
     {
         var page = await SignedInAsync(fixture.KeyA);
-        await NavigateAsync(page, () => page.Locator($"tr[data-id='{fixture.Answer}'] a.preview").ClickAsync());
+        await Browser.ClickToNavigateAsync(page, page.Locator($"tr[data-id='{fixture.Answer}'] a.preview"));
         await page.WaitForURLAsync($"**/dashboard/responses/{fixture.Answer}");
 
         Assert.Equal(["instructions", "user", "function_call", "function_call", "function_call_output", "function_call_output", "assistant:output"], await RolesAsync(page));
@@ -146,7 +135,7 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
         Assert.Contains("tools (2)", await page.InnerTextAsync("#param-tools summary"), StringComparison.Ordinal);
         await Browser.ScreenshotAsync(page, "response");
 
-        await ClickToNavigateAsync(page, "#previous-link");
+        await Browser.ClickToNavigateAsync(page, "#previous-link");
         await page.WaitForURLAsync($"**/dashboard/responses/{fixture.Question}");
         Assert.Equal(["instructions", "user", "function_call:output", "function_call:output"], await RolesAsync(page));
         Assert.Equal(0, await page.Locator("#previous").CountAsync());
@@ -165,7 +154,7 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
         await page.Locator("#metadata-form input[name=value]").Nth(1).FillAsync("");
         await page.Locator("#metadata-form input[name=key]").Nth(2).FillAsync("reviewer");
         await page.Locator("#metadata-form input[name=value]").Nth(2).FillAsync("bob");
-        await ClickToNavigateAsync(page, "#save-metadata");
+        await Browser.ClickToNavigateAsync(page, "#save-metadata");
         await page.WaitForSelectorAsync("#saved-notice");
 
         using var stored = await fixture.ApiAsync(HttpMethod.Get, $"/v1/responses/{id}", fixture.KeyA);
@@ -177,7 +166,7 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
         await page.GotoAsync($"/dashboard/responses/{id}");
         await page.Locator("#metadata-form input[name=key]").Nth(2).FillAsync(new string('k', 65));
         await page.Locator("#metadata-form input[name=value]").Nth(2).FillAsync("x");
-        await ClickToNavigateAsync(page, "#save-metadata");
+        await Browser.ClickToNavigateAsync(page, "#save-metadata");
         Assert.Contains("metadata", await page.InnerTextAsync("#metadata-error"), StringComparison.Ordinal);
         Assert.Equal(new string('k', 65), await page.Locator("#metadata-form input[name=key]").Nth(2).InputValueAsync());
     }
@@ -193,7 +182,7 @@ public sealed class ResponsesDashboardBrowserTests(ResponsesDashboardFixture fix
         Assert.False(await page.IsVisibleAsync("#delete-confirm"));
         await page.ClickAsync("#delete-open");
         Assert.True(await page.IsVisibleAsync("#delete-confirm"));
-        await ClickToNavigateAsync(page, "#delete-confirm");
+        await Browser.ClickToNavigateAsync(page, "#delete-confirm");
         await page.WaitForURLAsync("**/dashboard/responses?deleted=**");
         Assert.Contains(first, await page.InnerTextAsync("#deleted-notice"), StringComparison.Ordinal);
         Assert.DoesNotContain(first, await RowIdsAsync(page));
