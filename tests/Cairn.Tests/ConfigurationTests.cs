@@ -59,6 +59,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("--Models:0:Id=m|--Models:0:Provider=llama|--Models:0:ModelPath=x.gguf|--Models:0:ResponsesApi=native", "Models:0:ResponsesApi can be native only for an upstream")]
     [InlineData("--Models:0:Id=m|--Models:0:Provider=openai|--Models:0:BaseUrl=http://h/v1|--Models:0:ResponsesApi=native|--Models:1:Id=m|--Models:1:Provider=azure|--Models:1:BaseUrl=http://a", "Models:1:ResponsesApi: every deployment of 'm' must use the same ResponsesApi")]
     [InlineData("--Api:StreamSendTimeoutSeconds=0", "Api:StreamSendTimeoutSeconds must be above 0")]
+    [InlineData("--Storage:WriteCacheKib=-1", "Storage:WriteCacheKib must be between 0 and 4194304, not -1")]
     [InlineData("--Observability:MetricsUrl=https://0.0.0.0:9464/", "Observability:MetricsUrl must be an http address without a path")]
     [InlineData("--Observability:MetricsUrl=http://0.0.0.0:9464/metrics", "Observability:MetricsUrl must be an http address without a path")]
     [InlineData("--Observability:TraceLink=http://jaeger:16686/trace/", "Observability:TraceLink must be an http(s) address containing {traceId}")]

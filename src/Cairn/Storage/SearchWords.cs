@@ -3,14 +3,16 @@ using System.Text;
 namespace Cairn.Storage;
 
 /// <summary>
-/// Splits a search box's text into words the way both stores' indexes do (runs of letters and digits), so the
-/// same words are looked for on SQLite FTS5 and PostgreSQL tsvector, and nothing the user typed reaches either
-/// query language unescaped.
+/// The one rule that splits text into search words: runs of letters and digits, lowercased. SQLite's FTS5 index
+/// splits stored text the same way (its unicode61 tokenizer, diacritics kept), PostgreSQL's search vectors are made
+/// with it (<see cref="Postgres.PostgresSearch"/>), and a search box's words are split with it, so the same words
+/// are looked for on both stores and nothing the user typed reaches either query language unescaped.
 /// </summary>
 internal static class SearchWords
 {
     public const int MaxWords = 16;
 
+    /// <summary>The words of a search box's text, at most <see cref="MaxWords"/>.</summary>
     public static IReadOnlyList<string> Split(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -18,26 +20,68 @@ internal static class SearchWords
             return [];
         }
         var words = new List<string>();
-        var word = new StringBuilder();
-        foreach (var rune in text.EnumerateRunes())
+        foreach (var run in new Runs(text))
         {
-            if (Rune.IsLetterOrDigit(rune))
+            if (words.Count == MaxWords)
             {
-                word.Append(rune.ToString());
-                continue;
+                break;
             }
-            Flush();
+            words.Add(text[run].ToLowerInvariant());
         }
-        Flush();
         return words;
+    }
 
-        void Flush()
+    /// <summary>
+    /// The runs of letters and digits in a text, as ranges of it, without allocating. An unpaired surrogate is not a
+    /// letter, so it ends a run.
+    /// </summary>
+    internal ref struct Runs(ReadOnlySpan<char> text)
+    {
+        private readonly ReadOnlySpan<char> text = text;
+        private int next;
+
+        public Range Current { get; private set; }
+
+        public readonly Runs GetEnumerator() => this;
+
+        public bool MoveNext()
         {
-            if (word.Length > 0 && words.Count < MaxWords)
+            var start = -1;
+            while (next < text.Length)
             {
-                words.Add(word.ToString().ToLowerInvariant());
+                var at = next;
+                var c = text[next];
+                bool word;
+                if (char.IsAscii(c))
+                {
+                    word = char.IsAsciiLetterOrDigit(c);
+                    next++;
+                }
+                else
+                {
+                    Rune.DecodeFromUtf16(text[next..], out var rune, out var used);
+                    word = Rune.IsLetterOrDigit(rune);
+                    next += used;
+                }
+                if (word)
+                {
+                    if (start < 0)
+                    {
+                        start = at;
+                    }
+                }
+                else if (start >= 0)
+                {
+                    Current = start..at;
+                    return true;
+                }
             }
-            word.Clear();
+            if (start >= 0)
+            {
+                Current = start..text.Length;
+                return true;
+            }
+            return false;
         }
     }
 }

@@ -101,6 +101,25 @@ public abstract class DashboardStoreContract(CairnServer server)
     }
 
     [Fact]
+    public async Task Search_FindsTheWordsInsideAddressesNumbersAndJoinedWords_AsTheSearchBoxSplitsThem()
+    {
+        var project = await access.EnsureProjectAsync("dash-" + Guid.NewGuid().ToString("N")[..12], default);
+        var made = new Made(Cairn.OpenAI.Ids.Completion(), project.Id, "model-a", DateTimeOffset.UtcNow.ToUnixTimeSeconds(), [],
+            "Write to bob@example.org about v2.5 of the well-known tool", "See https://cairn.dev/docs/setup for ÅNGSTRÖM's 42nd note", 1, 1);
+        await store.AddAsync(Completion(made), default);
+        // Every run of letters and digits is a word: in an address, a version, a joined word or a URL.
+        foreach (var text in new[] { "example", "bob@example.org", "org", "5", "v2.5", "known", "well-known", "https", "cairn.dev", "docs", "setup", "ångström", "42nd", "42", "s" })
+        {
+            Assert.True(new[] { made.Id }.SequenceEqual(await WalkAsync(new DashboardFilter(project.Id, null, [], null, null, text), 10)), $"searching {text}");
+        }
+        // A word is found by its start only, and every word must be there.
+        foreach (var text in new[] { "xample", "org missing", "2.6" })
+        {
+            Assert.True((await WalkAsync(new DashboardFilter(project.Id, null, [], null, null, text), 10)).Count == 0, $"searching {text}");
+        }
+    }
+
+    [Fact]
     public async Task PagingNewer_FromAnyCursor_ReturnsTheRowsAboveIt_NewestFirst()
     {
         var (project, rows, _) = await SeedAsync(25);

@@ -16,7 +16,8 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
         var metadata = PostgresText.Encode(completion.Metadata);
         var (keys, values) = Pairs(metadata);
         var summary = CompletionSummary.Of(completion);
-        // The dashboard's preview, search words and hourly rollup are written in the same statement (see PostgresSchema).
+        // The dashboard's preview, search words (made here: PostgresSearch) and hourly rollup are written in the same
+        // statement (see PostgresSchema).
         return writer.ExecuteAsync("""
             WITH c AS (
                 INSERT INTO completions(id, project_id, model, created, metadata, body)
@@ -26,11 +27,10 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
                 SELECT $2, u.k, u.v, c.seq FROM c, unnest($7::text[], $8::text[]) AS u(k, v)),
             p AS (
                 INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms, trace_id, search)
-                SELECT c.seq, $10::text, $11::text, $12, $13, $17::bigint, $18::text,
-                    setweight(to_tsvector('simple', $14::text), 'A') || setweight(to_tsvector('simple', $15::text), 'B') FROM c),
+                SELECT c.seq, $10::text, $11::text, $12, $13, $16::bigint, $17::text, $14::tsvector FROM c),
             r AS (
                 INSERT INTO completion_rollup(project_id, hour, model, requests, prompt_tokens, completion_tokens, first_seq, last_seq)
-                SELECT $2, $16, $3, 1, $12, $13, c.seq, c.seq FROM c
+                SELECT $2, $15, $3, 1, $12, $13, c.seq, c.seq FROM c
                 ON CONFLICT (project_id, hour, model) DO UPDATE SET
                     requests = completion_rollup.requests + 1,
                     prompt_tokens = completion_rollup.prompt_tokens + excluded.prompt_tokens,
@@ -43,7 +43,8 @@ internal sealed class PostgresCompletionStore(PostgresDataSources dataSources, P
             PostgresText.Encode(completion.Id), completion.ProjectId, PostgresText.Encode(completion.Model), completion.Created,
             Json(MetadataJson.Write(metadata)), completion.Body, keys, values, completion.Messages,
             Text(summary.Prompt), Text(summary.Answer), summary.PromptTokens, summary.CompletionTokens,
-            summary.PromptText, summary.AnswerText, CompletionSummary.Hour(completion.Created), Bigint(completion.LatencyMs), Text(completion.TraceId));
+            PostgresSearch.Vector(summary.PromptText, summary.AnswerText), CompletionSummary.Hour(completion.Created),
+            Bigint(completion.LatencyMs), Text(completion.TraceId));
     }
 
     public async Task<byte[]?> GetAsync(long projectId, string id, CancellationToken cancellationToken)

@@ -78,9 +78,8 @@ internal sealed class PostgresDashboardStore(PostgresDataSources dataSources) : 
         sql.Where(filter, project);
         if (filter.Words.Count > 0)
         {
-            // Each word as the start of a word: 'cat:* & sat:*'. The words are letters and digits only.
-            var query = string.Join(" & ", filter.Words.Select(w => w + ":*"));
-            sql.Append($" AND p.search @@ to_tsquery('simple', {sql.Parameter(query)})");
+            // Each word as the start of a stored word: 'cat':* & 'sat':*.
+            sql.Append($" AND p.search @@ {sql.Parameter(PostgresSearch.Query(filter.Words))}::tsquery");
         }
         if (range is { } r)
         {

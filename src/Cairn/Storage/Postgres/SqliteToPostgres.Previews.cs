@@ -11,8 +11,8 @@ internal static partial class SqliteToPostgres
     /// Fills the preview rows of the completions in each seq range <paramref name="ranges"/> gives (a chunk just copied,
     /// or completions an earlier run copied without them), <paramref name="jobs"/> ranges at once, each on its own
     /// connections to both stores and committed alone, until the channel completes. First words, tokens, latency and
-    /// trace id are SQLite's preview as it is; the search words are PostgreSQL's <c>to_tsvector</c> of the text a
-    /// create's would be made from (<see cref="CompletionSummary"/>). That function is most of a migrate's work, hence
+    /// trace id are SQLite's preview as it is; the search words are made as a create's are (<see cref="PostgresSearch"/>
+    /// of the texts in <see cref="CompletionSummary"/>). Reading and summarizing the bodies is most of this work, hence
     /// the parallel ranges, which run beside the copy. <paramref name="filled"/> hears each range's count.
     /// </summary>
     public static async Task FillPreviewsAsync(
@@ -71,9 +71,9 @@ internal static partial class SqliteToPostgres
                 list.Add((byte[])reader.GetValue(1));
             }
         }
-        var (seqs, prompts, answers, promptTokens, completionTokens, latencies, traces, promptTexts, answerTexts) =
+        var (seqs, prompts, answers, promptTokens, completionTokens, latencies, traces, searches) =
             (new List<long>(), new List<string?>(), new List<string?>(), new List<long>(), new List<long>(), new List<long?>(), new List<string?>(),
-                new List<string>(), new List<string>());
+                new List<string>());
         using (var read = sqlite.CreateCommand())
         {
             read.CommandText = """
@@ -88,8 +88,7 @@ internal static partial class SqliteToPostgres
                 var seq = reader.GetInt64(0);
                 var summary = CompletionSummary.Of((byte[])reader.GetValue(1), messages.GetValueOrDefault(seq) ?? []);
                 seqs.Add(seq);
-                promptTexts.Add(summary.PromptText);
-                answerTexts.Add(summary.AnswerText);
+                searches.Add(PostgresSearch.Vector(summary.PromptText, summary.AnswerText));
                 if (reader.GetBoolean(2))
                 {
                     prompts.Add(reader.IsDBNull(3) ? null : Text(reader.GetString(3)));
@@ -118,15 +117,14 @@ internal static partial class SqliteToPostgres
         // (a Cairn still writing the file) has no completion here and gets no preview; the counts at the end say so.
         await using var insert = new NpgsqlCommand("""
             INSERT INTO completion_previews(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms, trace_id, search)
-            SELECT u.seq, u.prompt, u.answer, u.prompt_tokens, u.completion_tokens, u.latency_ms, u.trace_id,
-                setweight(to_tsvector('simple', u.prompt_text), 'A') || setweight(to_tsvector('simple', u.answer_text), 'B')
-            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
-                AS u(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms, trace_id, prompt_text, answer_text)
+            SELECT u.seq, u.prompt, u.answer, u.prompt_tokens, u.completion_tokens, u.latency_ms, u.trace_id, u.search::tsvector
+            FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::text[])
+                AS u(seq, prompt, answer, prompt_tokens, completion_tokens, latency_ms, trace_id, search)
             WHERE EXISTS (SELECT 1 FROM completions c WHERE c.seq = u.seq)
                 AND NOT EXISTS (SELECT 1 FROM completion_previews p WHERE p.seq = u.seq)
             """, connection) { CommandTimeout = 0 };
         PostgresBinding.Add(insert, seqs.ToArray(), prompts.ToArray(), answers.ToArray(), promptTokens.ToArray(), completionTokens.ToArray(),
-            latencies.ToArray(), traces.ToArray(), promptTexts.ToArray(), answerTexts.ToArray());
+            latencies.ToArray(), traces.ToArray(), searches.ToArray());
         return await insert.ExecuteNonQueryAsync();
     }
 }

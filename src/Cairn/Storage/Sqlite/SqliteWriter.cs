@@ -35,6 +35,7 @@ internal sealed partial class SqliteWriter : IDisposable
         SqliteSchema.Execute(sqlite, $"PRAGMA synchronous = {options.Synchronous}");
         SqliteSchema.Execute(sqlite, "PRAGMA busy_timeout = 5000");
         SqliteSchema.Execute(sqlite, "PRAGMA wal_autocheckpoint = 0");
+        SqliteSchema.Execute(sqlite, $"PRAGMA cache_size = -{options.WriteCacheKib}");
         SqliteSchema.Migrate(sqlite);
         walSync = SqliteWalSync.TakeOver(sqlite, options.Synchronous);
         connection = new PreparedConnection(sqlite);
