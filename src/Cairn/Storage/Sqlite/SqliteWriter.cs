@@ -13,8 +13,13 @@ namespace Cairn.Storage.Sqlite;
 /// </summary>
 internal sealed partial class SqliteWriter : IDisposable
 {
-    private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<Committed> committed = Channel.CreateUnbounded<Committed>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    // Each channel's one reader is a thread of its own, blocked until the channel has something: the continuation a
+    // write runs is only the wake-up of that thread, so it runs inline instead of waiting for a thread-pool thread
+    // (a queued wake-up became the stored creates' tail whenever the pool was busy).
+    private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+    private readonly Channel<Committed> committed = Channel.CreateUnbounded<Committed>(
+        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
     private readonly PreparedConnection connection;
     private readonly int maxBatch;
     private readonly ILogger logger;
