@@ -59,7 +59,10 @@ public sealed class PostgresSearchTests
             var c = (char)random.Next(1, 0xD800);
             odd.Append(c);
         }
-        odd.Append(" 😀🧪 𝒜𝒷𝒸 end");
+        odd.Append(" 😀🧪 𝒜𝒷𝒸 end ");
+        // 2,047 bytes as written, 3,070 lowercased (U+023A becomes U+2C65), and 2,047 ASCII letters: each too long
+        // for a lexeme (2,046 bytes at most), so left out.
+        odd.Append('\u023A', 1023).Append("a end ").Append('y', 2047).Append(" end");
         await using var database = await DatabaseAsync();
         await using var command = database.CreateCommand("SELECT $1::tsvector @@ $2::tsquery, length($1::tsvector)");
         var text = odd.ToString();

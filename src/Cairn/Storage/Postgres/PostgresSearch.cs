@@ -12,10 +12,10 @@ namespace Cairn.Storage.Postgres;
 /// </summary>
 internal static class PostgresSearch
 {
-    // PostgreSQL's limits (tsearch/ts_type.h): a lexeme of at most 2047 bytes (longer words are left out without a
-    // position, as to_tsvector leaves them out), positions up to 16383, 255 positions of a lexeme kept by to_tsvector
+    // PostgreSQL's limits (tsearch/ts_type.h): a lexeme of at most 2046 bytes as tsvector's input reads it (longer
+    // words are left out without a position, as to_tsvector leaves them out), positions up to 16383, 255 positions of a lexeme kept by to_tsvector
     // and 256 once two vectors are joined.
-    private const int MaxLexemeBytes = 2047;
+    private const int MaxLexemeBytes = 2046;
     private const int MaxPosition = 16383;
     private const int MaxPositionsEach = 255;
     private const int MaxPositions = 256;
@@ -52,13 +52,14 @@ internal static class PostgresSearch
             foreach (var run in new SearchWords.Runs(source))
             {
                 var word = source.AsSpan(run);
-                if (Encoding.UTF8.GetByteCount(word) > MaxLexemeBytes)
+                var lower = word.Length <= buffer.Length ? buffer[..word.Length] : new char[word.Length];
+                word.ToLowerInvariant(lower);
+                // Measured lowercased: a few letters take more bytes in lower case (U+023A is 2, U+2C65 3).
+                if (Encoding.UTF8.GetByteCount(lower) > MaxLexemeBytes)
                 {
                     continue;
                 }
                 position++;
-                var lower = word.Length <= buffer.Length ? buffer[..word.Length] : new char[word.Length];
-                word.ToLowerInvariant(lower);
                 if (!lookup.TryGetValue(lower, out var positions))
                 {
                     positions = new Positions();
