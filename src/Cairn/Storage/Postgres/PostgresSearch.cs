@@ -13,8 +13,8 @@ namespace Cairn.Storage.Postgres;
 internal static class PostgresSearch
 {
     // PostgreSQL's limits (tsearch/ts_type.h): a lexeme of at most 2046 bytes as tsvector's input reads it (longer
-    // words are left out without a position, as to_tsvector leaves them out), positions up to 16383, 255 positions of a lexeme kept by to_tsvector
-    // and 256 once two vectors are joined.
+    // words are left out without a position, as to_tsvector leaves them out), positions up to 16383, 255 positions
+    // of a lexeme kept by to_tsvector and 256 once two vectors are joined.
     private const int MaxLexemeBytes = 2046;
     private const int MaxPosition = 16383;
     private const int MaxPositionsEach = 255;
@@ -67,10 +67,12 @@ internal static class PostgresSearch
                 }
                 var at = Math.Min(position + shift, MaxPosition);
                 // Past the last position every word shares it, and a position is kept once.
-                if (positions.FromThisText(weightB) < MaxPositionsEach && positions.List.Count < MaxPositions
+                var fromThisText = weightB ? positions.FromAnswer : positions.List.Count;
+                if (fromThisText < MaxPositionsEach && positions.List.Count < MaxPositions
                     && (positions.List.Count == 0 || (positions.List[^1] & 0x3fff) != at))
                 {
                     positions.List.Add((ushort)(at | (weightB ? 0x4000 : 0)));
+                    positions.FromAnswer += weightB ? 1 : 0;
                     highest = Math.Max(highest, Math.Min(position, MaxPosition));
                 }
             }
@@ -78,12 +80,14 @@ internal static class PostgresSearch
         }
     }
 
-    /// <summary>A lexeme's positions, each with its weight bit (0x4000: B).</summary>
+    /// <summary>
+    /// A lexeme's positions, each with its weight bit (0x4000: B), the prompt's first; and how many are the answer's.
+    /// </summary>
     private sealed class Positions
     {
         public List<ushort> List { get; } = [];
 
-        public int FromThisText(bool weightB) => weightB ? List.Count(p => (p & 0x4000) != 0) : List.Count;
+        public int FromAnswer { get; set; }
     }
 
     /// <summary>The <c>tsquery</c> that finds every word of <paramref name="words"/> as the start of a stored word.</summary>

@@ -14,8 +14,7 @@ namespace Cairn.Storage.Sqlite;
 internal sealed partial class SqliteWriter : IDisposable
 {
     // Each channel's one reader is a thread of its own, blocked until the channel has something: the continuation a
-    // write runs is only the wake-up of that thread, so it runs inline instead of waiting for a thread-pool thread
-    // (a queued wake-up became the stored creates' tail whenever the pool was busy).
+    // write runs is only the wake-up of that thread, so it runs inline, saving a thread-pool hop per commit.
     private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly Channel<Committed> committed = Channel.CreateUnbounded<Committed>(
