@@ -190,6 +190,7 @@ cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 row() { awk -v k="$1" '$1 == k' "$table"; }
 field() { row "$1" | awk -v i="$2" '{ print $i }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+per_request() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", c * 1000 / n }'; } # CPU_MS REQUESTS -> µs per request
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
