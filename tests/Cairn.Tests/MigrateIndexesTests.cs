@@ -86,7 +86,8 @@ public sealed class MigrateIndexesTests : IDisposable
         var file = folder.File("store.db");
         using var writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
         using var readers = new SqliteReaders($"Data Source={file};Pooling=False", 1);
-        var completions = new SqliteCompletionStore(writer, readers);
+        using var search = new SqliteSearchIndex(file, readers, TestStoreMetrics.Sqlite());
+        var completions = new SqliteCompletionStore(writer, readers, search);
         foreach (var completion in new[] { Completion(5, null), Completion(null, null), Completion(7, null) })
         {
             await completions.AddAsync(completion, default);

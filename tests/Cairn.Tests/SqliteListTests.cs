@@ -16,6 +16,7 @@ public sealed class SqliteListTests : IAsyncLifetime
     private readonly List<Row> rows = [];
     private SqliteWriter writer = null!;
     private SqliteReaders readers = null!;
+    private SqliteSearchIndex search = null!;
     private SqliteCompletionStore store = null!;
 
     private sealed record Row(string Id, string Model, Dictionary<string, string> Metadata);
@@ -25,7 +26,8 @@ public sealed class SqliteListTests : IAsyncLifetime
         var path = folder.File("list.db");
         writer = new SqliteWriter($"Data Source={path};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
         readers = new SqliteReaders($"Data Source={path};Pooling=False;Mode=ReadOnly", 2);
-        store = new SqliteCompletionStore(writer, readers);
+        search = new SqliteSearchIndex(path, readers, TestStoreMetrics.Sqlite());
+        store = new SqliteCompletionStore(writer, readers, search);
         var adds = new List<Task>();
         for (var i = 0; i < Rows; i++)
         {
@@ -102,6 +104,7 @@ public sealed class SqliteListTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await writer.DrainAsync();
+        search.Dispose();
         writer.Dispose();
         readers.Dispose();
         folder.Dispose();

@@ -14,10 +14,11 @@ public sealed class SqliteReadCancellationTests : IDisposable
     private readonly TempFolder folder = new();
     private readonly SqliteWriter writer;
     private readonly SqliteReaders readers;
+    private readonly string path;
 
     public SqliteReadCancellationTests()
     {
-        var path = folder.File("cancel.db");
+        path = folder.File("cancel.db");
         writer = new SqliteWriter($"Data Source={path};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
         readers = new SqliteReaders($"Data Source={path};Pooling=False;Mode=ReadOnly", 2);
     }
@@ -38,7 +39,8 @@ public sealed class SqliteReadCancellationTests : IDisposable
     [Fact]
     public async Task AStoreRead_WithACancelledToken_IsCancelled()
     {
-        var store = new SqliteCompletionStore(writer, readers);
+        using var search = new SqliteSearchIndex(path, readers, TestStoreMetrics.Sqlite());
+        var store = new SqliteCompletionStore(writer, readers, search);
 
         var read = store.GetAsync(Projects.Default, "chatcmpl-none", new CancellationToken(canceled: true));
 

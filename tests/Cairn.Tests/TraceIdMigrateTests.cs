@@ -24,7 +24,8 @@ public sealed class TraceIdMigrateTests : IDisposable
         using (var writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance))
         using (var readers = new SqliteReaders($"Data Source={file};Pooling=False", 1))
         {
-            var completions = new SqliteCompletionStore(writer, readers);
+            using var search = new SqliteSearchIndex(file, readers, TestStoreMetrics.Sqlite());
+            var completions = new SqliteCompletionStore(writer, readers, search);
             (traced, timed, bare) = (Completion(120, Trace), Completion(7, null), Completion(null, null));
             foreach (var completion in new[] { traced, timed, bare })
             {

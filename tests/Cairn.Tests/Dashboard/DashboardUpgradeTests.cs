@@ -54,7 +54,7 @@ public sealed class DashboardUpgradeTests : IDisposable
             sqlite.Open();
             using var downgrade = sqlite.CreateCommand();
             downgrade.CommandText = """
-                DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup; DROP TABLE completion_search_pending;
+                DROP TABLE completion_previews; DROP TABLE completion_rollup;
                 DROP TABLE responses; DROP TABLE response_items; DROP TABLE response_metadata; DROP TABLE response_previews;
                 DROP TABLE deleted_responses; PRAGMA user_version = 2;
                 """;

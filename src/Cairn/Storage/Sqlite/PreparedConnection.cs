@@ -18,6 +18,9 @@ internal sealed class PreparedConnection(SqliteConnection connection) : IDisposa
         return command;
     }
 
+    /// <summary>The connection itself, for statements run once (schema changes).</summary>
+    public SqliteConnection Connection => connection;
+
     /// <summary>Makes the statement running on this connection stop with SQLITE_INTERRUPT (a cancelled read).</summary>
     public void Interrupt() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle);
 

@@ -34,9 +34,10 @@ internal sealed partial class SqliteCompletionStore : ICompletionRetention
                 """);
             Bind(tombstones, ("$floor", Cairn.OpenAI.Ids.CompletionFloor(expiredBefore - RetentionService.TombstoneGrace)), ("$limit", limit));
             var dropped = tombstones.ExecuteNonQuery();
-            return (expired.Count, expired.Count == limit || dropped == limit);
+            return (expired, expired.Count == limit || dropped == limit);
         });
-        writer.Metrics.Removed(StoreMetrics.Completions, removed);
+        search.Forget(removed.Select(row => row.Seq));
+        writer.Metrics.Removed(StoreMetrics.Completions, removed.Count);
         return more;
     }
 }

@@ -4,7 +4,7 @@ using static Cairn.Storage.Sqlite.SqliteBinding;
 namespace Cairn.Storage.Sqlite;
 
 /// <summary>Stored completions in one SQLite file: reads from pooled connections, writes through group commit.</summary>
-internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers) : ICompletionStore
+internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteReaders readers, SqliteSearchIndex search) : ICompletionStore
 {
     // The last seq handed out; only the writer thread touches it. Seqs are never reused, not even the seq of a
     // deleted newest completion (SQLite's own rowids would be), because a deleted id's tombstone keeps its seq as
@@ -204,16 +204,26 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
             return body;
         });
 
-    public Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken) =>
-        writer.WriteAsync(w =>
+    public async Task<bool> DeleteAsync(long projectId, string id, CancellationToken cancellationToken)
+    {
+        var removed = await writer.WriteAsync(w =>
         {
             if (Find(w, projectId, id) is not { } row)
             {
-                return false;
+                return (long?)null;
             }
             Remove(w, projectId, id, row.Seq, row.Metadata);
-            return true;
+            return row.Seq;
         });
+        if (removed is { } seq)
+        {
+            search.Forget([seq]);
+        }
+        return removed is not null;
+    }
+
+    /// <summary>The search index (the dashboard's search moves newly stored words into it first).</summary>
+    public SqliteSearchIndex Search => search;
 
     public Task<(StoredPage? Page, ListFailure Failure)> ListMessagesAsync(
         long projectId, string id, MessageQuery query, CancellationToken cancellationToken) =>

@@ -14,7 +14,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
         if (filter.Words.Count > 0)
         {
             // Search words reach the full-text index in batches; move the waiting ones first so the search sees all.
-            await store.FlushSearchAsync();
+            await store.Search.CatchUpAsync();
         }
         return await readers.ReadAsync(session =>
         {
@@ -100,7 +100,7 @@ internal sealed class SqliteDashboardStore(SqliteReaders readers, SqliteCompleti
         string seq;
         if (filter.Words.Count > 0)
         {
-            sql.Append("completion_search s CROSS JOIN completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE completion_search MATCH ")
+            sql.Append("search.completion_search s CROSS JOIN completions c LEFT JOIN completion_previews p ON p.seq = c.seq WHERE completion_search MATCH ")
                .Append(sql.Parameter("$match", string.Join(' ', filter.Words.Select(w => $"\"{w}\"*")))).Append(" AND c.seq = s.rowid")
                .Where(filter);
             seq = "s.rowid";

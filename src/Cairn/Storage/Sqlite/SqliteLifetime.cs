@@ -10,6 +10,7 @@ internal sealed partial class SqliteLifetime(IServiceProvider services, StorageO
     public Task StartingAsync(CancellationToken cancellationToken)
     {
         services.GetRequiredService<SqliteWriter>();
+        services.GetRequiredService<SqliteSearchIndex>();
         var path = Path.GetFullPath(options.Path, Environment.CurrentDirectory);
         LogOpened(logger, path);
         return Task.CompletedTask;

@@ -7,7 +7,7 @@ namespace Cairn.Storage.Sqlite;
 /// Read-only connections kept open with their prepared statements, so a read is a lookup, not a connect and a parse.
 /// WAL lets them read while the writer commits.
 /// </summary>
-internal sealed class SqliteReaders(string connectionString, int keep, long mmapBytes = 256L << 20, int cacheKib = 2048) : IDisposable
+internal sealed class SqliteReaders(string connectionString, int keep, long mmapBytes = 256L << 20, int cacheKib = 2048, string? searchPath = null) : IDisposable
 {
     private readonly ConcurrentBag<PreparedConnection> idle = [];
 
@@ -22,6 +22,13 @@ internal sealed class SqliteReaders(string connectionString, int keep, long mmap
         SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
         SqliteSchema.Execute(connection, $"PRAGMA mmap_size = {mmapBytes}");
         SqliteSchema.Execute(connection, $"PRAGMA cache_size = -{cacheKib}");
+        if (searchPath is not null)
+        {
+            using var attach = connection.CreateCommand();
+            attach.CommandText = "ATTACH DATABASE $path AS search";
+            attach.Parameters.AddWithValue("$path", searchPath);
+            attach.ExecuteNonQuery();
+        }
         return new PreparedConnection(connection);
     }
 

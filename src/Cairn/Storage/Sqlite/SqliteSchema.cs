@@ -202,16 +202,28 @@ internal static class SqliteSchema
         ALTER TABLE responses ADD COLUMN trace_id TEXT;
         """,
         """
-        -- The search index merges its segments when 16 lie on one level rather than 4 (migration 9). Merging is most of
-        -- what indexing costs the single writer, and each flush of search words holds it; a search reads a few more
-        -- segments instead. (A setting kept in the index itself, so nothing is rebuilt.)
-        INSERT INTO completion_search(completion_search, rank) VALUES('automerge', 16);
+        -- The search index merged its segments when 16 lay on one level rather than 4 (migration 9); that setting now
+        -- comes with the index into its own file (migration 10).
+        SELECT 1;
+        """,
+        """
+        -- The search index moved to a file of its own (migration 10, SqliteSearchIndex; its words were copied there
+        -- first by SqliteSearchIndex.Adopt). store_identity names this store, so that an index file made for another
+        -- store is never read as this one's.
+        DROP TABLE IF EXISTS completion_search_pending;
+        DROP TABLE IF EXISTS completion_search;
+        CREATE TABLE IF NOT EXISTS store_identity(id TEXT NOT NULL);
+        INSERT INTO store_identity(id) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM store_identity);
         """,
     ];
 
     public static int Version => Migrations.Length;
 
-    public static void Migrate(SqliteConnection connection)
+    /// <summary>The migration (0-based) before which the search index is copied into its own file.</summary>
+    private const int MovesSearch = 9;
+
+    /// <summary>Applies the migrations the store lacks, up to <paramref name="target"/> (all of them unless told: a test makes old stores).</summary>
+    public static void Migrate(SqliteConnection connection, int? target = null)
     {
         var current = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
         if (current > Migrations.Length)
@@ -219,8 +231,12 @@ internal static class SqliteSchema
             throw new InvalidOperationException(
                 $"The database has schema version {current}, newer than this Cairn knows ({Migrations.Length}). Use a newer Cairn.");
         }
-        for (var version = current; version < Migrations.Length; version++)
+        for (var version = current; version < (target ?? Migrations.Length); version++)
         {
+            if (version == MovesSearch)
+            {
+                SqliteSearchIndex.Adopt(connection);
+            }
             Execute(connection, "BEGIN IMMEDIATE");
             try
             {

@@ -4,7 +4,7 @@ namespace Cairn.Storage.Sqlite;
 /// Moves the search words of newly stored completions into SQLite's full-text index five times a second, in batches,
 /// instead of one small index segment per group commit. A text search flushes first, so nothing is missed.
 /// </summary>
-internal sealed partial class SqliteSearchFlusher(SqliteCompletionStore store, ILogger<SqliteSearchFlusher> logger) : BackgroundService
+internal sealed partial class SqliteSearchFlusher(SqliteSearchIndex index, ILogger<SqliteSearchFlusher> logger) : BackgroundService
 {
     internal static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(200);
 
@@ -17,7 +17,7 @@ internal sealed partial class SqliteSearchFlusher(SqliteCompletionStore store, I
             {
                 try
                 {
-                    await store.FlushSearchIfPendingAsync();
+                    await index.CatchUpIfWaitingAsync();
                 }
                 catch (Exception e) when (e is not ObjectDisposedException)
                 {

@@ -31,7 +31,13 @@ internal static class SqliteServiceCollectionExtensions
             return new SqliteWriter(builder.ConnectionString, options, sp.GetRequiredService<StoreMetrics>(), sp.GetRequiredService<ILogger<SqliteWriter>>());
         });
         services.AddSingleton(sp => new StoreMetrics(sp.GetRequiredService<IMeterFactory>(), StoreMetrics.Sqlite));
-        services.AddSingleton(_ => new SqliteReaders(readOnly.ConnectionString, options.ReadConnections, options.ReadMmapBytes, options.ReadCacheKib));
+        services.AddSingleton(_ => new SqliteReaders(
+            readOnly.ConnectionString, options.ReadConnections, options.ReadMmapBytes, options.ReadCacheKib, SqliteSearchIndex.PathFor(path)));
+        services.AddSingleton(sp =>
+        {
+            CreateOwnerOnly(SqliteSearchIndex.PathFor(path));
+            return new SqliteSearchIndex(path, sp.GetRequiredService<SqliteReaders>(), sp.GetRequiredService<StoreMetrics>());
+        });
         services.AddSingleton<SqliteCompletionStore>();
         services.AddSingleton<ICompletionStore>(sp => sp.GetRequiredService<SqliteCompletionStore>());
         services.AddSingleton<ICompletionRetention>(sp => sp.GetRequiredService<SqliteCompletionStore>());

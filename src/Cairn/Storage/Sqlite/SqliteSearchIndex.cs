@@ -1,0 +1,318 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using static Cairn.Storage.Sqlite.SqliteBinding;
+
+namespace Cairn.Storage.Sqlite;
+
+/// <summary>
+/// The dashboard's full-text index of stored completions' words, in a SQLite file of its own beside the store
+/// (<c>&lt;db&gt;-search</c>), written by its own connection: indexing (FTS5 tokenizes and merges its segments) never
+/// holds the store's writer, and storing a completion writes nothing for the search.
+/// </summary>
+/// <remarks>
+/// The index is derived from the store and can always be made again from it. It keeps one number beside the words,
+/// the seq of the last completion indexed (the mark), in the same transaction as the words: a catch-up indexes the
+/// completions stored past it, in seq order, in batches. Their texts come from memory (the store hands them over as
+/// it writes each completion, <see cref="Keep"/>) or, after a restart, from the stored rows. A delete, once committed,
+/// takes the completion's words out (<see cref="Forget"/>); should Cairn stop before that, the words stay behind with
+/// no completion to join, which a search never shows, and no later completion takes the seq. A missing index file is
+/// made again from the stored completions.
+/// </remarks>
+internal sealed class SqliteSearchIndex : IDisposable
+{
+    /// <summary>How many completions one transaction indexes (FTS5 writes a segment per transaction).</summary>
+    internal const int Batch = 500;
+
+    /// <summary>The most search texts kept in memory; past it the catch-up reads the rest from the stored rows.</summary>
+    private const int TextsKept = 20_000;
+
+    private readonly PreparedConnection connection;
+    private readonly SqliteReaders store;
+    private readonly StoreMetrics metrics;
+    private readonly SemaphoreSlim gate = new(1, 1);
+
+    // Texts of stored completions, in seq order as the writer stored them; an entry whose seq never committed (its
+    // batch failed) is passed over. Seqs of deleted completions wait in forgotten until the next catch-up.
+    private readonly ConcurrentQueue<(long Seq, string Prompt, string Answer)> texts = new();
+    private readonly ConcurrentQueue<long> forgotten = new();
+    private long mark;
+    private int waiting = 1;
+
+    public SqliteSearchIndex(string storePath, SqliteReaders store, StoreMetrics metrics)
+    {
+        this.store = store;
+        this.metrics = metrics;
+        var sqlite = new SqliteConnection(ConnectionString(storePath));
+        sqlite.Open();
+        SqliteSchema.Execute(sqlite, "PRAGMA journal_mode = WAL");
+        // What a crash loses here is made again from the store, so no commit waits for the disk.
+        SqliteSchema.Execute(sqlite, "PRAGMA synchronous = NORMAL");
+        SqliteSchema.Execute(sqlite, "PRAGMA busy_timeout = 5000");
+        Create(sqlite, "main");
+        connection = new PreparedConnection(sqlite);
+        mark = Claim();
+    }
+
+    /// <summary>
+    /// The mark of an index made for this store; an index that another store made (copied beside it) or that has
+    /// words of completions this store never held (the store put back from a backup) is emptied and made again.
+    /// </summary>
+    private long Claim()
+    {
+        var (identity, newest) = store.Read(session =>
+        {
+            var identity = (string)session.Command("SELECT id FROM store_identity").ExecuteScalar()!;
+            var newest = (long)session.Command("""
+                SELECT max(coalesce((SELECT max(seq) FROM completions), 0), coalesce((SELECT max(seq) FROM deleted_completions), 0))
+                """).ExecuteScalar()!;
+            return (identity, newest);
+        }, CancellationToken.None);
+        using (var reader = connection.Command("SELECT store, seq FROM search_mark").ExecuteReader())
+        {
+            reader.Read();
+            var (owner, indexed) = (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1));
+            if ((owner is null || owner == identity) && indexed <= newest)
+            {
+                reader.Close();
+                var claim = connection.Command("UPDATE search_mark SET store = $store");
+                Bind(claim, ("$store", identity));
+                claim.ExecuteNonQuery();
+                return indexed;
+            }
+        }
+        SqliteSchema.Execute(connection.Connection, "DROP TABLE completion_search; DROP TABLE search_mark");
+        Create(connection.Connection, "main");
+        return Claim();
+    }
+
+    /// <summary>The index file of the store at <paramref name="storePath"/>.</summary>
+    public static string PathFor(string storePath) => storePath + "-search";
+
+    private static string ConnectionString(string storePath) => new SqliteConnectionStringBuilder
+    {
+        DataSource = PathFor(storePath),
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Cache = SqliteCacheMode.Private,
+        Pooling = false,
+    }.ConnectionString;
+
+    /// <summary>Makes the index's tables in <paramref name="schema"/> (the index's own file, or attached) when they are missing.</summary>
+    private static void Create(SqliteConnection connection, string schema)
+    {
+        if (SqliteSchema.Scalar(connection, $"SELECT count(*) FROM {schema}.sqlite_master WHERE name = 'search_mark'") is 1L)
+        {
+            return;
+        }
+        // rowid = the completion's seq. Contentless: the text is in the store. Accents count (as in PostgreSQL's simple
+        // configuration), so both stores find the same words. Segments merge 16 to a level rather than FTS5's 4:
+        // merging is most of what indexing costs, and a search reads a few more segments instead. store is the
+        // identity of the store the words are from (null until the first open claims it), seq the mark.
+        SqliteSchema.Execute(connection, $"""
+            BEGIN IMMEDIATE;
+            CREATE VIRTUAL TABLE {schema}.completion_search USING fts5(
+                prompt, answer, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0');
+            INSERT INTO {schema}.completion_search(completion_search, rank) VALUES('automerge', 16);
+            CREATE TABLE {schema}.search_mark(store TEXT, seq INTEGER NOT NULL);
+            INSERT INTO {schema}.search_mark(store, seq) VALUES (NULL, 0);
+            COMMIT;
+            """);
+    }
+
+    /// <summary>
+    /// Moves the index a store kept in its own file before migration 10 into the index file, on the store's
+    /// migrating connection: FTS5 keeps an index wholly in its shadow tables, so they are copied as they are, and the
+    /// mark is set below the first completion whose words still waited. Run again from the start after a crash.
+    /// </summary>
+    internal static void Adopt(SqliteConnection storeConnection)
+    {
+        if (SqliteSchema.Scalar(storeConnection, "SELECT count(*) FROM sqlite_master WHERE name = 'completion_search'") is not 1L)
+        {
+            return;
+        }
+        using (var attach = storeConnection.CreateCommand())
+        {
+            attach.CommandText = "ATTACH DATABASE $path AS search";
+            attach.Parameters.AddWithValue("$path", PathFor(storeConnection.DataSource));
+            attach.ExecuteNonQuery();
+        }
+        try
+        {
+            Create(storeConnection, "search");
+            var copy = new System.Text.StringBuilder("BEGIN IMMEDIATE;\n");
+            foreach (var shadow in new[] { "data", "idx", "docsize", "config" })
+            {
+                copy.Append(CultureInfo.InvariantCulture, $"DELETE FROM search.completion_search_{shadow};\n")
+                    .Append(CultureInfo.InvariantCulture, $"INSERT INTO search.completion_search_{shadow} SELECT * FROM main.completion_search_{shadow};\n");
+            }
+            copy.Append("""
+                INSERT OR REPLACE INTO search.completion_search_config(k, v) VALUES('automerge', 16);
+                UPDATE search.search_mark SET store = NULL, seq = coalesce(
+                    (SELECT min(seq) - 1 FROM main.completion_search_pending), (SELECT max(seq) FROM main.completions), 0);
+                COMMIT;
+                """);
+            SqliteSchema.Execute(storeConnection, copy.ToString());
+        }
+        finally
+        {
+            SqliteSchema.Execute(storeConnection, "DETACH DATABASE search");
+        }
+    }
+
+    /// <summary>Keeps the texts of a completion being stored, for the catch-up; on the store's writer thread, in seq order.</summary>
+    public void Keep(long seq, CompletionSummary summary)
+    {
+        if (texts.Count < TextsKept)
+        {
+            texts.Enqueue((seq, summary.PromptText, summary.AnswerText));
+        }
+        Volatile.Write(ref waiting, 1);
+    }
+
+    /// <summary>Takes the words of deleted completions out at the next catch-up; called once their delete committed.</summary>
+    public void Forget(IEnumerable<long> seqs)
+    {
+        foreach (var seq in seqs)
+        {
+            forgotten.Enqueue(seq);
+            Volatile.Write(ref waiting, 1);
+        }
+    }
+
+    /// <summary>Indexes every completion committed before the call (the background catch-up skips when nothing was stored).</summary>
+    public Task CatchUpIfWaitingAsync() => Interlocked.Exchange(ref waiting, 0) == 0 ? Task.CompletedTask : CatchUpAsync();
+
+    /// <summary>Indexes every completion committed before the call and takes out the deleted ones' words.</summary>
+    public async Task CatchUpAsync()
+    {
+        await gate.WaitAsync();
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            int indexed, total = 0;
+            do
+            {
+                indexed = IndexBatch();
+                total += indexed;
+            }
+            while (indexed == Batch);
+            metrics.SearchFlushed(total, started);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private int IndexBatch()
+    {
+        // Deletes committed before the store is read below: their completions are not read again. A delete that
+        // commits later is taken out by the next batch, after this one indexed it.
+        var gone = new List<long>();
+        while (forgotten.TryDequeue(out var seq))
+        {
+            gone.Add(seq);
+        }
+        var rows = store.Read(session =>
+        {
+            var next = session.Command($"SELECT seq FROM completions WHERE seq > $mark ORDER BY seq LIMIT {Batch}");
+            Bind(next, ("$mark", mark));
+            var seqs = new List<long>(Batch);
+            using (var reader = next.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seqs.Add(reader.GetInt64(0));
+                }
+            }
+            return seqs.ConvertAll(seq => (Seq: seq, Text: TextOf(session, seq)));
+        }, CancellationToken.None);
+        if (rows.Count == 0 && gone.Count == 0)
+        {
+            return 0;
+        }
+        var done = false;
+        connection.Command("BEGIN IMMEDIATE").ExecuteNonQuery();
+        try
+        {
+            var delete = connection.Command("DELETE FROM completion_search WHERE rowid = $seq");
+            foreach (var seq in gone)
+            {
+                // A completion past the mark was never indexed, and its row is gone from the store.
+                if (seq <= mark)
+                {
+                    Bind(delete, ("$seq", seq));
+                    delete.ExecuteNonQuery();
+                }
+            }
+            var insert = connection.Command("INSERT INTO completion_search(rowid, prompt, answer) VALUES ($seq, $prompt, $answer)");
+            foreach (var (seq, (prompt, answer)) in rows)
+            {
+                Bind(insert, ("$seq", seq), ("$prompt", prompt), ("$answer", answer));
+                insert.ExecuteNonQuery();
+            }
+            if (rows.Count > 0)
+            {
+                var advance = connection.Command("UPDATE search_mark SET seq = $seq");
+                Bind(advance, ("$seq", rows[^1].Seq));
+                advance.ExecuteNonQuery();
+            }
+            connection.Command("COMMIT").ExecuteNonQuery();
+            done = true;
+        }
+        finally
+        {
+            if (!done)
+            {
+                connection.Command("ROLLBACK").ExecuteNonQuery();
+                foreach (var seq in gone)
+                {
+                    forgotten.Enqueue(seq);
+                }
+            }
+        }
+        if (rows.Count > 0)
+        {
+            mark = rows[^1].Seq;
+        }
+        return rows.Count;
+    }
+
+    /// <summary>
+    /// The search texts of the completion <paramref name="seq"/>: kept in memory since it was stored, or read from its
+    /// stored body and messages (after a restart, or when more were waiting than memory keeps).
+    /// </summary>
+    private (string Prompt, string Answer) TextOf(PreparedConnection session, long seq)
+    {
+        while (texts.TryPeek(out var kept) && kept.Seq <= seq)
+        {
+            texts.TryDequeue(out _);
+            if (kept.Seq == seq)
+            {
+                return (kept.Prompt, kept.Answer);
+            }
+        }
+        var body = session.Command("SELECT body FROM completions WHERE seq = $seq");
+        Bind(body, ("$seq", seq));
+        var messages = new List<byte[]>();
+        var items = session.Command("SELECT body FROM completion_messages WHERE seq = $seq ORDER BY idx");
+        Bind(items, ("$seq", seq));
+        using (var reader = items.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                messages.Add((byte[])reader.GetValue(0));
+            }
+        }
+        var stored = new StoredCompletion(0, "", "", 0, body.ExecuteScalar() as byte[] ?? "{}"u8.ToArray(), new Dictionary<string, string>(), [.. messages]);
+        var summary = CompletionSummary.Of(stored);
+        return (summary.PromptText, summary.AnswerText);
+    }
+
+    public void Dispose()
+    {
+        connection.Dispose();
+        gate.Dispose();
+    }
+}
