@@ -26,6 +26,7 @@ internal static class Completions
         // for a real store upgraded with completions in it: the scenarios then run on a store whose every table is full.
         // What later migrations made goes too (they run again after 3), all empty: the response tables of migration 5,
         // the responses' dashboard rows of migration 6, the tombstones of migration 7 (its trigger goes with responses).
+        // Migration 3 builds the search index inside the store, and migration 10 moves it into the store's -search file.
         if (version >= 5)
         {
             if (Sql.Long(connection, "SELECT count(*) FROM responses") != 0)
@@ -40,7 +41,7 @@ internal static class Completions
         if (version >= 3)
         {
             Sql.Exec(connection, """
-                DROP TABLE completion_previews; DROP TABLE completion_search; DROP TABLE completion_rollup;
+                DROP TABLE completion_previews; DROP TABLE IF EXISTS completion_search; DROP TABLE completion_rollup;
                 DROP TABLE IF EXISTS completion_search_pending; PRAGMA user_version = 2
                 """);
         }

@@ -98,6 +98,29 @@ public sealed class SqliteSearchIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task ForgettingACompletionTheIndexNeverHeld_LeavesTheIndexWhole()
+    {
+        // A delete that commits after a catch-up read the store without it tells the index once the mark has passed
+        // its seq: the index is asked to take out words it never had.
+        using var store = new Store(folder.File("f.db"));
+        await store.Completions.AddAsync(Completion("chatcmpl-f1", "sealion one"), default);
+        await store.Completions.AddAsync(Completion("chatcmpl-f2", "sealion two"), default);
+        await store.Completions.AddAsync(Completion("chatcmpl-f3", "sealion three"), default);
+        Assert.True(await store.Completions.DeleteAsync(1, "chatcmpl-f2", default));
+        await store.Search.CatchUpAsync();
+
+        store.Search.Forget([2]);
+        await store.Search.CatchUpAsync();
+
+        Assert.Equal(["chatcmpl-f3", "chatcmpl-f1"], await store.SearchAsync("sealion"));
+        Assert.Equal(2, store.Matches("sealion"));
+        // FTS5's own check of the index's structure (it fails with SQLITE_CORRUPT_VTAB otherwise).
+        using var index = new SqliteConnection($"Data Source={SqliteSearchIndex.PathFor(folder.File("f.db"))};Pooling=False");
+        index.Open();
+        SqliteSchema.Execute(index, "INSERT INTO completion_search(completion_search) VALUES('integrity-check')");
+    }
+
+    [Fact]
     public async Task ExpiredCompletions_LeaveTheIndexWithThem()
     {
         using var store = new Store(folder.File("e.db"));

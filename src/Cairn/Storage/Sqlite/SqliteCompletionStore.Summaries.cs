@@ -3,17 +3,10 @@ using static Cairn.Storage.Sqlite.SqliteBinding;
 namespace Cairn.Storage.Sqlite;
 
 /// <summary>
-/// The dashboard's rows, written in the same transaction as the completion they describe: its preview, its search
-/// text and its share of the hourly rollup. A delete (or a purge) takes all three back. The search text waits in
-/// <c>completion_search_pending</c> until <see cref="FlushSearchAsync"/> moves it into the full-text index in bulk.
+/// The dashboard's rows, written in the same transaction as the completion they describe: its preview and its share
+/// of the hourly rollup, which a delete (or a purge) takes back. Its search words go to the search index
+/// (<see cref="SqliteSearchIndex"/>, a file of its own) after the commit: the writer only hands their texts over.
 /// </summary>
-/// <remarks>
-/// The pending row holds only the completion's seq (its texts empty): the texts themselves wait in memory
-/// (<see cref="searchTexts"/>) for the flush, a fifth of a second later. Writing them into the pending table and
-/// deleting them again cost the writer about a third of its page writes per stored completion. After a crash, or
-/// for a row whose texts are no longer in memory, the flush reads them from the stored body and messages instead;
-/// rows written by an earlier Cairn carry their texts and are moved as they are.
-/// </remarks>
 internal sealed partial class SqliteCompletionStore
 {
     private void InsertSummary(SqliteWriter w, long seq, StoredCompletion completion, CompletionSummary summary)

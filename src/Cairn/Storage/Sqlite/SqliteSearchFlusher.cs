@@ -1,8 +1,8 @@
 namespace Cairn.Storage.Sqlite;
 
 /// <summary>
-/// Moves the search words of newly stored completions into SQLite's full-text index five times a second, in batches,
-/// instead of one small index segment per group commit. A text search flushes first, so nothing is missed.
+/// Indexes the search words of newly stored completions five times a second, in batches, instead of one small index
+/// segment per group commit (<see cref="SqliteSearchIndex"/>). A text search catches up first, so nothing is missed.
 /// </summary>
 internal sealed partial class SqliteSearchFlusher(SqliteSearchIndex index, ILogger<SqliteSearchFlusher> logger) : BackgroundService
 {
@@ -21,7 +21,7 @@ internal sealed partial class SqliteSearchFlusher(SqliteSearchIndex index, ILogg
                 }
                 catch (Exception e) when (e is not ObjectDisposedException)
                 {
-                    // The rows stay in the pending table; the next tick tries again.
+                    // The index's mark stays where it was; the next tick tries again.
                     LogFlushFailed(logger, e);
                 }
             }
@@ -31,7 +31,7 @@ internal sealed partial class SqliteSearchFlusher(SqliteSearchIndex index, ILogg
         }
         catch (ObjectDisposedException)
         {
-            // The store is shutting down; waiting rows are moved at the next start.
+            // The store is shutting down; what waits is indexed at the next start.
         }
     }
 

@@ -198,6 +198,11 @@ internal sealed class SqliteSearchIndex : IDisposable
             }
             while (indexed == Batch);
             metrics.SearchFlushed(total, started);
+            if (!texts.IsEmpty)
+            {
+                // Texts kept for completions whose commit had not ended when the store was read: the next tick looks again.
+                Volatile.Write(ref waiting, 1);
+            }
         }
         finally
         {
