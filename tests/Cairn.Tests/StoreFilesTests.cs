@@ -5,9 +5,10 @@ using Cairn.Tests.Infrastructure;
 namespace Cairn.Tests;
 
 /// <summary>
-/// What Cairn leaves on disk holds prompts and answers, or the keys that sign dashboard sessions: the database, its
-/// WAL and shared-memory files, its lock and exports are created readable by their owner only (0600), the key ring's
-/// folder 0700 beside the database; a fresh start says where the ring is, without data protection's warning.
+/// What Cairn leaves on disk holds prompts and answers, or the keys that sign dashboard sessions: the database and its
+/// search index, their WAL and shared-memory files, its lock and exports are created readable by their owner only
+/// (0600), the key ring's folder 0700 beside the database; a fresh start says where the ring is, without data
+/// protection's warning.
 /// </summary>
 public sealed class StoreFilesTests : IDisposable
 {
@@ -26,7 +27,7 @@ public sealed class StoreFilesTests : IDisposable
         {
             await StoreOneAsync(server.BaseUrl);
 
-            foreach (var file in (string[])[db, db + "-wal", db + "-shm", db + ".lock"])
+            foreach (var file in (string[])[db, db + "-wal", db + "-shm", db + ".lock", db + "-search", db + "-search-wal", db + "-search-shm"])
             {
                 Assert.Equal((file, OwnerOnly), (file, File.GetUnixFileMode(file)));
             }

@@ -213,6 +213,11 @@ public sealed class SqliteSearchIndexTests : IDisposable
         Assert.Equal(0L, store.Readers.Read(session => (long)session.Command(
             "SELECT count(*) FROM main.sqlite_master WHERE name IN ('completion_search', 'completion_search_pending')").ExecuteScalar()!, default));
         Assert.Equal(16L, store.Readers.Read(session => (long)session.Command("SELECT v FROM search.completion_search_config WHERE k = 'automerge'").ExecuteScalar()!, default));
+        if (OperatingSystem.IsLinux())
+        {
+            // The index holds the prompts' words: its owner's alone, as the store is.
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(SqliteSearchIndex.PathFor(file)));
+        }
     }
 
     [Fact]

@@ -131,10 +131,12 @@ internal sealed class SqliteSearchIndex : IDisposable
         {
             return;
         }
+        var path = PathFor(storeConnection.DataSource);
+        SqliteServiceCollectionExtensions.CreateOwnerOnly(path);
         using (var attach = storeConnection.CreateCommand())
         {
             attach.CommandText = "ATTACH DATABASE $path AS search";
-            attach.Parameters.AddWithValue("$path", PathFor(storeConnection.DataSource));
+            attach.Parameters.AddWithValue("$path", path);
             attach.ExecuteNonQuery();
         }
         try

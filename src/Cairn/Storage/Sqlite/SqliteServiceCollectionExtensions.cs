@@ -58,7 +58,7 @@ internal static class SqliteServiceCollectionExtensions
     /// Creates a new database file readable by its owner only (0600), since it holds every prompt and answer; SQLite
     /// gives its -wal and -shm files the mode of the database. An existing file keeps the mode its operator gave it.
     /// </summary>
-    private static void CreateOwnerOnly(string path)
+    internal static void CreateOwnerOnly(string path)
     {
         if (OperatingSystem.IsWindows() || File.Exists(path))
         {
