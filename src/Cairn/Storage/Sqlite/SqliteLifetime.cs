@@ -10,7 +10,11 @@ internal sealed partial class SqliteLifetime(IServiceProvider services, StorageO
     public Task StartingAsync(CancellationToken cancellationToken)
     {
         services.GetRequiredService<SqliteWriter>();
-        services.GetRequiredService<SqliteSearchIndex>();
+        if (services.GetRequiredService<SqliteStoreLock>().Held)
+        {
+            // Opened (and made again when it must be) by the store's one writer only.
+            services.GetRequiredService<SqliteSearchIndex>();
+        }
         var path = Path.GetFullPath(options.Path, Environment.CurrentDirectory);
         LogOpened(logger, path);
         return Task.CompletedTask;

@@ -22,7 +22,9 @@ internal sealed class SqliteReaders(string connectionString, int keep, long mmap
         SqliteSchema.Execute(connection, "PRAGMA busy_timeout = 5000");
         SqliteSchema.Execute(connection, $"PRAGMA mmap_size = {mmapBytes}");
         SqliteSchema.Execute(connection, $"PRAGMA cache_size = -{cacheKib}");
-        if (searchPath is not null)
+        // The search index's file, to join its words with completions; a process that keeps no index (a command
+        // reading beside a server) may find none.
+        if (searchPath is not null && File.Exists(searchPath))
         {
             using var attach = connection.CreateCommand();
             attach.CommandText = "ATTACH DATABASE $path AS search";

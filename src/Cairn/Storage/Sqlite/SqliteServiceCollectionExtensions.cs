@@ -49,7 +49,11 @@ internal static class SqliteServiceCollectionExtensions
         services.AddSingleton<ICompletionArchive, SqliteCompletionArchive>();
         services.AddSingleton<IDashboardStore, SqliteDashboardStore>();
         services.AddSingleton<IAccessStore, SqliteAccessStore>();
-        services.AddHostedService<SqliteSearchFlusher>();
+        if (holder is not null)
+        {
+            // The search index is kept by the store's one writer only; a command reading beside a server leaves it be.
+            services.AddHostedService<SqliteSearchFlusher>();
+        }
         services.AddHostedService<SqliteLifetime>();
         return services;
     }

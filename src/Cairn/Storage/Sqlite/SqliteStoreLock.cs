@@ -19,6 +19,9 @@ internal sealed partial class SqliteStoreLock(string databasePath) : IDisposable
 
     public string Path { get; } = databasePath + ".lock";
 
+    /// <summary>Whether this process holds the lock (it is the store's one writer).</summary>
+    public bool Held => held is not null;
+
     /// <summary>Takes the lock for <paramref name="command"/> (e.g. <c>cairn serve</c>), or throws naming the process that holds it.</summary>
     public void Acquire(string command)
     {
