@@ -35,6 +35,8 @@ internal static class SqliteServiceCollectionExtensions
             readOnly.ConnectionString, options.ReadConnections, options.ReadMmapBytes, options.ReadCacheKib, SqliteSearchIndex.PathFor(path)));
         services.AddSingleton(sp =>
         {
+            // The store migrated first: the index reads the identity that migration 10 gives it.
+            sp.GetRequiredService<SqliteWriter>();
             CreateOwnerOnly(SqliteSearchIndex.PathFor(path));
             return new SqliteSearchIndex(path, sp.GetRequiredService<SqliteReaders>(), sp.GetRequiredService<StoreMetrics>());
         });
