@@ -11,6 +11,10 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
     // a paging cursor.
     private long lastSeq = -1;
 
+    /// <summary>The newest seq this store handed out that it still knows of: a stored completion's or a tombstone's.</summary>
+    internal const string NewestSeqSql =
+        "SELECT max(coalesce((SELECT max(seq) FROM completions), 0), coalesce((SELECT max(seq) FROM deleted_completions), 0))";
+
     public Task AddAsync(StoredCompletion completion, CancellationToken cancellationToken)
     {
         var summary = CompletionSummary.Of(completion);
@@ -21,9 +25,7 @@ internal sealed partial class SqliteCompletionStore(SqliteWriter writer, SqliteR
     {
         if (lastSeq < 0)
         {
-            lastSeq = (long)w.Command("""
-                SELECT max(coalesce((SELECT max(seq) FROM completions), 0), coalesce((SELECT max(seq) FROM deleted_completions), 0))
-                """).ExecuteScalar()!;
+            lastSeq = (long)w.Command(NewestSeqSql).ExecuteScalar()!;
         }
         var seq = ++lastSeq;
         var insert = w.Command("""

@@ -64,9 +64,7 @@ internal sealed class SqliteSearchIndex : IDisposable
         var (identity, newest) = store.Read(session =>
         {
             var identity = (string)session.Command("SELECT id FROM store_identity").ExecuteScalar()!;
-            var newest = (long)session.Command("""
-                SELECT max(coalesce((SELECT max(seq) FROM completions), 0), coalesce((SELECT max(seq) FROM deleted_completions), 0))
-                """).ExecuteScalar()!;
+            var newest = (long)session.Command(SqliteCompletionStore.NewestSeqSql).ExecuteScalar()!;
             return (identity, newest);
         }, CancellationToken.None);
         using (var reader = connection.Command("SELECT store, seq FROM search_mark").ExecuteReader())
