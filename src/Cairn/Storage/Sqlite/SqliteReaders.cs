@@ -26,10 +26,7 @@ internal sealed class SqliteReaders(string connectionString, int keep, long mmap
         // reading beside a server) may find none.
         if (searchPath is not null && File.Exists(searchPath))
         {
-            using var attach = connection.CreateCommand();
-            attach.CommandText = "ATTACH DATABASE $path AS search";
-            attach.Parameters.AddWithValue("$path", searchPath);
-            attach.ExecuteNonQuery();
+            SqliteSearchIndex.Attach(connection, searchPath);
         }
         return new PreparedConnection(connection);
     }

@@ -131,12 +131,7 @@ internal sealed class SqliteSearchIndex : IDisposable
         }
         var path = PathFor(storeConnection.DataSource);
         SqliteServiceCollectionExtensions.CreateOwnerOnly(path);
-        using (var attach = storeConnection.CreateCommand())
-        {
-            attach.CommandText = "ATTACH DATABASE $path AS search";
-            attach.Parameters.AddWithValue("$path", path);
-            attach.ExecuteNonQuery();
-        }
+        Attach(storeConnection, path);
         try
         {
             Create(storeConnection, "search");
@@ -158,6 +153,15 @@ internal sealed class SqliteSearchIndex : IDisposable
         {
             SqliteSchema.Execute(storeConnection, "DETACH DATABASE search");
         }
+    }
+
+    /// <summary>Attaches the index file at <paramref name="path"/> to a store connection as schema <c>search</c>.</summary>
+    internal static void Attach(SqliteConnection connection, string path)
+    {
+        using var attach = connection.CreateCommand();
+        attach.CommandText = "ATTACH DATABASE $path AS search";
+        attach.Parameters.AddWithValue("$path", path);
+        attach.ExecuteNonQuery();
     }
 
     /// <summary>Keeps the texts of a completion being stored, for the catch-up; on the store's writer thread, in seq order.</summary>
