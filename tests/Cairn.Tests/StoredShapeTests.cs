@@ -114,6 +114,39 @@ public sealed class StoredShapeTests
     }
 
     [Fact]
+    public void TheSummary_CleansWhatNeitherStoreHolds_AndCutsLongText()
+    {
+        var wide = new string('w', CompletionSummary.SearchChars);
+        var summary = CompletionSummary.Of(new ChatCompletion(), [("system", "a\0b"), ("user", "x \uD800 y \U0001F600\n\n  z"), ("user", wide)]);
+        Assert.Equal(CompletionSummary.SearchChars, summary.PromptText.Length);
+        Assert.StartsWith("a b\nx \uFFFD y \U0001F600\n\n  z\nwww", summary.PromptText);
+        Assert.Equal(wide[..CompletionSummary.PreviewChars], summary.Prompt);
+        Assert.Equal((null, ""), (summary.Answer, summary.AnswerText));
+
+        var one = CompletionSummary.Of(new ChatCompletion(), [("user", "x \uD800 y \U0001F600\n\n  z\0")]);
+        Assert.Equal(("x \uFFFD y \U0001F600 z", "x \uFFFD y \U0001F600\n\n  z "), (one.Prompt, one.PromptText));
+        var clean = CompletionSummary.Of(new ChatCompletion(), [("user", "plain words")]);
+        Assert.Equal(("plain words", "plain words"), (clean.Prompt, clean.PromptText));
+    }
+
+    [Fact]
+    public void AJsonWriteInsideAnother_GetsABufferOfItsOwn()
+    {
+        var outer = JsonWriting.ToUtf8(writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("a"u8, "1");
+            var inner = JsonWriting.ToUtf8(nested => nested.WriteStringValue("inner"));
+            writer.WriteString("b"u8, Encoding.UTF8.GetString(inner));
+            writer.WriteEndObject();
+        });
+        Assert.Equal("""{"a":"1","b":"\"inner\""}""", Encoding.UTF8.GetString(outer));
+        var big = JsonWriting.ToUtf8(writer => writer.WriteStringValue(new string('x', 300_000)));
+        Assert.Equal(300_002, big.Length);
+        Assert.Equal("\"é\"", Encoding.UTF8.GetString(JsonWriting.ToUtf8(writer => writer.WriteStringValue("é"))));
+    }
+
+    [Fact]
     public void ABodyThatDoesNotFitTheShape_IsNotRead()
     {
         Assert.Null(ChatCompletion.TryRead("""{"object":"chat.completion","id":"x","usage":{"prompt_tokens":"many"}}"""u8));

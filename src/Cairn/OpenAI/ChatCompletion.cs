@@ -80,13 +80,5 @@ internal sealed record ChatCompletion
     }
 
     /// <summary>The stored body: this record through the source-generated context, text escaped as OpenAI escapes it.</summary>
-    public byte[] ToUtf8()
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
-        {
-            JsonSerializer.Serialize(writer, this, CairnJson.Default.ChatCompletion);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    public byte[] ToUtf8() => JsonWriting.ToUtf8(writer => JsonSerializer.Serialize(writer, this, CairnJson.Default.ChatCompletion));
 }

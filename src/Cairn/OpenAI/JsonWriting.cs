@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 
@@ -6,8 +7,56 @@ namespace Cairn.OpenAI;
 /// <summary>Small <see cref="Utf8JsonWriter"/> helpers for writing OpenAI's shapes.</summary>
 internal static class JsonWriting
 {
+    // One buffer and writer per thread, reused: a stored request writes its stored body and each message's item, and
+    // a fresh buffer for each, doubling as it fills, made more garbage than the bytes themselves.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? writer;
+
+    /// <summary>A buffer kept past this is let go instead of reused, so one huge body does not stay in memory.</summary>
+    private const int KeptBufferBytes = 256 * 1024;
+
     /// <summary>Writes text as OpenAI does (quotes, apostrophes and non-ASCII as themselves), not HTML-safe escaped.</summary>
     public static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The bytes <paramref name="write"/> writes, text escaped as OpenAI escapes it, in an array of exactly their length.</summary>
+    public static byte[] ToUtf8(Action<Utf8JsonWriter> write)
+    {
+        // Taken off the thread while in use, so a write inside another gets buffers of its own.
+        var bytes = buffer ?? new ArrayBufferWriter<byte>(4096);
+        var json = writer;
+        buffer = null;
+        writer = null;
+        if (json is null)
+        {
+            json = new Utf8JsonWriter(bytes, Options);
+        }
+        else
+        {
+            json.Reset(bytes);
+        }
+        try
+        {
+            write(json);
+            json.Flush();
+            return bytes.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            if (bytes.Capacity <= KeptBufferBytes)
+            {
+                bytes.ResetWrittenCount();
+                buffer = bytes;
+                writer = json;
+            }
+            else
+            {
+                json.Dispose();
+            }
+        }
+    }
 
     public static void StringOrNull(this Utf8JsonWriter writer, ReadOnlySpan<byte> name, string? value)
     {

@@ -54,15 +54,7 @@ internal sealed record OpenAIError(int Status, string Message, string Type, stri
         writer.WriteEndObject();
     }
 
-    public byte[] ToUtf8()
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, Cairn.OpenAI.JsonWriting.Options))
-        {
-            WriteTo(writer);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    public byte[] ToUtf8() => JsonWriting.ToUtf8(WriteTo);
 
     public Task WriteAsync(HttpResponse response)
     {

@@ -30,7 +30,7 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
     /// <summary>The summary of a completion and its input messages (each message's role and text, as its stored item has them).</summary>
     public static CompletionSummary Of(ChatCompletion completion, IEnumerable<(string Role, string? Text)> input)
     {
-        var prompt = new StringBuilder();
+        var prompt = new List<string>();
         string? lastUser = null;
         string? last = null;
         foreach (var (role, text) in input)
@@ -39,7 +39,7 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
             {
                 continue;
             }
-            Append(prompt, text);
+            prompt.Add(text);
             last = text;
             if (role == "user")
             {
@@ -47,17 +47,17 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
             }
         }
 
-        var answer = new StringBuilder();
+        var answer = new List<string>();
         foreach (var choice in completion.Choices)
         {
-            AppendAnswer(answer, choice);
+            AnswerParts(answer, choice);
         }
-        var answerText = Clean(answer.ToString(), SearchChars);
-        return new CompletionSummary(Preview(Clean(lastUser ?? last ?? "", SearchChars)), Preview(answerText), Clean(prompt.ToString(), SearchChars), answerText,
+        var answerText = Clean(Joined(answer), SearchChars);
+        return new CompletionSummary(Preview(Clean(lastUser ?? last ?? "", SearchChars)), Preview(answerText), Clean(Joined(prompt), SearchChars), answerText,
             completion.Usage?.PromptTokens ?? 0, completion.Usage?.CompletionTokens ?? 0);
     }
 
-    private static void AppendAnswer(StringBuilder answer, ChatCompletionChoice? choice)
+    private static void AnswerParts(List<string> answer, ChatCompletionChoice? choice)
     {
         // Null only in a body read back, where JSON may say null for what OpenAI always gives.
         if (choice?.Message is not { } message)
@@ -66,17 +66,17 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
         }
         if (message.Content is { } content)
         {
-            Append(answer, content);
+            answer.Add(content);
         }
         else if (message.Refusal is { } refusal)
         {
-            Append(answer, refusal);
+            answer.Add(refusal);
         }
         foreach (var call in message.ToolCalls ?? [])
         {
             if (call?.Function is { } function)
             {
-                Append(answer, $"{function.Name}({function.Arguments})");
+                answer.Add($"{function.Name}({function.Arguments})");
             }
         }
     }
@@ -94,17 +94,27 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
             ? value.GetString()
             : null;
 
-    private static void Append(StringBuilder text, string more)
+    /// <summary>The parts one per line, cut at <see cref="SearchChars"/>; a single part that fits is itself, not a copy.</summary>
+    private static string Joined(List<string> parts)
     {
-        if (text.Length >= SearchChars)
+        if (parts.Count == 1 && parts[0].Length <= SearchChars)
         {
-            return;
+            return parts[0];
         }
-        if (text.Length > 0)
+        var text = new StringBuilder(Math.Min(SearchChars, parts.Sum(part => part.Length + 1)));
+        foreach (var part in parts)
         {
-            text.Append('\n');
+            if (text.Length >= SearchChars)
+            {
+                break;
+            }
+            if (text.Length > 0)
+            {
+                text.Append('\n');
+            }
+            text.Append(part, 0, Math.Min(part.Length, SearchChars - text.Length));
         }
-        text.Append(more, 0, Math.Min(more.Length, SearchChars - text.Length));
+        return text.ToString();
     }
 
     /// <summary>The first words on one line, or null when there is no text.</summary>
@@ -141,6 +151,11 @@ internal sealed record CompletionSummary(string? Prompt, string? Answer, string 
     /// <summary>Text as both stores can hold it: PostgreSQL text has no U+0000, and a lone surrogate cannot be UTF-8.</summary>
     private static string Clean(string text, int max)
     {
+        // Most text has no U+0000 and no surrogate at all (pairs included): it is returned as it is, not copied.
+        if (text.Length <= max && !text.Contains('\0') && text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
+        {
+            return text;
+        }
         var cut = text.Length > max ? text[..max] : text;
         var clean = new StringBuilder(cut.Length);
         for (var i = 0; i < cut.Length; i++)

@@ -66,45 +66,40 @@ internal static class StoredCompletionWriter
     }
 
     /// <summary>One item of <c>GET /chat/completions/{id}/messages</c>: <c>id, role, content, content_parts, name</c>.</summary>
-    private static byte[] MessageItem(string completionId, int index, ChatMessage message, string? text)
+    private static byte[] MessageItem(string completionId, int index, ChatMessage message, string? text) => Cairn.OpenAI.JsonWriting.ToUtf8(writer =>
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, Cairn.OpenAI.JsonWriting.Options))
+        writer.WriteStartObject();
+        writer.WriteString("id"u8, $"{completionId}-{index}");
+        writer.WriteString("role"u8, message.Role);
+        writer.StringOrNull("content"u8, text);
+        writer.WritePropertyName("content_parts"u8);
+        if (message.Content is { ValueKind: JsonValueKind.Array } parts)
         {
-            writer.WriteStartObject();
-            writer.WriteString("id"u8, $"{completionId}-{index}");
-            writer.WriteString("role"u8, message.Role);
-            writer.StringOrNull("content"u8, text);
-            writer.WritePropertyName("content_parts"u8);
-            if (message.Content is { ValueKind: JsonValueKind.Array } parts)
+            writer.WriteStartArray();
+            foreach (var part in parts.EnumerateArray())
             {
-                writer.WriteStartArray();
-                foreach (var part in parts.EnumerateArray())
-                {
-                    WritePart(writer, part);
-                }
-                writer.WriteEndArray();
+                WritePart(writer, part);
             }
-            else
-            {
-                writer.WriteNullValue();
-            }
-            writer.StringOrNull("name"u8, message.Name);
-            // Kept beyond OpenAI's five keys so that tool-use conversations survive a round trip (Azure returns them too).
-            if (JsonCheck.Get(message.Element, "tool_calls") is { } toolCalls)
-            {
-                writer.WritePropertyName("tool_calls"u8);
-                toolCalls.WriteTo(writer);
-            }
-            if (JsonCheck.Get(message.Element, "tool_call_id") is { } toolCallId)
-            {
-                writer.WritePropertyName("tool_call_id"u8);
-                toolCallId.WriteTo(writer);
-            }
-            writer.WriteEndObject();
+            writer.WriteEndArray();
         }
-        return buffer.WrittenSpan.ToArray();
-    }
+        else
+        {
+            writer.WriteNullValue();
+        }
+        writer.StringOrNull("name"u8, message.Name);
+        // Kept beyond OpenAI's five keys so that tool-use conversations survive a round trip (Azure returns them too).
+        if (JsonCheck.Get(message.Element, "tool_calls") is { } toolCalls)
+        {
+            writer.WritePropertyName("tool_calls"u8);
+            toolCalls.WriteTo(writer);
+        }
+        if (JsonCheck.Get(message.Element, "tool_call_id") is { } toolCallId)
+        {
+            writer.WritePropertyName("tool_call_id"u8);
+            toolCallId.WriteTo(writer);
+        }
+        writer.WriteEndObject();
+    });
 
     private static void WritePart(Utf8JsonWriter writer, JsonElement part)
     {

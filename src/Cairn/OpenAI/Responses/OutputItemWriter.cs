@@ -63,15 +63,4 @@ internal static class OutputItemWriter
         writer.WriteString("name"u8, name);
         writer.WriteEndObject();
     }
-
-    /// <summary>The bytes of one item written by <paramref name="write"/>, text escaped as OpenAI escapes it.</summary>
-    public static byte[] ToUtf8(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
-        {
-            write(writer);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
 }

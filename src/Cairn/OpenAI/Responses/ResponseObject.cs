@@ -129,15 +129,7 @@ internal sealed class ResponseObject
         writer.WriteEndObject();
     }
 
-    public byte[] ToUtf8()
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(2048);
-        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
-        {
-            Write(writer);
-        }
-        return buffer.WrittenSpan.ToArray();
-    }
+    public byte[] ToUtf8() => JsonWriting.ToUtf8(Write);
 
     private void EnsureInProgress()
     {

@@ -34,13 +34,13 @@ internal sealed record ResponseOutcome(string Status, string? IncompleteReason, 
         var refusal = message?.Refusal;
         if (text is not null || refusal is not null)
         {
-            output.Add(new(messageId, OutputItemWriter.ToUtf8(writer => OutputItemWriter.WriteMessage(writer, messageId, status, text, refusal))));
+            output.Add(new(messageId, JsonWriting.ToUtf8(writer => OutputItemWriter.WriteMessage(writer, messageId, status, text, refusal))));
         }
         foreach (var call in calls)
         {
             var id = Ids.Item("fc", responseId);
             var callId = string.IsNullOrEmpty(call.Id) ? Ids.Call() : call.Id;
-            output.Add(new(id, OutputItemWriter.ToUtf8(writer => OutputItemWriter.WriteFunctionCall(
+            output.Add(new(id, JsonWriting.ToUtf8(writer => OutputItemWriter.WriteFunctionCall(
                 writer, id, Completed, call.Function?.Arguments ?? "", callId, call.Function?.Name ?? ""))));
         }
         return new(status, reason, output, completion.Model ?? "", UsageOf(completion.Usage));
