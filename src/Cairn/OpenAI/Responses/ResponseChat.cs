@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using static Cairn.OpenAI.JsonCheck;
 
@@ -100,8 +99,7 @@ internal static class ResponseChat
 
     private static byte[] Write(ResponseRequest request, List<JsonElement> items, bool stream)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        var bytes = JsonWriting.ToUtf8(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("model"u8, request.Model);
@@ -174,8 +172,8 @@ internal static class ResponseChat
                 writer.WriteEndObject();
             }
             writer.WriteEndObject();
-        }
-        return buffer.WrittenSpan.ToArray();
+        });
+        return bytes;
     }
 
     /// <summary>Flat Responses function tools, nested under <c>function</c> as chat has them (null fields left out).</summary>

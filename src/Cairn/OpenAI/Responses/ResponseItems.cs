@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using static Cairn.OpenAI.JsonCheck;
 
@@ -31,8 +30,7 @@ internal static class ResponseItems
         var type = item.ValueKind == JsonValueKind.String ? "message" : ResponseInputParser.TypeOf(item);
         var id = (item.ValueKind == JsonValueKind.Object ? OptionalString(item, "id", "") : null)
             ?? Ids.Item(type switch { "message" => "msg", "reasoning" => "rs", _ => "fc" }, responseId);
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        var bytes = JsonWriting.ToUtf8(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("id"u8, id);
@@ -87,8 +85,8 @@ internal static class ResponseItems
                     break;
             }
             writer.WriteEndObject();
-        }
-        return new ResponseItem(id, buffer.WrittenSpan.ToArray()) { Sent = item };
+        });
+        return new ResponseItem(id, bytes) { Sent = item };
     }
 
     /// <summary>A message's <c>content</c>, <c>phase</c> when sent, and <c>role</c>.</summary>
@@ -179,12 +177,11 @@ internal static class ResponseItems
             return stored;
         }
         using var document = JsonDocument.Parse(stored, JsonBody.Stored);
-        var buffer = new ArrayBufferWriter<byte>(stored.Length);
-        using (var writer = new Utf8JsonWriter(buffer, JsonWriting.Options))
+        var bytes = JsonWriting.ToUtf8(writer =>
         {
             WriteListed(writer, document.RootElement, imageUrls);
-        }
-        return buffer.WrittenSpan.ToArray();
+        });
+        return bytes;
     }
 
     private static void WriteListed(Utf8JsonWriter writer, JsonElement element, bool imageUrls)
