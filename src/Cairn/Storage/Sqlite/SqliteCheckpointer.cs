@@ -12,8 +12,12 @@ namespace Cairn.Storage.Sqlite;
 /// left, so the log is never found fully copied and SQLite never starts it over. It would then grow without end,
 /// and every new page of it costs the kernel an allocation and zeroing (a quarter of the writer's time under
 /// sustained load), reads search a longer index and a restart after a crash replays more. So once the log is past
-/// <see cref="RestartFrames"/>, the writer is asked (<see cref="RestartWanted"/>) to copy the few frames left itself,
-/// between two batches, after which its next transaction writes the log from the start again.
+/// <see cref="RestartFrames"/>, the writer is asked (<see cref="RestartWanted"/>) to copy the frames left itself,
+/// between two batches, after which its next transaction writes the log from the start again. Every write waits
+/// while the writer copies, and the copy ends with a sync of the database file, so before asking, this thread copies
+/// again at once until a round is short (<see cref="ShortRound"/>): what the writer is left is then only what was
+/// committed during that round, not during a whole checkpoint. (At a million stored completions, with frames spread
+/// over the file, the writer's copy took 40-90 ms without these rounds, about once a second under load.)
 /// </remarks>
 internal sealed class SqliteCheckpointer : IDisposable
 {
@@ -21,6 +25,12 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     /// <summary>Frames in the log (of a page each, 4 KiB by default) past which the writer is asked to let it start over.</summary>
     internal const int RestartFrames = 8192;
+
+    /// <summary>A checkpoint round this quick leaves the writer little to copy; the catch-up stops at the first one.</summary>
+    private static readonly TimeSpan ShortRound = TimeSpan.FromMilliseconds(3);
+
+    /// <summary>Catch-up rounds at most before the writer is asked anyway (the sync's time varies with the disk).</summary>
+    private const int CatchUpRounds = 4;
 
     private volatile bool restartWanted;
     private readonly SqliteConnection connection;
@@ -44,23 +54,52 @@ internal sealed class SqliteCheckpointer : IDisposable
         {
             try
             {
-                // PASSIVE never waits for readers or the writer; what it cannot copy now it copies next time.
-                var started = Stopwatch.GetTimestamp();
-                using var command = connection.CreateCommand();
-                command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-                using var result = command.ExecuteReader();
-                // busy, frames in the log, frames copied into the database file
-                if (result.Read() && result.GetInt64(0) == 0 && result.GetInt64(1) >= RestartFrames)
+                if (Checkpoint() is { Busy: false, Frames: >= RestartFrames })
                 {
-                    restartWanted = true;
+                    CatchUp();
                 }
-                metrics.Checkpointed(started);
             }
             catch (SqliteException)
             {
                 // Busy or interrupted: the next round tries again, and the WAL only grows until it does.
             }
         }
+    }
+
+    /// <summary>Copies the frames committed during the last checkpoint, again until a round is short; then asks the writer.</summary>
+    private void CatchUp()
+    {
+        for (var round = 0; round < CatchUpRounds; round++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            if (Checkpoint().Busy)
+            {
+                // A reader on an older snapshot keeps the log from starting over: asked again after the next checkpoint.
+                return;
+            }
+            if (Stopwatch.GetElapsedTime(started) < ShortRound)
+            {
+                break;
+            }
+        }
+        restartWanted = true;
+    }
+
+    /// <summary>
+    /// One PASSIVE checkpoint, which never waits for readers or the writer (what it cannot copy now it copies next
+    /// time): whether it was kept from copying all it found, and how many frames the log held.
+    /// </summary>
+    private (bool Busy, long Frames) Checkpoint()
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        using var result = command.ExecuteReader();
+        // busy, frames in the log, frames copied into the database file
+        result.Read();
+        var outcome = (result.GetInt64(0) != 0, result.GetInt64(1));
+        metrics.Checkpointed(started);
+        return outcome;
     }
 
     /// <summary>
