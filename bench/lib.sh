@@ -113,8 +113,8 @@ warm_store() {
 # ---- PostgreSQL: a throwaway server ----------------------------------------------------------------------------
 # pg_start: when Debian's server binaries are installed, a server in a temporary folder (unix socket only, as the
 # postgres user when run as root) with an empty database cairn; stopped and removed on exit. Sets pg_bin, pg_dir,
-# pg_cs, pg_version and pg_huge (on when its shared buffers are in huge pages); when it cannot run, pg_bin is empty and pg_note
-# says why. (Not for an `if`: set -e holds here.)
+# pg_cs, pg_version and pg_huge (on when its shared buffers are in huge pages); when it cannot run, pg_bin is empty
+# and pg_note says why. (Not for an `if`: set -e holds here.)
 pg_start() {
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
   if [[ -z $pg_bin || ! -x $pg_bin/initdb ]]; then

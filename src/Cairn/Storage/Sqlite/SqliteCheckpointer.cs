@@ -95,9 +95,8 @@ internal sealed class SqliteCheckpointer : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         using var result = command.ExecuteReader();
-        // busy, frames in the log, frames copied into the database file
-        result.Read();
-        var outcome = (result.GetInt64(0) != 0, result.GetInt64(1));
+        // busy, frames in the log, frames copied into the database file (one row, in WAL mode)
+        var outcome = result.Read() ? (result.GetInt64(0) != 0, result.GetInt64(1)) : (false, 0L);
         metrics.Checkpointed(started);
         return outcome;
     }
