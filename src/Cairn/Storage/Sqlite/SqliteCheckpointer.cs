@@ -71,13 +71,13 @@ internal sealed class SqliteCheckpointer : IDisposable
     {
         for (var round = 0; round < CatchUpRounds; round++)
         {
-            var started = Stopwatch.GetTimestamp();
-            if (Checkpoint().Busy)
+            var (busy, _, took) = Checkpoint();
+            if (busy)
             {
                 // A reader on an older snapshot keeps the log from starting over: asked again after the next checkpoint.
                 return;
             }
-            if (Stopwatch.GetElapsedTime(started) < ShortRound)
+            if (took < ShortRound)
             {
                 break;
             }
@@ -87,18 +87,18 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     /// <summary>
     /// One PASSIVE checkpoint, which never waits for readers or the writer (what it cannot copy now it copies next
-    /// time): whether it was kept from copying all it found, and how many frames the log held.
+    /// time): whether it was kept from copying all it found, how many frames the log held, and how long it took.
     /// </summary>
-    private (bool Busy, long Frames) Checkpoint()
+    private (bool Busy, long Frames, TimeSpan Took) Checkpoint()
     {
         var started = Stopwatch.GetTimestamp();
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         using var result = command.ExecuteReader();
         // busy, frames in the log, frames copied into the database file (one row, in WAL mode)
-        var outcome = result.Read() ? (result.GetInt64(0) != 0, result.GetInt64(1)) : (false, 0L);
+        var (busy, frames) = result.Read() ? (result.GetInt64(0) != 0, result.GetInt64(1)) : (false, 0L);
         metrics.Checkpointed(started);
-        return outcome;
+        return (busy, frames, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>
