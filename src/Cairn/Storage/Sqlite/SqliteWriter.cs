@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Cairn.Storage.Sqlite;
@@ -13,12 +12,9 @@ namespace Cairn.Storage.Sqlite;
 /// </summary>
 internal sealed partial class SqliteWriter : IDisposable
 {
-    // Each channel's one reader is a thread of its own, blocked until the channel has something: the continuation a
-    // write runs is only the wake-up of that thread, so it runs inline, saving a thread-pool hop per commit.
-    private readonly Channel<WriteOp> queue = Channel.CreateUnbounded<WriteOp>(
-        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
-    private readonly Channel<Committed> committed = Channel.CreateUnbounded<Committed>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = true });
+    // Each queue's one reader is a thread of its own, asleep while the queue is empty.
+    private readonly ThreadQueue<WriteOp> queue = new();
+    private readonly ThreadQueue<Committed> committed = new();
     private readonly PreparedConnection connection;
     private readonly int maxBatch;
     private readonly ILogger logger;
@@ -66,7 +62,7 @@ internal sealed partial class SqliteWriter : IDisposable
         var op = new WriteOp<T>(work);
         // Counted before it can be taken, so the depth never reads below zero.
         Metrics.Queued();
-        if (!queue.Writer.TryWrite(op))
+        if (!queue.TryAdd(op))
         {
             Metrics.Taken(1);
             throw new ObjectDisposedException(nameof(SqliteWriter), "The store is shutting down.");
@@ -80,7 +76,7 @@ internal sealed partial class SqliteWriter : IDisposable
     /// <summary>Stops taking writes, commits every write already queued, and waits for that.</summary>
     public Task DrainAsync()
     {
-        queue.Writer.TryComplete();
+        queue.Complete();
         return stopped.Task;
     }
 
@@ -89,12 +85,8 @@ internal sealed partial class SqliteWriter : IDisposable
         var batch = new List<WriteOp>(maxBatch);
         try
         {
-            while (queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            while (queue.Take(batch, maxBatch))
             {
-                while (batch.Count < maxBatch && queue.Reader.TryRead(out var op))
-                {
-                    batch.Add(op);
-                }
                 Metrics.Taken(batch.Count);
                 if (++batchesSinceCacheSized == CacheSizedEvery)
                 {
@@ -109,7 +101,7 @@ internal sealed partial class SqliteWriter : IDisposable
                 }
                 else
                 {
-                    committed.Writer.TryWrite(new Committed(done, started));
+                    committed.TryAdd(new Committed(done, started));
                 }
                 batch.Clear();
             }
@@ -122,7 +114,7 @@ internal sealed partial class SqliteWriter : IDisposable
             }
             else
             {
-                committed.Writer.TryComplete();
+                committed.Complete();
             }
         }
     }
@@ -136,12 +128,8 @@ internal sealed partial class SqliteWriter : IDisposable
         var ready = new List<Committed>();
         try
         {
-            while (committed.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            while (committed.Take(ready, int.MaxValue))
             {
-                while (committed.Reader.TryRead(out var batch))
-                {
-                    ready.Add(batch);
-                }
                 try
                 {
                     walSync!.Flush();
@@ -261,7 +249,7 @@ internal sealed partial class SqliteWriter : IDisposable
 
     public void Dispose()
     {
-        queue.Writer.TryComplete();
+        queue.Complete();
         thread.Join(TimeSpan.FromSeconds(30));
         syncThread?.Join(TimeSpan.FromSeconds(30));
         checkpointer.Dispose();
