@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Cairn.Configuration;
 using Cairn.Tests.Infrastructure;
+using Microsoft.Extensions.Configuration;
 
 namespace Cairn.Tests;
 
@@ -73,6 +74,23 @@ public sealed class ConfigurationTests : IDisposable
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("sk-123", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SettingsFiles_AreReadOnceAtStart_SoNothingWatchesTheFolderAStoreMayLieIn()
+    {
+        var app = CairnApp.Build(["--urls", "http://127.0.0.1:0", "--db", folder.File("once.db")]);
+        try
+        {
+            var files = ((IConfigurationRoot)app.Configuration).Providers.OfType<FileConfigurationProvider>().ToList();
+
+            Assert.Contains(files, file => file.Source.Path == "appsettings.json");
+            Assert.All(files, file => Assert.False(file.Source.ReloadOnChange, file.Source.Path));
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -23,7 +23,7 @@ internal sealed class CommandStore : IAsyncDisposable
     /// </summary>
     public static async Task<CommandStore> OpenAsync(IEnumerable<string> settings, Action<StorageOptions> check, string? holder)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [CairnApp.ReadSettingsOnce], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddCommandLine([.. settings]);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
