@@ -184,8 +184,27 @@ internal sealed class SqliteSearchIndex : IDisposable
         }
     }
 
-    /// <summary>Indexes every completion committed before the call (the background catch-up skips when nothing was stored).</summary>
-    public Task CatchUpIfWaitingAsync() => Interlocked.Exchange(ref waiting, 0) == 0 ? Task.CompletedTask : CatchUpAsync();
+    /// <summary>
+    /// Indexes every completion committed before the call, on the calling thread; skips when nothing was stored or
+    /// deleted since the last catch-up (the background flush). Stops between two batches once
+    /// <paramref name="stopping"/> is cancelled.
+    /// </summary>
+    public void CatchUpIfWaiting(CancellationToken stopping)
+    {
+        if (Interlocked.Exchange(ref waiting, 0) == 0)
+        {
+            return;
+        }
+        gate.Wait(stopping);
+        try
+        {
+            CatchUpHeld(stopping);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     /// <summary>Indexes every completion committed before the call and takes out the deleted ones' words.</summary>
     public async Task CatchUpAsync()
@@ -193,24 +212,29 @@ internal sealed class SqliteSearchIndex : IDisposable
         await gate.WaitAsync();
         try
         {
-            var started = Stopwatch.GetTimestamp();
-            int indexed, total = 0;
-            do
-            {
-                indexed = IndexBatch();
-                total += indexed;
-            }
-            while (indexed == Batch);
-            metrics.SearchFlushed(total, started);
-            if (!texts.IsEmpty)
-            {
-                // Texts kept for completions whose commit had not ended when the store was read: the next tick looks again.
-                Volatile.Write(ref waiting, 1);
-            }
+            CatchUpHeld(CancellationToken.None);
         }
         finally
         {
             gate.Release();
+        }
+    }
+
+    private void CatchUpHeld(CancellationToken stopping)
+    {
+        var started = Stopwatch.GetTimestamp();
+        int indexed, total = 0;
+        do
+        {
+            indexed = IndexBatch();
+            total += indexed;
+        }
+        while (indexed == Batch && !stopping.IsCancellationRequested);
+        metrics.SearchFlushed(total, started);
+        if (!texts.IsEmpty)
+        {
+            // Texts kept for completions whose commit had not ended when the store was read: the next tick looks again.
+            Volatile.Write(ref waiting, 1);
         }
     }
 
