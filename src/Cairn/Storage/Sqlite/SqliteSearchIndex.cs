@@ -200,6 +200,12 @@ internal sealed class SqliteSearchIndex : IDisposable
         {
             CatchUpHeld(stopping);
         }
+        catch
+        {
+            // The mark stays where it was: the next tick tries again even if nothing more is stored meanwhile.
+            Volatile.Write(ref waiting, 1);
+            throw;
+        }
         finally
         {
             gate.Release();
