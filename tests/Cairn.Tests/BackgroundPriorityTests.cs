@@ -1,5 +1,7 @@
+using Cairn.Storage;
 using Cairn.Storage.Sqlite;
 using Cairn.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cairn.Tests;
 
@@ -52,5 +54,26 @@ public sealed class BackgroundPriorityTests
 
         Assert.NotEmpty(flushersNice);
         Assert.All(flushersNice, nice => Assert.Equal(BackgroundPriority.Nice.ToString(System.Globalization.CultureInfo.InvariantCulture), nice));
+    }
+
+    [Fact]
+    public async Task SearchFlush_DisposedWithoutStopping_EndsItsThreadFirst()
+    {
+        // The host disposes its services without stopping them when one after the flusher fails to start (a model file
+        // that is not a model): the flush thread must not wake to a disposed token, an unhandled exception that ends
+        // the process.
+        using var folder = new TempFolder();
+        var path = folder.File("flush.db");
+        using var writer = new SqliteWriter($"Data Source={path};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
+        using var readers = new SqliteReaders($"Data Source={path};Pooling=False;Mode=ReadOnly", 1);
+        using var index = new SqliteSearchIndex(path, readers, TestStoreMetrics.Sqlite());
+        var flusher = new SqliteSearchFlusher(index, NullLogger<SqliteSearchFlusher>.Instance);
+        await flusher.StartAsync(CancellationToken.None);
+        Assert.True(flusher.Running);
+
+        flusher.Dispose();
+
+        Assert.False(flusher.Running);
+        await Task.Delay(SqliteSearchFlusher.Interval * 2); // past a tick, when the old code threw and ended the process
     }
 }

@@ -15,6 +15,8 @@ internal sealed partial class SqliteSearchFlusher(SqliteSearchIndex index, ILogg
     private readonly CancellationTokenSource stop = new();
     private Thread? thread;
 
+    internal bool Running => thread?.IsAlive == true;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         thread = new Thread(Run) { IsBackground = true, Name = "cairn-search-flush" };
@@ -24,11 +26,16 @@ internal sealed partial class SqliteSearchFlusher(SqliteSearchIndex index, ILogg
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        Stop();
+        return Task.CompletedTask;
+    }
+
+    private void Stop()
+    {
         // A catch-up under way ends with its batch (at most a few hundred milliseconds); what waits after it is indexed
         // at the next start.
         stop.Cancel();
         thread?.Join();
-        return Task.CompletedTask;
     }
 
     private void Run()
@@ -53,7 +60,15 @@ internal sealed partial class SqliteSearchFlusher(SqliteSearchIndex index, ILogg
         }
     }
 
-    public void Dispose() => stop.Dispose();
+    /// <remarks>
+    /// The host disposes without stopping when a service after this one fails to start, so the thread is stopped here
+    /// too before its token goes away.
+    /// </remarks>
+    public void Dispose()
+    {
+        Stop();
+        stop.Dispose();
+    }
 
     [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Moving search words into the full-text index failed; will retry.")]
     private static partial void LogFlushFailed(ILogger logger, Exception exception);
