@@ -112,5 +112,29 @@ public sealed class SqliteStoreLockTests : IDisposable
         return Process.Start(start)!;
     }
 
+    [Fact]
+    public async Task AHolderThatHasNotWrittenItsLineYet_IsWaitedFor_AndNamed()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // Elsewhere the file is opened without sharing and its holder is not read.
+        }
+        var db = folder.File("racing.db");
+        using var holder = new Cairn.Storage.Sqlite.SqliteStoreLock(db);
+        holder.Acquire("cairn import");
+        // As a new file is between its lock being taken and its holder's line written.
+        await File.WriteAllTextAsync(db + ".lock", "");
+        var writes = Task.Run(async () =>
+        {
+            await Task.Delay(300);
+            await File.WriteAllTextAsync(db + ".lock", "4242 cairn import\n");
+        });
+
+        var refused = Assert.Throws<Cairn.Configuration.OptionsException>(() => new Cairn.Storage.Sqlite.SqliteStoreLock(db).Acquire("cairn serve"));
+
+        await writes;
+        Assert.Contains($"{db} is in use by process 4242 (cairn import)", refused.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose() => folder.Dispose();
 }

@@ -54,8 +54,11 @@ internal sealed partial class SqliteStoreLock(string databasePath) : IDisposable
             stream.Dispose();
             throw InUse(holder);
         }
-        stream.SetLength(0);
-        stream.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId} {command}\n")));
+        // Written over the last holder's line and then cut to length, so the file is never seen empty once it has named
+        // a holder.
+        var line = System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId} {command}\n"));
+        stream.Write(line);
+        stream.SetLength(line.Length);
         stream.Flush(flushToDisk: true);
         held = stream;
     }
@@ -67,13 +70,25 @@ internal sealed partial class SqliteStoreLock(string databasePath) : IDisposable
         return new OptionsException($"{database} is in use by {who}. Stop it first, or use another --db; its lock is {Path}.");
     }
 
+    /// <summary>
+    /// The holder's line, the file's first. A holder that has just taken the lock of a new file writes its line a moment
+    /// later, so a file without a whole line is read again, for up to a second.
+    /// </summary>
     private static string? ReadHolder(FileStream stream)
     {
-        stream.Position = 0;
         var buffer = new byte[256];
-        var read = stream.Read(buffer);
-        var text = System.Text.Encoding.UTF8.GetString(buffer, 0, read).Trim();
-        return text.Length > 0 ? text : null;
+        for (var attempt = 1; ; attempt++)
+        {
+            stream.Position = 0;
+            var read = stream.Read(buffer);
+            var end = Array.IndexOf(buffer, (byte)'\n', 0, read);
+            if (end >= 0 || attempt == 20)
+            {
+                var text = System.Text.Encoding.UTF8.GetString(buffer, 0, end >= 0 ? end : read).Trim();
+                return text.Length > 0 ? text : null;
+            }
+            Thread.Sleep(50);
+        }
     }
 
     private static bool TryLock(FileStream stream)
