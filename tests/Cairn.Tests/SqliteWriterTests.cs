@@ -28,9 +28,11 @@ public sealed class SqliteWriterTests : IDisposable
     {
         using var writer = NewWriter();
         using var gate = new ManualResetEventSlim();
-        var blocker = writer.WriteAsync(w => gate.Wait(TimeSpan.FromSeconds(10)));
+        // The writer is idle, so this write is made on the thread that asks: a pool thread, as for a request.
+        var blocker = Task.Run(() => writer.WriteAsync(w => gate.Wait(TimeSpan.FromSeconds(10))));
+        await UntilBusyAsync(writer);
 
-        // Queued while the first batch is held open, so these share the next commit.
+        // Queued while the first write is held open, so these share the next commit.
         var good = Enumerable.Range(0, 20).Select(i => writer.WriteAsync(w => Insert(w, $"id-{i}"))).ToList();
         var duplicate = writer.WriteAsync(w => Insert(w, "id-3"));
         var more = writer.WriteAsync(w => Insert(w, "id-after"));
@@ -111,6 +113,65 @@ public sealed class SqliteWriterTests : IDisposable
             TestStoreMetrics.Sqlite(), NullLogger.Instance);
         Assert.Equal(3L, await extra.WriteAsync(w => (long)w.Command("PRAGMA synchronous").ExecuteScalar()!));
         Assert.Equal(1L, await extra.WriteAsync(Count));
+    }
+
+    [Fact]
+    public async Task AWrite_FindingTheWriterIdle_IsMadeOnTheCallersThread_AndCompleteOnReturn()
+    {
+        using var writer = NewWriter();
+        var caller = Environment.CurrentManagedThreadId;
+
+        var write = writer.WriteAsync(w => (Thread: Environment.CurrentManagedThreadId, Seq: Insert(w, "here")));
+
+        Assert.True(write.IsCompletedSuccessfully);
+        Assert.Equal((caller, 1L), await write);
+    }
+
+    [Fact]
+    public async Task ManyCallersAtOnce_EveryAcknowledgedWrite_IsCommitted_VisibleAtOnce_AndInSeqOrderOfItsCaller()
+    {
+        // Callers racing for an idle writer: some writes are made on their callers' threads, the rest queue up and go
+        // through the writer and the sync thread. Whichever way, an acknowledged write is there to read.
+        using var writer = NewWriter();
+        using var readers = new SqliteReaders($"Data Source={folder.File("w.db")};Pooling=False;Mode=ReadOnly", 4);
+        var callers = Enumerable.Range(0, 6).Select(caller => Task.Run(async () =>
+        {
+            var seqs = new List<long>();
+            for (var i = 0; i < 150; i++)
+            {
+                var id = $"c{caller}-{i}";
+                seqs.Add(await writer.WriteAsync(w => Insert(w, id)));
+                Assert.Equal(1L, readers.Read(session =>
+                {
+                    var read = session.Command("SELECT count(*) FROM completions WHERE id = $id");
+                    read.Parameters.Clear();
+                    read.Parameters.AddWithValue("$id", id);
+                    return (long)read.ExecuteScalar()!;
+                }, CancellationToken.None));
+                if (i % 10 == 0)
+                {
+                    await Task.Yield();
+                }
+            }
+            return seqs;
+        })).ToList();
+
+        var all = await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.All(all, seqs => Assert.Equal(seqs.Order(), seqs));
+        Assert.Equal(900, all.SelectMany(seqs => seqs).Distinct().Count());
+        Assert.Equal(900L, await writer.WriteAsync(Count));
+    }
+
+    /// <summary>Waits until the writer holds a write (its caller's thread is inside it).</summary>
+    private static async Task UntilBusyAsync(SqliteWriter writer)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!writer.Busy && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+        Assert.True(writer.Busy);
     }
 
     public void Dispose() => folder.Dispose();

@@ -10,11 +10,24 @@ namespace Cairn.Storage.Sqlite;
 /// once the log is on the disk: a second thread syncs it (<see cref="SqliteWalSync"/>) while this one commits the
 /// next batch, so the disk's latency no longer stops the writer.
 /// </summary>
+/// <remarks>
+/// A write that finds the writer idle (nothing queued, committing or syncing) is committed and synced on its caller's
+/// thread instead, and its task is complete when <see cref="WriteAsync{T}"/> returns. Handing it to the writer, the
+/// writer to the sync thread and that back to the caller wakes three threads per write, each of which may wait for a
+/// core on a small machine; at one connection those waits were most of what storing added. Under load writes queue
+/// up behind the one being written and go through the threads as before, in group commits.
+/// </remarks>
 internal sealed partial class SqliteWriter : IDisposable
 {
     // Each queue's one reader is a thread of its own, asleep while the queue is empty.
     private readonly ThreadQueue<WriteOp> queue = new();
     private readonly ThreadQueue<Committed> committed = new();
+
+    // Held while the connection writes (a batch on the writer's thread, or one write on its caller's).
+    private readonly Lock gate = new();
+
+    // Writes accepted and not yet told: a write finding none is written on its caller's thread.
+    private int inFlight;
     private readonly PreparedConnection connection;
     private readonly int maxBatch;
     private readonly ILogger logger;
@@ -56,19 +69,68 @@ internal sealed partial class SqliteWriter : IDisposable
     /// <summary>The store's instruments, which the stores writing through this writer report to as well.</summary>
     public StoreMetrics Metrics { get; }
 
-    /// <summary>Runs <paramref name="work"/> inside the next group commit; the task completes after COMMIT.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> inside the next group commit; the task completes after COMMIT (and the log's sync).
+    /// When the writer is idle that commit is made here, on the caller's thread, and the task is complete on return.
+    /// </summary>
     public Task<T> WriteAsync<T>(Func<SqliteWriter, T> work)
     {
         var op = new WriteOp<T>(work);
         // Counted before it can be taken, so the depth never reads below zero.
         Metrics.Queued();
+        if (Interlocked.CompareExchange(ref inFlight, 1, 0) == 0)
+        {
+            WriteHere(op);
+            return op.Task;
+        }
+        Interlocked.Increment(ref inFlight);
         if (!queue.TryAdd(op))
         {
+            Interlocked.Decrement(ref inFlight);
             Metrics.Taken(1);
-            throw new ObjectDisposedException(nameof(SqliteWriter), "The store is shutting down.");
+            throw ShuttingDown();
         }
         return op.Task;
     }
+
+    /// <summary>
+    /// Commits and syncs <paramref name="op"/> alone on this thread, the writer having been found idle (<see cref="inFlight"/>
+    /// claimed). The connection is let go before the sync, so writes that queued meanwhile commit while it runs, as
+    /// behind the writer's own commits; they may be told first, which is safe: their sync covers this write's frames too.
+    /// </summary>
+    private void WriteHere(WriteOp op)
+    {
+        try
+        {
+            Committed written;
+            lock (gate)
+            {
+                Metrics.Taken(1);
+                if (queue.IsCompleted)
+                {
+                    throw ShuttingDown();
+                }
+                var started = Stopwatch.GetTimestamp();
+                var done = Commit([op]);
+                if (walSync is null)
+                {
+                    Tell(done, started);
+                    return;
+                }
+                written = new Committed(done, started);
+            }
+            SyncAndTell([written]);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight);
+        }
+    }
+
+    /// <summary>Whether a write was accepted and its caller not yet told.</summary>
+    internal bool Busy => Volatile.Read(ref inFlight) > 0;
+
+    private static ObjectDisposedException ShuttingDown() => new(nameof(SqliteWriter), "The store is shutting down.");
 
     /// <summary>A prepared command of the writing connection, made once per SQL text.</summary>
     public SqliteCommand Command(string sql) => connection.Command(sql);
@@ -85,29 +147,35 @@ internal sealed partial class SqliteWriter : IDisposable
         var batch = new List<WriteOp>(maxBatch);
         try
         {
-            while (queue.Take(batch, maxBatch))
+            // Writes wait in the queue, where they are counted, until the connection is free: one being written on its
+            // caller's thread ends first, and all that queued behind it go into the next batch.
+            while (queue.WaitForItems())
             {
-                Metrics.Taken(batch.Count);
-                if (++batchesSinceCacheSized == CacheSizedEvery)
+                lock (gate)
                 {
-                    SizeCache();
-                }
-                var started = Stopwatch.GetTimestamp();
-                checkpointer.RestartIfWanted(Command("PRAGMA wal_checkpoint(PASSIVE)"));
-                var done = Commit(batch);
-                if (walSync is null)
-                {
-                    Tell(done, started);
-                }
-                else
-                {
-                    committed.TryAdd(new Committed(done, started));
+                    queue.TakeAvailable(batch, maxBatch);
+                    Metrics.Taken(batch.Count);
+                    var started = Stopwatch.GetTimestamp();
+                    var done = Commit(batch);
+                    if (walSync is null)
+                    {
+                        Tell(done, started);
+                        Interlocked.Add(ref inFlight, -done.Length);
+                    }
+                    else
+                    {
+                        committed.TryAdd(new Committed(done, started));
+                    }
                 }
                 batch.Clear();
             }
         }
         finally
         {
+            // A write being made on its caller's thread ends before the writer is done; later ones see the queue closed.
+            lock (gate)
+            {
+            }
             if (walSync is null)
             {
                 stopped.TrySetResult();
@@ -121,7 +189,8 @@ internal sealed partial class SqliteWriter : IDisposable
 
     /// <summary>
     /// The sync thread: once per round, one <c>fdatasync</c> of the log for every batch committed since the last,
-    /// then their callers are told. Batches are told in the order they committed.
+    /// then their callers are told. Its batches are told in the order they committed (a write made on its caller's
+    /// thread is told by that thread, <see cref="WriteHere"/>).
     /// </summary>
     private void Sync()
     {
@@ -130,35 +199,43 @@ internal sealed partial class SqliteWriter : IDisposable
         {
             while (committed.Take(ready, int.MaxValue))
             {
-                try
-                {
-                    walSync!.Flush();
-                }
-                catch (IOException e)
-                {
-                    // The frames may not be on the disk, so no caller may hear that they are.
-                    LogSyncFailed(logger, e);
-                    foreach (var batch in ready)
-                    {
-                        Metrics.CommitFailed(e);
-                        foreach (var op in batch.Writes)
-                        {
-                            op.FailUnlessFailed(e);
-                        }
-                    }
-                    ready.Clear();
-                    continue;
-                }
-                foreach (var batch in ready)
-                {
-                    Tell(batch.Writes, batch.Started);
-                }
+                SyncAndTell(ready);
+                Interlocked.Add(ref inFlight, -ready.Sum(batch => batch.Writes.Length));
                 ready.Clear();
             }
         }
         finally
         {
+            // A write made on its caller's thread may still be syncing; the log's file stays open until it is told.
+            SpinWait.SpinUntil(() => Volatile.Read(ref inFlight) == 0, TimeSpan.FromSeconds(30));
             stopped.TrySetResult();
+        }
+    }
+
+    /// <summary>One <c>fdatasync</c> of the log for <paramref name="ready"/>, then their callers are told, in order.</summary>
+    private void SyncAndTell(List<Committed> ready)
+    {
+        try
+        {
+            walSync!.Flush();
+        }
+        catch (IOException e)
+        {
+            // The frames may not be on the disk, so no caller may hear that they are.
+            LogSyncFailed(logger, e);
+            foreach (var batch in ready)
+            {
+                Metrics.CommitFailed(e);
+                foreach (var op in batch.Writes)
+                {
+                    op.FailUnlessFailed(e);
+                }
+            }
+            return;
+        }
+        foreach (var batch in ready)
+        {
+            Tell(batch.Writes, batch.Started);
         }
     }
 
@@ -177,6 +254,11 @@ internal sealed partial class SqliteWriter : IDisposable
     /// <summary>Commits the batch; returns its writes, each holding its result or error, for their callers to be told.</summary>
     private WriteOp[] Commit(List<WriteOp> batch)
     {
+        if (++batchesSinceCacheSized == CacheSizedEvery)
+        {
+            SizeCache();
+        }
+        checkpointer.RestartIfWanted(Command("PRAGMA wal_checkpoint(PASSIVE)"));
         // Optimistic: the whole batch in one transaction. A write that throws is taken out with its error and the
         // rest run again from a clean slate, which is safe because a write is a function of what it reads.
         var pending = batch;

@@ -27,6 +27,18 @@ internal sealed class ThreadQueue<T>
         return true;
     }
 
+    /// <summary>Whether <see cref="Complete"/> was called.</summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            lock (signal)
+            {
+                return completed;
+            }
+        }
+    }
+
     /// <summary>Takes no more items; the reader still takes those already queued, then <see cref="Take"/> returns false.</summary>
     public void Complete()
     {
@@ -41,7 +53,10 @@ internal sealed class ThreadQueue<T>
     /// Waits until the queue holds an item, then moves up to <paramref name="max"/> items into
     /// <paramref name="into"/>; false once the queue is completed and empty.
     /// </summary>
-    public bool Take(List<T> into, int max)
+    public bool Take(List<T> into, int max) => WaitForItems() && TakeAvailable(into, max) >= 0;
+
+    /// <summary>Waits until the queue holds an item, leaving it there; false once the queue is completed and empty.</summary>
+    public bool WaitForItems()
     {
         lock (signal)
         {
@@ -53,11 +68,22 @@ internal sealed class ThreadQueue<T>
                 }
                 Monitor.Wait(signal);
             }
+            return true;
+        }
+    }
+
+    /// <summary>Moves what the queue holds now, up to <paramref name="max"/> items, into <paramref name="into"/>, without waiting; returns how many.</summary>
+    public int TakeAvailable(List<T> into, int max)
+    {
+        lock (signal)
+        {
+            var taken = 0;
             while (into.Count < max && items.TryDequeue(out var item))
             {
                 into.Add(item);
+                taken++;
             }
-            return true;
+            return taken;
         }
     }
 }
