@@ -164,7 +164,7 @@ public sealed class SqliteWriterTests : IDisposable
     }
 
     /// <summary>Waits until the writer holds a write (its caller's thread is inside it).</summary>
-    private static async Task UntilBusyAsync(SqliteWriter writer)
+    internal static async Task UntilBusyAsync(SqliteWriter writer)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!writer.Busy && DateTime.UtcNow < deadline)

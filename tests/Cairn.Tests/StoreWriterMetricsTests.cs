@@ -38,12 +38,7 @@ public sealed class StoreWriterMetricsTests : IDisposable
         using var gate = new ManualResetEventSlim();
         // The writer is idle, so this write is made on the thread that asks (a pool thread here, as for a request).
         var blocker = Task.Run(() => writer.WriteAsync(w => gate.Wait(TimeSpan.FromSeconds(10))));
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!writer.Busy && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(5);
-        }
-        Assert.True(writer.Busy);
+        await SqliteWriterTests.UntilBusyAsync(writer);
         Assert.Equal(0, measured.Observe("cairn.store.queue.depth")[^1].Value);
 
         var writes = Enumerable.Range(0, 20).Select(i => writer.WriteAsync(w => Insert(w, $"q-{i}"))).ToList();

@@ -53,7 +53,15 @@ internal sealed class ThreadQueue<T>
     /// Waits until the queue holds an item, then moves up to <paramref name="max"/> items into
     /// <paramref name="into"/>; false once the queue is completed and empty.
     /// </summary>
-    public bool Take(List<T> into, int max) => WaitForItems() && TakeAvailable(into, max) >= 0;
+    public bool Take(List<T> into, int max)
+    {
+        if (!WaitForItems())
+        {
+            return false;
+        }
+        TakeAvailable(into, max);
+        return true;
+    }
 
     /// <summary>Waits until the queue holds an item, leaving it there; false once the queue is completed and empty.</summary>
     public bool WaitForItems()
