@@ -13,6 +13,8 @@ public sealed class SqliteStoreMetricsTests(CairnServer server) : StoreMetricsCo
 {
     private protected override CairnServer NewPurgingServer() => new FastPurgeSqliteServer();
 
+    private protected override Task<CairnProcess> StartProcessAsync(TempFolder folder) => CairnProcess.StartAsync(folder.File("metrics.db"));
+
     [Fact]
     public async Task StoredCompletions_AreTimedIntoTheSearchIndex_AndTheLogIsCheckpointed()
     {
@@ -51,6 +53,9 @@ public sealed class PostgresStoreMetricsTests(PostgresCairnServer server) : Stor
 {
     private protected override CairnServer NewPurgingServer() => new FastPurgePostgresServer();
 
+    private protected override async Task<CairnProcess> StartProcessAsync(TempFolder folder) =>
+        await CairnProcess.StartOnPostgresAsync(await (await PostgresServer.GetAsync()).CreateDatabaseAsync());
+
     [Fact]
     public async Task Metrics_ServesNpgsqlsConnectionPoolSeries()
     {
@@ -78,6 +83,9 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
 
     /// <summary>A server of its own that purges often: a purge walks storage order from its start, so it must hold only what a test puts there.</summary>
     private protected abstract CairnServer NewPurgingServer();
+
+    /// <summary>A server in a process of its own, on a store of its own.</summary>
+    private protected abstract Task<CairnProcess> StartProcessAsync(TempFolder folder);
 
     private protected MeterRecorder Listen() => Listen(server);
 
@@ -156,7 +164,17 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
     [Fact]
     public async Task Metrics_ServesTheStoreSeries_AfterStoredTraffic()
     {
-        await StoreTrafficAsync(completions: 2, responses: 1);
+        // A process of its own: servers in this one register the same instruments with every exporter here (a meter
+        // provider takes meters by name), and one of them disposed can take a series off the others' exporters.
+        using var folder = new TempFolder();
+        using var process = await StartProcessAsync(folder);
+        var chat = new ChatClient("echo", new System.ClientModel.ApiKeyCredential("sk-test"), new global::OpenAI.OpenAIClientOptions { Endpoint = new Uri(process.BaseUrl, "/v1") });
+        for (var i = 0; i < 2; i++)
+        {
+            await chat.CompleteChatAsync([new UserChatMessage($"remember {i}")], new ChatCompletionOptions { StoredOutputEnabled = true });
+        }
+        var responses = new ResponsesClient(new System.ClientModel.ApiKeyCredential("sk-test"), new ResponsesClientOptions { Endpoint = new Uri(process.BaseUrl, "/v1") });
+        await responses.CreateResponseAsync(new CreateResponseOptions("echo", [ResponseItem.CreateUserMessageItem("remember")]));
 
         var label = $"cairn_store=\"{store}\"";
         string[] expected =
@@ -165,15 +183,15 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
             "cairn_store_commit_duration_seconds_bucket{", "cairn_store_commit_duration_seconds_count{",
             "cairn_store_retention_duration_seconds_count{", "cairn_store_retention_removed_total{",
         ];
-        // Every server of the test run reports to each one's exporter (a meter provider takes meters by name); this one's is labelled.
         bool Serves(string[] lines, string series) => lines.Any(l => l.StartsWith(series, StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal));
         // The first retention sweep runs in the background from the start; on a loaded machine it may finish after the traffic.
+        using var http = new HttpClient { BaseAddress = process.BaseUrl };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        var lines = (await server.Http.GetStringAsync("/metrics")).Split('\n');
+        var lines = (await http.GetStringAsync("/metrics")).Split('\n');
         while (!expected.All(series => Serves(lines, series)) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(100);
-            lines = (await server.Http.GetStringAsync("/metrics")).Split('\n');
+            lines = (await http.GetStringAsync("/metrics")).Split('\n');
         }
         foreach (var series in expected)
         {
