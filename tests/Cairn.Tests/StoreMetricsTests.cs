@@ -91,14 +91,17 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
 
     private static MeterRecorder Listen(CairnServer server) => new(server.Services.GetRequiredService<IMeterFactory>(), MeterRecorder.StoreInstruments);
 
-    private protected async Task StoreTrafficAsync(int completions, int responses)
+    private protected Task StoreTrafficAsync(int completions, int responses) => StoreTrafficAsync(server.BaseUrl, completions, responses);
+
+    /// <summary>Stored completions and responses made through the official clients on the server at <paramref name="baseUrl"/>.</summary>
+    private static async Task StoreTrafficAsync(Uri baseUrl, int completions, int responses)
     {
-        var chat = server.Chat();
+        var chat = new ChatClient("echo", new System.ClientModel.ApiKeyCredential("sk-test"), new global::OpenAI.OpenAIClientOptions { Endpoint = new Uri(baseUrl, "/v1") });
         for (var i = 0; i < completions; i++)
         {
             await chat.CompleteChatAsync([new UserChatMessage($"remember {i}")], new ChatCompletionOptions { StoredOutputEnabled = true });
         }
-        var client = server.Responses();
+        var client = new ResponsesClient(new System.ClientModel.ApiKeyCredential("sk-test"), new ResponsesClientOptions { Endpoint = new Uri(baseUrl, "/v1") });
         for (var i = 0; i < responses; i++)
         {
             await client.CreateResponseAsync(new CreateResponseOptions("echo", [ResponseItem.CreateUserMessageItem($"remember {i}")]));
@@ -168,13 +171,7 @@ public abstract class StoreMetricsContract(CairnServer server, string store)
         // provider takes meters by name), and one of them disposed can take a series off the others' exporters.
         using var folder = new TempFolder();
         using var process = await StartProcessAsync(folder);
-        var chat = new ChatClient("echo", new System.ClientModel.ApiKeyCredential("sk-test"), new global::OpenAI.OpenAIClientOptions { Endpoint = new Uri(process.BaseUrl, "/v1") });
-        for (var i = 0; i < 2; i++)
-        {
-            await chat.CompleteChatAsync([new UserChatMessage($"remember {i}")], new ChatCompletionOptions { StoredOutputEnabled = true });
-        }
-        var responses = new ResponsesClient(new System.ClientModel.ApiKeyCredential("sk-test"), new ResponsesClientOptions { Endpoint = new Uri(process.BaseUrl, "/v1") });
-        await responses.CreateResponseAsync(new CreateResponseOptions("echo", [ResponseItem.CreateUserMessageItem("remember")]));
+        await StoreTrafficAsync(process.BaseUrl, completions: 2, responses: 1);
 
         var label = $"cairn_store=\"{store}\"";
         string[] expected =
