@@ -239,6 +239,13 @@ cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
 # ---- the report ------------------------------------------------------------------------------------------------
 row() { awk -v k="$1" '$1 == k' "$table"; }
+# median: the median of the numbers on stdin, one a line (of an even count, the lower middle).
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%s", v[int((NR + 1) / 2)] }'; }
+# Rounds: a scenario measured several times has the keys KEY-1, KEY-2, ...
+rounds_of() { awk -v k="$1" 'substr($1, 1, length(k) + 1) == k "-" && substr($1, length(k) + 2) ~ /^[0-9]+$/' "$table"; }
+med() { rounds_of "$1" | awk -v i="$2" '{ print $i }' | median; } # KEY FIELD: the median over the rounds
+each() { rounds_of "$1" | awk '{ printf "%s%.0f", (NR > 1 ? " / " : ""), $4 }'; } # KEY: each round's requests/s
+failed() { rounds_of "$1" | awk '{ e += $9 + $10; n += $2 } END { if (e) printf " (%d of %d failed)", e, n }'; }
 field() { row "$1" | awk -v i="$2" '{ print $i }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 per_request() { awk -v c="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.0f", c * 1000 / n }'; } # CPU_MS REQUESTS -> µs per request
