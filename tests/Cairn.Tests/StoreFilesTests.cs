@@ -27,7 +27,7 @@ public sealed class StoreFilesTests : IDisposable
         {
             await StoreOneAsync(server.BaseUrl);
 
-            foreach (var file in (string[])[db, db + "-wal", db + "-shm", db + ".lock", db + "-search", db + "-search-wal", db + "-search-shm"])
+            foreach (var file in (string[])[db, db + "-wal", db + "-shm", db + ".lock", db + "-search", db + "-search-wal", db + "-search-shm", db + "-search-boot"])
             {
                 Assert.Equal((file, OwnerOnly), (file, File.GetUnixFileMode(file)));
             }

@@ -20,11 +20,16 @@ public sealed class SqliteSearchIndexTests : IDisposable
 
     private sealed class Store : IDisposable
     {
-        public Store(string file)
+        /// <param name="keeper">Opened as the server opens it, holding the store: an index left by a crash thrown away first.</param>
+        public Store(string file, bool keeper = false)
         {
+            if (keeper)
+            {
+                SqliteSearchIndex.DiscardIfLeftByACrash(file);
+            }
             Writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
             Readers = new SqliteReaders($"Data Source={file};Mode=ReadOnly;Pooling=False", 2, searchPath: SqliteSearchIndex.PathFor(file));
-            Search = new SqliteSearchIndex(file, Readers, TestStoreMetrics.Sqlite());
+            Search = new SqliteSearchIndex(file, Readers, TestStoreMetrics.Sqlite(), keeper);
             Completions = new SqliteCompletionStore(Writer, Readers, Search);
             Dashboard = new SqliteDashboardStore(Readers, Completions);
         }
@@ -240,6 +245,83 @@ public sealed class SqliteSearchIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task TheKeeper_WritesTheIndexUnsynced_WithThisBootBesideIt_UntilACleanClose()
+    {
+        if (SqliteSearchIndex.BootId() is not { } boot)
+        {
+            return; // the boot id is Linux's; elsewhere the index keeps syncing and no boot file is written
+        }
+        var file = folder.File("k.db");
+        using (var store = new Store(file, keeper: true))
+        {
+            await store.Completions.AddAsync(Completion("chatcmpl-k1", "narwhal"), default);
+            Assert.Equal(["chatcmpl-k1"], await store.SearchAsync("narwhal"));
+            Assert.Equal(0L, store.Search.Synchronous);
+            Assert.Equal(boot, File.ReadAllText(file + "-search-boot"));
+        }
+        Assert.False(File.Exists(file + "-search-boot"));
+
+        using var again = new Store(file, keeper: true);
+        Assert.Equal(1, again.Mark());
+    }
+
+    [Fact]
+    public async Task AnIndexLeftUnsyncedByAnEarlierBoot_IsThrownAway_AndMadeAgainFromTheStore()
+    {
+        var file = folder.File("c.db");
+        using (var before = new Store(file))
+        {
+            await before.Completions.AddAsync(Completion("chatcmpl-c1", "okapi"), default);
+            await before.Completions.AddAsync(Completion("chatcmpl-c2", "okapi stripes"), default);
+            await before.Search.CatchUpAsync();
+        }
+        // What a crash of the system could leave: the boot id of another boot, and an index file that no longer opens.
+        File.WriteAllText(file + "-search-boot", "another-boot");
+        File.WriteAllBytes(SqliteSearchIndex.PathFor(file), Encoding.UTF8.GetBytes(new string('x', 8192)));
+
+        using var after = new Store(file, keeper: true);
+        Assert.Equal(0, after.Mark());
+        Assert.Equal(["chatcmpl-c2", "chatcmpl-c1"], await after.SearchAsync("okapi"));
+        Assert.Equal(2, after.Mark());
+    }
+
+    [Fact]
+    public async Task AnIndexLeftUnsyncedInThisBoot_IsKept()
+    {
+        if (SqliteSearchIndex.BootId() is not { } boot)
+        {
+            return; // the boot id is Linux's
+        }
+        var file = folder.File("p.db");
+        using (var before = new Store(file))
+        {
+            await before.Completions.AddAsync(Completion("chatcmpl-p1", "pangolin"), default);
+            await before.Search.CatchUpAsync();
+        }
+        // A keeper killed in this boot: the kernel kept what it wrote.
+        File.WriteAllText(file + "-search-boot", boot);
+
+        using var after = new Store(file, keeper: true);
+        Assert.Equal(1, after.Mark());
+    }
+
+    [Fact]
+    public void AnIndexOpenedBesideItsKeeper_KeepsSyncing_AndLeavesTheBootFileAsItFoundIt()
+    {
+        var file = folder.File("b.db");
+        using (new Store(file))
+        {
+        }
+        File.WriteAllText(file + "-search-boot", "another-boot");
+
+        using (var beside = new Store(file))
+        {
+            Assert.Equal(1L, beside.Search.Synchronous);
+        }
+        Assert.Equal("another-boot", File.ReadAllText(file + "-search-boot"));
+    }
+
+    [Fact]
     public async Task AnIndexFileFromAnotherStore_IsNeverReadAsThisOnes()
     {
         var mine = folder.File("mine.db");
@@ -306,6 +388,26 @@ public sealed class SqliteSearchIndexTests : IDisposable
                     new { model = "echo", store = true, messages = new[] { new { role = "user", content = $"manatee {i}" } } });
                 response.EnsureSuccessStatusCode();
             }
+            var indexed = 0L;
+            for (var tries = 0; tries < 100 && indexed < 3; tries++)
+            {
+                await Task.Delay(100);
+                using var sqlite = new SqliteConnection($"Data Source={SqliteSearchIndex.PathFor(file)};Mode=ReadOnly;Pooling=False");
+                sqlite.Open();
+                using var mark = sqlite.CreateCommand();
+                mark.CommandText = "SELECT seq FROM search_mark";
+                indexed = (long)mark.ExecuteScalar()!;
+            }
+            Assert.Equal(3, indexed);
+        }
+        // Closed cleanly: the index is synced and no boot id is left beside it.
+        Assert.False(File.Exists(file + "-search-boot"));
+
+        // As a crash of the system could leave it: the server throws the index away and makes it again.
+        File.WriteAllText(file + "-search-boot", "another-boot");
+        File.WriteAllBytes(SqliteSearchIndex.PathFor(file), Encoding.UTF8.GetBytes(new string('x', 8192)));
+        await using (var server = await CairnServer.StartAsync("--db", file))
+        {
             var indexed = 0L;
             for (var tries = 0; tries < 100 && indexed < 3; tries++)
             {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Microsoft.Data.Sqlite;
 using static Cairn.Storage.Sqlite.SqliteBinding;
 
@@ -19,6 +20,15 @@ namespace Cairn.Storage.Sqlite;
 /// takes the completion's words out (<see cref="Forget"/>); should Cairn stop before that, the words stay behind with
 /// no completion to join, which a search never shows, and no later completion takes the seq. A missing index file is
 /// made again from the stored completions.
+/// <para>
+/// The process that keeps the index (it holds the store's lock) writes it without syncing (<c>synchronous=OFF</c>, on
+/// Linux): the index's own checkpoints then never wait for the disk, nor make a request's sync of the store's log wait
+/// behind theirs. A killed process loses nothing by it, the kernel still holding what it wrote; only a crash of the
+/// system or a power loss can leave the file inconsistent. So the keeper first writes the machine's boot id beside the
+/// index (<c>&lt;db&gt;-search-boot</c>, synced), and removes it once a clean close has synced the index; a start that
+/// finds one from another boot throws the index away before anything reads it, and it is made again from the store
+/// (<see cref="DiscardIfLeftByACrash"/>).
+/// </para>
 /// </remarks>
 internal sealed class SqliteSearchIndex : IDisposable
 {
@@ -40,19 +50,77 @@ internal sealed class SqliteSearchIndex : IDisposable
     private long mark;
     private int waiting = 1;
 
-    public SqliteSearchIndex(string storePath, SqliteReaders store, StoreMetrics metrics)
+    // The file naming the boot whose unsynced writes the index may hold; null where this process does not keep it.
+    private readonly string? bootFile;
+
+    /// <param name="keeper">
+    /// Whether this process keeps the index (holds the store's lock): it alone writes without syncing, after
+    /// <see cref="DiscardIfLeftByACrash"/>. A command reading beside a server leaves the file as it found it.
+    /// </param>
+    public SqliteSearchIndex(string storePath, SqliteReaders store, StoreMetrics metrics, bool keeper = false)
     {
         this.store = store;
         this.metrics = metrics;
         var sqlite = new SqliteConnection(ConnectionString(storePath));
         sqlite.Open();
         SqliteSchema.Execute(sqlite, "PRAGMA journal_mode = WAL");
+        SqliteSchema.Execute(sqlite, "PRAGMA busy_timeout = 5000");
         // What a crash loses here is made again from the store, so no commit waits for the disk.
         SqliteSchema.Execute(sqlite, "PRAGMA synchronous = NORMAL");
-        SqliteSchema.Execute(sqlite, "PRAGMA busy_timeout = 5000");
         Create(sqlite, "main");
         connection = new PreparedConnection(sqlite);
         mark = Claim();
+        if (keeper && OperatingSystem.IsLinux() && BootId() is { } boot)
+        {
+            bootFile = BootFileFor(storePath);
+            WriteSynced(bootFile, boot);
+            SqliteSchema.Execute(sqlite, "PRAGMA synchronous = OFF");
+        }
+    }
+
+    private static string BootFileFor(string storePath) => PathFor(storePath) + "-boot";
+
+    /// <summary>The index connection's <c>synchronous</c> setting (0 OFF, 1 NORMAL).</summary>
+    internal long Synchronous => (long)connection.Command("PRAGMA synchronous").ExecuteScalar()!;
+
+    /// <summary>This boot of the machine (Linux); null elsewhere, where the index keeps syncing.</summary>
+    internal static string? BootId()
+    {
+        const string path = "/proc/sys/kernel/random/boot_id";
+        return OperatingSystem.IsLinux() && File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
+
+    /// <summary>
+    /// Deletes the index of the store at <paramref name="storePath"/> when a keeper wrote it without syncing during an
+    /// earlier boot and never closed it: the system stopped under it, and the file may be inconsistent. The next open
+    /// makes the index again from the store. Run by the lock's holder before any connection has the file attached.
+    /// </summary>
+    public static void DiscardIfLeftByACrash(string storePath)
+    {
+        var bootFile = BootFileFor(storePath);
+        if (!File.Exists(bootFile) || File.ReadAllText(bootFile).Trim() == BootId())
+        {
+            return;
+        }
+        var index = PathFor(storePath);
+        foreach (var file in new[] { index, index + "-wal", index + "-shm" })
+        {
+            File.Delete(file);
+        }
+        File.Delete(bootFile);
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> (owner only) and syncs it and its folder.</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    private static void WriteSynced(string path, string text)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
+        using (var file = new FileStream(path, options))
+        {
+            file.Write(Encoding.UTF8.GetBytes(text));
+            file.Flush(flushToDisk: true);
+        }
+        SqliteWalSync.SyncFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>
@@ -351,7 +419,35 @@ internal sealed class SqliteSearchIndex : IDisposable
 
     public void Dispose()
     {
+        if (bootFile is not null)
+        {
+            CloseSynced();
+        }
         connection.Dispose();
         gate.Dispose();
+    }
+
+    /// <summary>
+    /// Copies the index's log into its file and syncs both, then removes the boot id: the index is whole on the disk. A
+    /// reader still holding an older snapshot can keep the copy from finishing; the boot id then stays, and a start
+    /// after a crash of the system makes the index again.
+    /// </summary>
+    private void CloseSynced()
+    {
+        try
+        {
+            SqliteSchema.Execute(connection.Connection, "PRAGMA synchronous = FULL");
+            using var checkpoint = connection.Connection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            using var result = checkpoint.ExecuteReader();
+            if (result.Read() && result.GetInt64(0) == 0)
+            {
+                File.Delete(bootFile!);
+            }
+        }
+        catch (SqliteException)
+        {
+            // Left as written: the boot id stays beside it.
+        }
     }
 }

@@ -26,6 +26,8 @@ internal static class SqliteServiceCollectionExtensions
             if (holder is not null)
             {
                 sp.GetRequiredService<SqliteStoreLock>().Acquire(holder);
+                // Before any reader attaches the index: one left unsynced by a crashed system is made again.
+                SqliteSearchIndex.DiscardIfLeftByACrash(path);
             }
             CreateOwnerOnly(path);
             return new SqliteWriter(builder.ConnectionString, options, sp.GetRequiredService<StoreMetrics>(), sp.GetRequiredService<ILogger<SqliteWriter>>());
@@ -38,7 +40,7 @@ internal static class SqliteServiceCollectionExtensions
             // The store migrated first: the index reads the identity that migration 10 gives it.
             sp.GetRequiredService<SqliteWriter>();
             CreateOwnerOnly(SqliteSearchIndex.PathFor(path));
-            return new SqliteSearchIndex(path, sp.GetRequiredService<SqliteReaders>(), sp.GetRequiredService<StoreMetrics>());
+            return new SqliteSearchIndex(path, sp.GetRequiredService<SqliteReaders>(), sp.GetRequiredService<StoreMetrics>(), keeper: holder is not null);
         });
         services.AddSingleton<SqliteCompletionStore>();
         services.AddSingleton<ICompletionStore>(sp => sp.GetRequiredService<SqliteCompletionStore>());

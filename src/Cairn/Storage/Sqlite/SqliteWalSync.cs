@@ -65,7 +65,8 @@ internal sealed class SqliteWalSync : IDisposable
         }
     }
 
-    private static void SyncFolder(string folder)
+    /// <summary>Syncs <paramref name="folder"/>'s entries (a file made in it is then found after a power loss).</summary>
+    public static void SyncFolder(string folder)
     {
         var descriptor = Open(folder, ReadOnly);
         if (descriptor < 0)
