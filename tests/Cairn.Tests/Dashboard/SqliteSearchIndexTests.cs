@@ -25,7 +25,7 @@ public sealed class SqliteSearchIndexTests : IDisposable
         {
             if (keeper)
             {
-                SqliteSearchIndex.DiscardIfLeftByACrash(file);
+                SqliteSearchIndex.DiscardIfLeftByACrash(file, NullLogger.Instance);
             }
             Writer = new SqliteWriter($"Data Source={file};Pooling=False", new StorageOptions(), TestStoreMetrics.Sqlite(), NullLogger.Instance);
             Readers = new SqliteReaders($"Data Source={file};Mode=ReadOnly;Pooling=False", 2, searchPath: SqliteSearchIndex.PathFor(file));
@@ -388,38 +388,35 @@ public sealed class SqliteSearchIndexTests : IDisposable
                     new { model = "echo", store = true, messages = new[] { new { role = "user", content = $"manatee {i}" } } });
                 response.EnsureSuccessStatusCode();
             }
-            var indexed = 0L;
-            for (var tries = 0; tries < 100 && indexed < 3; tries++)
-            {
-                await Task.Delay(100);
-                using var sqlite = new SqliteConnection($"Data Source={SqliteSearchIndex.PathFor(file)};Mode=ReadOnly;Pooling=False");
-                sqlite.Open();
-                using var mark = sqlite.CreateCommand();
-                mark.CommandText = "SELECT seq FROM search_mark";
-                indexed = (long)mark.ExecuteScalar()!;
-            }
-            Assert.Equal(3, indexed);
+            Assert.Equal(3, await MarkOnceAsync(file, 3));
         }
         // Closed cleanly: the index is synced and no boot id is left beside it.
         Assert.False(File.Exists(file + "-search-boot"));
 
-        // As a crash of the system could leave it: the server throws the index away and makes it again.
+        // As a crash of the system could leave it: the server throws the index away, says so, and makes it again.
         File.WriteAllText(file + "-search-boot", "another-boot");
         File.WriteAllBytes(SqliteSearchIndex.PathFor(file), Encoding.UTF8.GetBytes(new string('x', 8192)));
-        await using (var server = await CairnServer.StartAsync("--db", file))
+        using (var server = await CairnProcess.StartAsync(file))
         {
-            var indexed = 0L;
-            for (var tries = 0; tries < 100 && indexed < 3; tries++)
-            {
-                await Task.Delay(100);
-                using var sqlite = new SqliteConnection($"Data Source={SqliteSearchIndex.PathFor(file)};Mode=ReadOnly;Pooling=False");
-                sqlite.Open();
-                using var mark = sqlite.CreateCommand();
-                mark.CommandText = "SELECT seq FROM search_mark";
-                indexed = (long)mark.ExecuteScalar()!;
-            }
-            Assert.Equal(3, indexed);
+            Assert.Equal(3, await MarkOnceAsync(file, 3));
+            Assert.Contains("The search index was left unsynced by a system that did not shut down cleanly", server.Output, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>The index file's mark once it reaches <paramref name="wanted"/>, or after ten seconds.</summary>
+    private static async Task<long> MarkOnceAsync(string file, long wanted)
+    {
+        var indexed = 0L;
+        for (var tries = 0; tries < 100 && indexed < wanted; tries++)
+        {
+            await Task.Delay(100);
+            using var sqlite = new SqliteConnection($"Data Source={SqliteSearchIndex.PathFor(file)};Mode=ReadOnly;Pooling=False");
+            sqlite.Open();
+            using var mark = sqlite.CreateCommand();
+            mark.CommandText = "SELECT seq FROM search_mark";
+            indexed = (long)mark.ExecuteScalar()!;
+        }
+        return indexed;
     }
 
     public void Dispose() => folder.Dispose();

@@ -30,7 +30,7 @@ namespace Cairn.Storage.Sqlite;
 /// (<see cref="DiscardIfLeftByACrash"/>).
 /// </para>
 /// </remarks>
-internal sealed class SqliteSearchIndex : IDisposable
+internal sealed partial class SqliteSearchIndex : IDisposable
 {
     /// <summary>How many completions one transaction indexes (FTS5 writes a segment per transaction).</summary>
     internal const int Batch = 500;
@@ -95,13 +95,14 @@ internal sealed class SqliteSearchIndex : IDisposable
     /// earlier boot and never closed it: the system stopped under it, and the file may be inconsistent. The next open
     /// makes the index again from the store. Run by the lock's holder before any connection has the file attached.
     /// </summary>
-    public static void DiscardIfLeftByACrash(string storePath)
+    public static void DiscardIfLeftByACrash(string storePath, ILogger logger)
     {
         var bootFile = BootFileFor(storePath);
         if (!File.Exists(bootFile) || File.ReadAllText(bootFile).Trim() == BootId())
         {
             return;
         }
+        LogDiscarded(logger);
         var index = PathFor(storePath);
         foreach (var file in new[] { index, index + "-wal", index + "-shm" })
         {
@@ -109,6 +110,9 @@ internal sealed class SqliteSearchIndex : IDisposable
         }
         File.Delete(bootFile);
     }
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "The search index was left unsynced by a system that did not shut down cleanly; it is made again from the stored completions, and text searches wait for it.")]
+    private static partial void LogDiscarded(ILogger logger);
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> (owner only) and syncs it and its folder.</summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -27,7 +27,7 @@ internal static class SqliteServiceCollectionExtensions
             {
                 sp.GetRequiredService<SqliteStoreLock>().Acquire(holder);
                 // Before any reader attaches the index: one left unsynced by a crashed system is made again.
-                SqliteSearchIndex.DiscardIfLeftByACrash(path);
+                SqliteSearchIndex.DiscardIfLeftByACrash(path, sp.GetRequiredService<ILogger<SqliteSearchIndex>>());
             }
             CreateOwnerOnly(path);
             return new SqliteWriter(builder.ConnectionString, options, sp.GetRequiredService<StoreMetrics>(), sp.GetRequiredService<ILogger<SqliteWriter>>());
