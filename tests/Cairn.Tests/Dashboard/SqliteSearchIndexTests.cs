@@ -229,12 +229,7 @@ public sealed class SqliteSearchIndexTests : IDisposable
     public async Task ALostIndexFile_IsMadeAgainFromTheStore()
     {
         var file = folder.File("l.db");
-        using (var before = new Store(file))
-        {
-            await before.Completions.AddAsync(Completion("chatcmpl-l1", "manatee one"), default);
-            await before.Completions.AddAsync(Completion("chatcmpl-l2", "manatee two"), default);
-            await before.Search.CatchUpAsync();
-        }
+        await StoreIndexedAsync(file, ("chatcmpl-l1", "manatee one"), ("chatcmpl-l2", "manatee two"));
         foreach (var index in Directory.GetFiles(Path.GetDirectoryName(file)!, "l.db-search*"))
         {
             File.Delete(index);
@@ -269,15 +264,8 @@ public sealed class SqliteSearchIndexTests : IDisposable
     public async Task AnIndexLeftUnsyncedByAnEarlierBoot_IsThrownAway_AndMadeAgainFromTheStore()
     {
         var file = folder.File("c.db");
-        using (var before = new Store(file))
-        {
-            await before.Completions.AddAsync(Completion("chatcmpl-c1", "okapi"), default);
-            await before.Completions.AddAsync(Completion("chatcmpl-c2", "okapi stripes"), default);
-            await before.Search.CatchUpAsync();
-        }
-        // What a crash of the system could leave: the boot id of another boot, and an index file that no longer opens.
-        File.WriteAllText(file + "-search-boot", "another-boot");
-        File.WriteAllBytes(SqliteSearchIndex.PathFor(file), Encoding.UTF8.GetBytes(new string('x', 8192)));
+        await StoreIndexedAsync(file, ("chatcmpl-c1", "okapi"), ("chatcmpl-c2", "okapi stripes"));
+        LeaveAsACrashedSystemCould(file);
 
         using var after = new Store(file, keeper: true);
         Assert.Equal(0, after.Mark());
@@ -293,11 +281,7 @@ public sealed class SqliteSearchIndexTests : IDisposable
             return; // the boot id is Linux's
         }
         var file = folder.File("p.db");
-        using (var before = new Store(file))
-        {
-            await before.Completions.AddAsync(Completion("chatcmpl-p1", "pangolin"), default);
-            await before.Search.CatchUpAsync();
-        }
+        await StoreIndexedAsync(file, ("chatcmpl-p1", "pangolin"));
         // A keeper killed in this boot: the kernel kept what it wrote.
         File.WriteAllText(file + "-search-boot", boot);
 
@@ -394,13 +378,30 @@ public sealed class SqliteSearchIndexTests : IDisposable
         Assert.False(File.Exists(file + "-search-boot"));
 
         // As a crash of the system could leave it: the server throws the index away, says so, and makes it again.
-        File.WriteAllText(file + "-search-boot", "another-boot");
-        File.WriteAllBytes(SqliteSearchIndex.PathFor(file), Encoding.UTF8.GetBytes(new string('x', 8192)));
+        LeaveAsACrashedSystemCould(file);
         using (var server = await CairnProcess.StartAsync(file))
         {
             Assert.Equal(3, await MarkOnceAsync(file, 3));
             Assert.Contains("The search index was left unsynced by a system that did not shut down cleanly", server.Output, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>Stores <paramref name="completions"/> (id, words) in the store at <paramref name="file"/>, indexes them and closes it.</summary>
+    private static async Task StoreIndexedAsync(string file, params (string Id, string Words)[] completions)
+    {
+        using var store = new Store(file);
+        foreach (var (id, words) in completions)
+        {
+            await store.Completions.AddAsync(Completion(id, words), default);
+        }
+        await store.Search.CatchUpAsync();
+    }
+
+    /// <summary>What a crash of the system could leave: the boot id of another boot, and an index file that no longer opens.</summary>
+    private static void LeaveAsACrashedSystemCould(string file)
+    {
+        File.WriteAllText(file + "-search-boot", "another-boot");
+        File.WriteAllBytes(SqliteSearchIndex.PathFor(file), Encoding.UTF8.GetBytes(new string('x', 8192)));
     }
 
     /// <summary>The index file's mark once it reaches <paramref name="wanted"/>, or after ten seconds.</summary>
