@@ -85,6 +85,24 @@ public sealed class SqliteSearchIndexTests : IDisposable
     }
 
     [Fact]
+    public async Task KeptTexts_OfAnySizeOrScript_AreIndexedAsTheirWords()
+    {
+        // The texts wait for the catch-up as UTF-8 in pooled buffers of up to 32 KiB; a larger one is allocated alone.
+        using var store = new Store(folder.File("k.db"));
+        var large = string.Join(' ', Enumerable.Range(0, 8_000).Select(i => $"w{i}")) + " manatee";
+        await store.Completions.AddAsync(Completion("chatcmpl-k1", "żubr 🦬 ÅNGSTRÖM tail"), default);
+        await store.Completions.AddAsync(Completion("chatcmpl-k2", large), default);
+        await store.Completions.AddAsync(Completion("chatcmpl-k3", ""), default);
+        await store.Completions.AddAsync(Completion("chatcmpl-k4", "żubr again"), default);
+
+        Assert.Equal(["chatcmpl-k4", "chatcmpl-k1"], await store.SearchAsync("żubr"));
+        Assert.Equal(["chatcmpl-k1"], await store.SearchAsync("ångström tail"));
+        Assert.Equal(["chatcmpl-k2"], await store.SearchAsync("manatee"));
+        Assert.Equal(["chatcmpl-k2"], await store.SearchAsync("w7999"));
+        Assert.Equal(4, store.Mark());
+    }
+
+    [Fact]
     public async Task DeletingACompletion_TakesItsWordsOut_IndexedOrNot()
     {
         using var store = new Store(folder.File("b.db"));

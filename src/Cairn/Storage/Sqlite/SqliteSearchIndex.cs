@@ -1,8 +1,10 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using static Cairn.Storage.Sqlite.SqliteBinding;
 
 namespace Cairn.Storage.Sqlite;
@@ -45,7 +47,7 @@ internal sealed partial class SqliteSearchIndex : IDisposable
 
     // Texts of stored completions, in seq order as the writer stored them; an entry whose seq never committed (its
     // batch failed) is passed over. Seqs of deleted completions wait in forgotten until the next catch-up.
-    private readonly ConcurrentQueue<(long Seq, string Prompt, string Answer)> texts = new();
+    private readonly ConcurrentQueue<SearchText> texts = new();
     private readonly ConcurrentQueue<long> forgotten = new();
     private long mark;
     private int waiting = 1;
@@ -241,7 +243,7 @@ internal sealed partial class SqliteSearchIndex : IDisposable
     {
         if (texts.Count < TextsKept)
         {
-            texts.Enqueue((seq, summary.PromptText, summary.AnswerText));
+            texts.Enqueue(SearchText.Of(seq, summary.PromptText, summary.AnswerText));
         }
         Volatile.Write(ref waiting, 1);
     }
@@ -337,7 +339,7 @@ internal sealed partial class SqliteSearchIndex : IDisposable
                     seqs.Add(reader.GetInt64(0));
                 }
             }
-            return seqs.ConvertAll(seq => (Seq: seq, Text: TextOf(session, seq)));
+            return seqs.ConvertAll(seq => TextOf(session, seq));
         }, CancellationToken.None);
         if (rows.Count == 0 && gone.Count == 0)
         {
@@ -357,11 +359,9 @@ internal sealed partial class SqliteSearchIndex : IDisposable
                     delete.ExecuteNonQuery();
                 }
             }
-            var insert = connection.Command("INSERT INTO completion_search(rowid, prompt, answer) VALUES ($seq, $prompt, $answer)");
-            foreach (var (seq, (prompt, answer)) in rows)
+            foreach (var text in rows)
             {
-                Bind(insert, ("$seq", seq), ("$prompt", prompt), ("$answer", answer));
-                insert.ExecuteNonQuery();
+                Insert(text);
             }
             if (rows.Count > 0)
             {
@@ -394,15 +394,16 @@ internal sealed partial class SqliteSearchIndex : IDisposable
     /// The search texts of the completion <paramref name="seq"/>: kept in memory since it was stored, or read from its
     /// stored body and messages (after a restart, or when more were waiting than memory keeps).
     /// </summary>
-    private (string Prompt, string Answer) TextOf(PreparedConnection session, long seq)
+    private SearchText TextOf(PreparedConnection session, long seq)
     {
         while (texts.TryPeek(out var kept) && kept.Seq <= seq)
         {
             texts.TryDequeue(out _);
             if (kept.Seq == seq)
             {
-                return (kept.Prompt, kept.Answer);
+                return kept;
             }
+            kept.Return();
         }
         var body = session.Command("SELECT body FROM completions WHERE seq = $seq");
         Bind(body, ("$seq", seq));
@@ -418,8 +419,70 @@ internal sealed partial class SqliteSearchIndex : IDisposable
         }
         var stored = new StoredCompletion(0, "", "", 0, body.ExecuteScalar() as byte[] ?? "{}"u8.ToArray(), new Dictionary<string, string>(), [.. messages]);
         var summary = CompletionSummary.Of(stored);
-        return (summary.PromptText, summary.AnswerText);
+        return SearchText.Of(seq, summary.PromptText, summary.AnswerText);
     }
+
+    /// <summary>
+    /// Indexes one completion's words through a statement of SQLite's own interface, which binds the kept UTF-8 bytes
+    /// as text where a command's parameter would need a string made of them. Its buffer goes back to the pool after.
+    /// </summary>
+    private void Insert(SearchText text)
+    {
+        var db = connection.Connection.Handle!;
+        if (insert is null)
+        {
+            var prepared = raw.sqlite3_prepare_v2(db, "INSERT INTO completion_search(rowid, prompt, answer) VALUES (?1, ?2, ?3)", out var statement);
+            SqliteException.ThrowExceptionForRC(prepared, db);
+            insert = statement;
+        }
+        raw.sqlite3_bind_int64(insert, 1, text.Seq);
+        raw.sqlite3_bind_text(insert, 2, text.Prompt);
+        raw.sqlite3_bind_text(insert, 3, text.Answer);
+        var stepped = raw.sqlite3_step(insert);
+        raw.sqlite3_reset(insert);
+        raw.sqlite3_clear_bindings(insert);
+        if (stepped != raw.SQLITE_DONE)
+        {
+            SqliteException.ThrowExceptionForRC(stepped, db);
+        }
+        text.Return();
+    }
+
+    // The insert's statement, prepared on the index's connection at the first catch-up and finalized before it closes.
+    private sqlite3_stmt? insert;
+
+    /// <summary>
+    /// A completion's search texts as UTF-8, prompt then answer, in one buffer from <see cref="Buffers"/>. Kept as
+    /// strings, each stored completion's texts outlived a young-generation collection while they waited for the
+    /// catch-up (up to 200 ms): the collector grew its young generation for them, handed the memory back after each
+    /// collection and faulted it in again, and promoted enough of them to need a full, blocking collection every few
+    /// seconds under load. Pooled buffers are allocated once and reused, so what waits allocates nothing new.
+    /// </summary>
+    private readonly record struct SearchText(long Seq, byte[] Buffer, int PromptBytes, int AnswerBytes)
+    {
+        public ReadOnlySpan<byte> Prompt => Buffer.AsSpan(0, PromptBytes);
+
+        public ReadOnlySpan<byte> Answer => Buffer.AsSpan(PromptBytes, AnswerBytes);
+
+        public static SearchText Of(long seq, string prompt, string answer)
+        {
+            var promptBytes = Encoding.UTF8.GetByteCount(prompt);
+            var answerBytes = Encoding.UTF8.GetByteCount(answer);
+            var buffer = Buffers.Rent(promptBytes + answerBytes);
+            Encoding.UTF8.GetBytes(prompt, buffer);
+            Encoding.UTF8.GetBytes(answer, buffer.AsSpan(promptBytes));
+            return new SearchText(seq, buffer, promptBytes, answerBytes);
+        }
+
+        public void Return() => Buffers.Return(Buffer);
+    }
+
+    /// <summary>
+    /// The buffers of texts waiting for the catch-up: up to 512 of each size to 32 KiB (~440 wait at 2,200 stored
+    /// completions a second), so what the pool keeps stays within ~32 MiB however the sizes fall. A larger text is
+    /// allocated and left to the collector, as one past the bucket's count is.
+    /// </summary>
+    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(maxArrayLength: 32 * 1024, maxArraysPerBucket: 512);
 
     public void Dispose()
     {
@@ -427,6 +490,7 @@ internal sealed partial class SqliteSearchIndex : IDisposable
         {
             CloseSynced();
         }
+        insert?.Dispose();
         connection.Dispose();
         gate.Dispose();
     }
