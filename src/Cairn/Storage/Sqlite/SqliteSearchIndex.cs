@@ -45,6 +45,9 @@ internal sealed partial class SqliteSearchIndex : IDisposable
     private readonly StoreMetrics metrics;
     private readonly SemaphoreSlim gate = new(1, 1);
 
+    // The words' insert, prepared on the index's connection at the first catch-up and finalized before it closes.
+    private sqlite3_stmt? insert;
+
     // Texts of stored completions, in seq order as the writer stored them; an entry whose seq never committed (its
     // batch failed) is passed over. Seqs of deleted completions wait in forgotten until the next catch-up.
     private readonly ConcurrentQueue<SearchText> texts = new();
@@ -448,15 +451,12 @@ internal sealed partial class SqliteSearchIndex : IDisposable
         text.Return();
     }
 
-    // The insert's statement, prepared on the index's connection at the first catch-up and finalized before it closes.
-    private sqlite3_stmt? insert;
-
     /// <summary>
     /// A completion's search texts as UTF-8, prompt then answer, in one buffer from <see cref="Buffers"/>. Kept as
     /// strings, each stored completion's texts outlived a young-generation collection while they waited for the
     /// catch-up (up to 200 ms): the collector grew its young generation for them, handed the memory back after each
-    /// collection and faulted it in again, and promoted enough of them to need a full, blocking collection every few
-    /// seconds under load. Pooled buffers are allocated once and reused, so what waits allocates nothing new.
+    /// collection and faulted it in again, and promoted enough of them to need a full, blocking collection every 10-30 s
+    /// at one stored connection. Pooled buffers are allocated once and reused, so what waits allocates nothing new.
     /// </summary>
     private readonly record struct SearchText(long Seq, byte[] Buffer, int PromptBytes, int AnswerBytes)
     {
