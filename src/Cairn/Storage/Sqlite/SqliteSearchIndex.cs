@@ -443,7 +443,6 @@ internal sealed partial class SqliteSearchIndex : IDisposable
         raw.sqlite3_bind_text(insert, 3, text.Answer);
         var stepped = raw.sqlite3_step(insert);
         raw.sqlite3_reset(insert);
-        raw.sqlite3_clear_bindings(insert);
         if (stepped != raw.SQLITE_DONE)
         {
             SqliteException.ThrowExceptionForRC(stepped, db);
