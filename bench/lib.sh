@@ -211,8 +211,10 @@ pg_pin() {
 
 # ---- scenarios -------------------------------------------------------------------------------------------------
 # measure KEY URL MODE [BODY_FILE]: warm-up, reset the server's peak RSS, then the measured run. Appends
-# "KEY requests duration_us rps p50 p90 p99 max socket_errors non_2xx peak_rss_kb peak_anon_kb cpu_ms" to the table
-# (cpu_ms: the server's CPU time, user and system, during the measured run).
+# "KEY requests duration_us rps p50 p90 p99 max socket_errors non_2xx peak_rss_kb peak_anon_kb cpu_ms raw_requests
+# raw_p50 raw_p90 raw_p99 raw_max" to the table (cpu_ms: the server's CPU time, user and system, during the measured
+# run). The latencies are wrk's, which it corrects for coordinated omission (see WRK_RAW in bench/scripts/cairn.lua);
+# at one connection the raw_ fields are each request's own latency, uncorrected ("-" with more connections).
 # MEASURE_CONNECTIONS overrides the connections, MEASURE_WARMUP the warm-up (0: none).
 measure() {
   local key=$1 url=$2 mode=$3 body=${4:-} connections=${MEASURE_CONNECTIONS:-$connections} warmup=${MEASURE_WARMUP:-$warmup}
@@ -225,14 +227,16 @@ measure() {
   local sampler=$!
   pids+=("$sampler")
   local cpu; cpu=$(cpu_ticks "$server_pid")
-  WRK_OUT=$results/$key.txt wrk -t1 -c"$connections" -d"${duration}s" --timeout 5s -s "$lua" "$url" -- "$mode" "$data" $body \
+  local raw=
+  if (( connections == 1 )); then raw=$results/$key.raw; fi
+  WRK_RAW=$raw WRK_OUT=$results/$key.txt wrk -t1 -c"$connections" -d"${duration}s" --timeout 5s -s "$lua" "$url" -- "$mode" "$data" $body \
     >"$results/$key.wrk"
   cpu=$(( ($(cpu_ticks "$server_pid") - cpu) * 1000 / $(getconf CLK_TCK) ))
   local hwm; hwm=$(kb "$server_pid" VmHWM)
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   local anon; anon=$(peak "$results/$key.anon")
-  echo "$key $(cat "$results/$key.txt") $hwm ${anon:-0} $cpu" >>"$table"
+  echo "$key $(cat "$results/$key.txt") $hwm ${anon:-0} $cpu $(if [[ -n $raw ]]; then cat "$raw"; else echo - - - - -; fi)" >>"$table"
 }
 # cpu_ticks PID: the process's user and system time so far, in clock ticks (/proc/PID/stat after its name).
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }

@@ -61,17 +61,74 @@ function request()
   error("unknown mode " .. tostring(mode))
 end
 
+-- WRK_RAW=FILE (one connection per thread only): each request's own latency, from handing the request to wrk to its
+-- response, and in FILE "requests p50_us p90_us p99_us max_us". wrk corrects the statistics it hands to done() for
+-- coordinated omission: with the mean interval between a connection's requests I, every response slower than 2I is
+-- counted again at its latency minus I, minus 2I, ... as if requests had kept coming at the mean rate while it was
+-- outstanding. At one connection, where I is the mean latency (~0.5 ms), a single 5 ms stall adds nine samples, so
+-- wrk's p99 there weights stalls far above their share of requests. These are the requests as the client saw them.
+local raw_file = os.getenv("WRK_RAW")
+if raw_file == "" then raw_file = nil end
+raw_latencies = {} -- global: done() runs in wrk's main script and reads each thread's copy (thread:get)
+local threads = {}
+
+function setup(thread) threads[#threads + 1] = thread end
+
+local function raw_done()
+  local all = {}
+  for _, thread in ipairs(threads) do
+    for _, us in ipairs(thread:get("raw_latencies")) do all[#all + 1] = us end
+  end
+  table.sort(all)
+  local function at(q) return #all > 0 and all[math.max(1, math.ceil(q * #all))] or 0 end
+  local f = assert(io.open(raw_file, "w"))
+  f:write(string.format("%d %.0f %.0f %.0f %.0f\n", #all, at(0.5), at(0.9), at(0.99), at(1)))
+  f:close()
+end
+
 function done(summary, latency, requests)
+  if raw_file then raw_done() end
   local out = os.getenv("WRK_OUT")
   if not out then return end
   local e = summary.errors
   local f = assert(io.open(out, "w"))
-  -- requests duration_us requests_per_s p50_us p90_us p99_us max_us socket_errors non_2xx
+  -- requests duration_us requests_per_s p50_us p90_us p99_us max_us socket_errors non_2xx (latencies as wrk corrects them)
   f:write(string.format("%d %d %.1f %.0f %.0f %.0f %.0f %d %d\n",
     summary.requests, summary.duration, summary.requests / summary.duration * 1e6,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
     e.connect + e.read + e.write + e.timeout, e.status))
   f:close()
+end
+
+-- CLOCK_MONOTONIC in milliseconds, through LuaJIT's FFI (WRK_RAW and WRK_RATE time requests with it).
+local function monotonic_clock()
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } cairn_timespec;
+    int clock_gettime(int clock, cairn_timespec *ts);
+  ]]
+  local ts = ffi.new("cairn_timespec")
+  return function()
+    ffi.C.clock_gettime(1, ts)
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+end
+local now_ms = (raw_file or os.getenv("WRK_RATE")) and monotonic_clock()
+
+if raw_file then
+  local sent
+  local make_request = request
+  -- wrk asks for a request just before writing it to the connection.
+  request = function()
+    sent = now_ms()
+    return make_request()
+  end
+  function response()
+    if sent then
+      raw_latencies[#raw_latencies + 1] = (now_ms() - sent) * 1000
+      sent = nil
+    end
+  end
 end
 
 -- WRK_STATIC=1: the URL as given for every request (wrk's fast path, no Lua per request), to show what the
@@ -85,16 +142,6 @@ if os.getenv("WRK_STATIC") then request = nil end
 -- and its latency is measured from when it was sent, not from its slot: coordinated omission is reduced, not
 -- removed (wrk2 corrects for it; Debian does not ship wrk2).
 if os.getenv("WRK_RATE") then
-  local ffi = require("ffi")
-  ffi.cdef [[
-    typedef struct { long tv_sec; long tv_nsec; } cairn_timespec;
-    int clock_gettime(int clock, cairn_timespec *ts);
-  ]]
-  local ts = ffi.new("cairn_timespec")
-  local function now_ms()
-    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
-    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-  end
   local interval = 1000 / tonumber(os.getenv("WRK_RATE"))
   local next_slot
   function delay()
