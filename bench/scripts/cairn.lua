@@ -65,7 +65,7 @@ end
 -- response, and in FILE "requests p50_us p90_us p99_us max_us". wrk corrects the statistics it hands to done() for
 -- coordinated omission: with the mean interval between a connection's requests I, every response slower than 2I is
 -- counted again at its latency minus I, minus 2I, ... as if requests had kept coming at the mean rate while it was
--- outstanding. At one connection, where I is the mean latency (~0.5 ms), a single 5 ms stall adds nine samples, so
+-- outstanding. At one connection, where I is the mean latency (0.5 ms, say), a single 5 ms stall adds eight samples, so
 -- wrk's p99 there weights stalls far above their share of requests. These are the requests as the client saw them.
 local raw_file = os.getenv("WRK_RAW")
 if raw_file == "" then raw_file = nil end
