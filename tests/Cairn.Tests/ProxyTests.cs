@@ -387,7 +387,7 @@ public sealed class ProxyTests(ProxyFixture fixture) : IClassFixture<ProxyFixtur
 
         response.Dispose();
 
-        await Upstream.ClientLeft(model).WaitAsync(TimeSpan.FromSeconds(10));
+        await Upstream.ClientLeft(model).WaitAsync(FakeUpstream.LeaveWait);
     }
 
     [Fact]

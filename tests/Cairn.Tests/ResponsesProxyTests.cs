@@ -171,7 +171,7 @@ public sealed class ResponsesProxyTests(ProxyFixture fixture) : IClassFixture<Pr
             id = JsonNode.Parse(line!["data: ".Length..])!["response"]!["id"]!.GetValue<string>();
         }
 
-        await Upstream.ClientLeft(model).WaitAsync(TimeSpan.FromSeconds(10));
+        await Upstream.ClientLeft(model).WaitAsync(FakeUpstream.LeaveWait);
         using var get = await fixture.Cairn.Http.GetAsync($"/v1/responses/{id}");
 
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);

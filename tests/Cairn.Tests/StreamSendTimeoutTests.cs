@@ -42,7 +42,7 @@ public sealed class StreamSendTimeoutTests(StreamSendTimeoutFixture fixture) : I
         using var stuck = await SendAndNeverReadAsync(fixture.Cairn.BaseUrl, $$"""{"model":"{{model}}","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
         // The upstream sees Cairn leave once the client has taken nothing for a second.
-        await fixture.Upstream.ClientLeft(model).WaitAsync(TimeSpan.FromSeconds(30));
+        await fixture.Upstream.ClientLeft(model).WaitAsync(FakeUpstream.LeaveWait);
         var next = await fixture.Cairn.PostJsonAsync("/v1/chat/completions",
             $$"""{"model":"solo/answer-{{Guid.NewGuid():N}}","messages":[{"role":"user","content":"hi"}]}""");
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);

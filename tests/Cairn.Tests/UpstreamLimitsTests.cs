@@ -93,7 +93,7 @@ public sealed class UpstreamLimitsTests(UpstreamLimitsFixture fixture) : IClassF
         Assert.Contains("Models:0:MaxAnswerBytes", error["message"]!.GetValue<string>(), StringComparison.Ordinal);
         // About 64 KiB of text was relayed before the limit, not the endless rest.
         Assert.InRange(body.Length, 60_000, 200_000);
-        await fixture.Upstream.ClientLeft(model).WaitAsync(TimeSpan.FromSeconds(10));
+        await fixture.Upstream.ClientLeft(model).WaitAsync(FakeUpstream.LeaveWait);
         await AssertNotStoredAsync(model);
     }
 

@@ -178,6 +178,6 @@ public sealed class UpstreamTelemetryTests(UpstreamTelemetryFixture fixture) : I
             Assert.Equal(200, attempt.GetTagItem("http.response.status_code"));
             Assert.Null(attempt.GetTagItem("error.type"));
         }
-        await Upstream.ClientLeft(model).WaitAsync(TimeSpan.FromSeconds(10));
+        await Upstream.ClientLeft(model).WaitAsync(FakeUpstream.LeaveWait);
     }
 }

@@ -50,6 +50,12 @@ public sealed class FakeUpstream : IAsyncLifetime
     /// <summary>The requests received for a model name, in arrival order.</summary>
     public List<Received> For(string model) => [.. Requests.Where(r => r.Model == model)];
 
+    /// <summary>
+    /// How long a test waits for <see cref="ClientLeft"/>: a client's disposed response is drained for up to 2 s before
+    /// its connection closes, and Cairn's cancel then crosses two connections, on a suite that keeps both cores busy.
+    /// </summary>
+    public static readonly TimeSpan LeaveWait = TimeSpan.FromSeconds(30);
+
     /// <summary>Completes when a <c>hang…</c> stream of that name sees its client go away.</summary>
     public Task ClientLeft(string model) => leftEarly.GetOrAdd(model, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
