@@ -70,7 +70,9 @@ public sealed class PostgresServer
                 continue; // The port was taken between choosing it and binding it.
             }
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(user, bin, data, folder);
-            return new PostgresServer($"Host=127.0.0.1;Port={port};Username=cairn;Database=postgres;Pooling=false");
+            // A connection may wait 60 s to be made (Npgsql's default is 15): with the whole suite on two cores, a CI run
+            // once failed to connect to this server within 15 s while it logged nothing amiss (ResponseMigrateTests).
+            return new PostgresServer($"Host=127.0.0.1;Port={port};Username=cairn;Database=postgres;Pooling=false;Timeout=60");
         }
     }
 
